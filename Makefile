@@ -1,0 +1,50 @@
+# The two commands: `make run` and `make test`. Everything else is a step they call.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test setup bench lint format migrate seed messages check-deploy clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) messages
+
+messages: $(STAMP)
+	@$(BIN)/python scripts/compile_messages.py
+
+migrate: setup
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py migrate --no-input -v1
+
+seed: migrate
+	DEBUG=$${DEBUG-1} $(BIN)/python manage.py seed_demo
+
+run: seed
+	@DEBUG=$${DEBUG-1} PORT=$${PORT-8000} BIN=$(BIN) bash scripts/run.sh
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check-deploy: setup
+	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=pilots.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Demo feedback for `seed_demo` (filled in by the feedback-collection work)."""

@@ -1,0 +1,271 @@
+"""Questionnaires, feedback rounds, prompts and (possibly anonymous) responses."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Questionnaire(models.Model):
+    """A versioned set of questions. Once a round used a version, its questions are frozen."""
+
+    slug = models.SlugField(_("slug"), max_length=64)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=120)
+    is_current = models.BooleanField(
+        _("current version"), default=True,
+        help_text=_("New rounds use the current version of the questionnaire."))
+    is_default = models.BooleanField(_("default for new pilots"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["slug", "-version"]
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "version"],
+                                    name="feedback_questionnaire_unique_version"),
+            models.UniqueConstraint(fields=["slug"], condition=Q(is_current=True),
+                                    name="feedback_questionnaire_one_current_version"),
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
+                                    name="feedback_questionnaire_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+
+class Question(models.Model):
+    """A question of a questionnaire, or one a lead added to their own pilot."""
+
+    class Kind(models.TextChoices):
+        SCALE = "scale", _("Scale")
+        NUMBER = "number", _("Number")
+        YES_NO = "yes_no", _("Yes / no")
+        CHOICE = "choice", _("Single choice")
+        TEXT = "text", _("Text")
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, null=True,
+                                      blank=True, related_name="questions")
+    pilot = models.ForeignKey("pilots.Pilot", on_delete=models.CASCADE, null=True, blank=True,
+                              related_name="extra_questions")
+    key = models.SlugField(_("key"), max_length=64,
+                           help_text=_("Stable key used by success metrics and guardrails."))
+    text = models.CharField(_("question"), max_length=300)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind)
+    required = models.BooleanField(_("required"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    min_value = models.DecimalField(_("minimum"), max_digits=10, decimal_places=2, null=True,
+                                    blank=True)
+    max_value = models.DecimalField(_("maximum"), max_digits=10, decimal_places=2, null=True,
+                                    blank=True)
+    min_label = models.CharField(_("label at the minimum"), max_length=60, blank=True)
+    max_label = models.CharField(_("label at the maximum"), max_length=60, blank=True)
+    unit = models.CharField(_("unit"), max_length=30, blank=True)
+    choices = models.JSONField(
+        _("choices"), default=list, blank=True,
+        help_text=_("For single choice: a list of [value, label] pairs."))
+    # Asked only when another question of the same questionnaire got this answer.
+    shown_if_key = models.SlugField(_("only when question"), max_length=64, blank=True)
+    shown_if_value = models.CharField(_("has the answer"), max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(questionnaire__isnull=False, pilot__isnull=True)
+                | Q(questionnaire__isnull=True, pilot__isnull=False),
+                name="feedback_question_one_owner"),
+            models.UniqueConstraint(fields=["questionnaire", "key"],
+                                    condition=Q(questionnaire__isnull=False),
+                                    name="feedback_question_unique_key_per_questionnaire"),
+            models.UniqueConstraint(fields=["pilot", "key"], condition=Q(pilot__isnull=False),
+                                    name="feedback_question_unique_key_per_pilot"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["scale", "number"])
+                | Q(min_value__isnull=False, max_value__isnull=False,
+                    max_value__gt=models.F("min_value")),
+                name="feedback_question_range_for_numbers"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Absence(models.Model):
+    """A participant away for a period: no prompts and no reminders while it lasts."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="absences")
+    starts_on = models.DateField(_("away from"))
+    ends_on = models.DateField(_("back on"))
+
+    class Meta:
+        ordering = ["starts_on"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
+                                   name="feedback_absence_dates_in_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.starts_on} – {self.ends_on}"
+
+
+class FeedbackRoundQuerySet(models.QuerySet):
+    def open(self) -> FeedbackRoundQuerySet:
+        return self.filter(status=FeedbackRound.Status.OPEN)
+
+    def closed(self) -> FeedbackRoundQuerySet:
+        return self.filter(status=FeedbackRound.Status.CLOSED)
+
+    def due_to_close(self, now) -> FeedbackRoundQuerySet:
+        return self.open().filter(closes_at__lte=now)
+
+
+class FeedbackRound(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    pilot = models.ForeignKey("pilots.Pilot", on_delete=models.CASCADE, related_name="rounds")
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT,
+                                      related_name="rounds")
+    period_start = models.DateField(_("period start"))
+    opens_at = models.DateTimeField(_("opens"))
+    closes_at = models.DateTimeField(_("closes"))
+    status = models.CharField(_("status"), max_length=8, choices=Status, default=Status.OPEN)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    invited_count = models.PositiveIntegerField(_("invited"), default=0)
+    response_count = models.PositiveIntegerField(_("responses"), default=0)
+    # Aggregated results computed when the round closes (feedback.results); never per person.
+    results = models.JSONField(_("results"), null=True, blank=True)
+
+    objects = FeedbackRoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-period_start"]
+        get_latest_by = "period_start"
+        verbose_name = _("feedback round")
+        verbose_name_plural = _("feedback rounds")
+        constraints = [
+            models.UniqueConstraint(fields=["pilot", "period_start"],
+                                    name="feedback_feedbackround_one_per_period"),
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")),
+                                   name="feedback_feedbackround_window_in_order"),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | Q(status="closed", closed_at__isnull=False),
+                name="feedback_feedbackround_closed_at_iff_closed"),
+            models.CheckConstraint(condition=Q(response_count__lte=models.F("invited_count")),
+                                   name="feedback_feedbackround_responses_within_invited"),
+        ]
+        indexes = [models.Index(fields=["status", "closes_at"],
+                                name="feedback_round_status_closes")]
+
+    def __str__(self) -> str:
+        return f"{self.pilot} – {self.period_start}"
+
+    @property
+    def response_rate(self) -> float | None:
+        if not self.invited_count:
+            return None
+        return self.response_count / self.invited_count
+
+
+class Prompt(models.Model):
+    """One participant's invitation to answer a round, reached by a single-use token.
+
+    For anonymous pilots the prompt records only *that* it was answered, never which response.
+    """
+
+    class SendStatus(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent")
+
+    round = models.ForeignKey(FeedbackRound, on_delete=models.CASCADE, related_name="prompts")
+    participant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                    related_name="prompts")
+    # SHA-256 of the emailed token; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_status = models.CharField(max_length=8, choices=SendStatus, default=SendStatus.QUEUED)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    reminder_status = models.CharField(max_length=8, choices=SendStatus, blank=True, default="")
+    reminder_started_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    # No timestamp on purpose: a time would let anyone match a prompt to its anonymous response.
+    answered = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("prompt")
+        verbose_name_plural = _("prompts")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "participant"],
+                                    name="feedback_prompt_one_per_participant"),
+        ]
+        indexes = [models.Index(fields=["send_status", "send_started_at"],
+                                name="feedback_prompt_send_status")]
+
+    def __str__(self) -> str:
+        return f"{self.round} → {self.participant}"
+
+
+class Response(models.Model):
+    """A set of answers. Random id and no timestamp, so its order reveals nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey(FeedbackRound, on_delete=models.CASCADE, related_name="responses")
+    # Only for pilots whose feedback is not anonymous.
+    respondent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    # SHA-256 of a value derived from the prompt's token: lets the token holder edit, while
+    # nothing stored links the prompt to the response.
+    edit_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True,
+                                     editable=False)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "respondent"],
+                                    condition=Q(respondent__isnull=False),
+                                    name="feedback_response_one_per_respondent"),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Response to %(round)s") % {"round": self.round})
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    number = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    boolean = models.BooleanField(null=True, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"],
+                                    name="feedback_answer_one_per_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.key}"

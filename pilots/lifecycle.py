@@ -1,0 +1,315 @@
+"""The stage lifecycle: the only place where a pilot's stage changes.
+
+Web views, admin actions, the API and Celery tasks all call `move`. Each move runs in its own
+transaction, locks the pilot row, re-checks the stage the caller saw, checks permission, the
+four-eyes rule and the gates, then writes the pilot and an append-only StageChange.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import evidence
+from .exceptions import (
+    GateFailed,
+    IllegalTransition,
+    PermissionRefused,
+    StageChangedMeanwhile,
+    ValidationFailed,
+)
+from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .models import GuardrailBreach
+
+
+class Action:
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    SEND_BACK = "send_back"
+    REJECT = "reject"
+    PROMOTE = "promote"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    RETIRE = "retire"
+
+
+ACTION_LABELS = {
+    Action.SUBMIT: gettext_lazy("Submit for review"),
+    Action.APPROVE: gettext_lazy("Approve"),
+    Action.SEND_BACK: gettext_lazy("Send back"),
+    Action.REJECT: gettext_lazy("Reject"),
+    Action.PROMOTE: gettext_lazy("Promote"),
+    Action.PAUSE: gettext_lazy("Pause"),
+    Action.RESUME: gettext_lazy("Resume"),
+    Action.STOP: gettext_lazy("Stop"),
+    Action.RETIRE: gettext_lazy("Retire"),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    source: str
+    target: str | None  # None: back to the stage the pilot was paused from
+    ops_only: bool = True
+    four_eyes: bool = False
+    rationale_required: bool = False
+    gate: str | None = None
+    records_evidence: bool = False
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(Action.SUBMIT, Stage.DRAFT, Stage.PROPOSED, ops_only=False),
+    Transition(Action.APPROVE, Stage.PROPOSED, Stage.SANDBOX, four_eyes=True),
+    Transition(Action.SEND_BACK, Stage.PROPOSED, Stage.DRAFT, rationale_required=True),
+    Transition(Action.REJECT, Stage.PROPOSED, Stage.STOPPED, rationale_required=True),
+    Transition(Action.PROMOTE, Stage.SANDBOX, Stage.PILOT, four_eyes=True, gate="to_pilot",
+               records_evidence=True),
+    Transition(Action.PROMOTE, Stage.PILOT, Stage.APPROVED, four_eyes=True, gate="to_approved",
+               records_evidence=True),
+    *(Transition(Action.PAUSE, s, Stage.PAUSED, rationale_required=True, records_evidence=True)
+      for s in ACTIVE_STAGES),
+    Transition(Action.RESUME, Stage.PAUSED, None),
+    *(Transition(Action.STOP, s, Stage.STOPPED, rationale_required=True, records_evidence=True)
+      for s in (Stage.SANDBOX, Stage.PILOT, Stage.PAUSED)),
+    Transition(Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True),
+)
+_BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
+
+
+def transitions_from(stage: str) -> list[Transition]:
+    return [t for t in TRANSITIONS if t.source == stage]
+
+
+def find_transition(stage: str, action: str) -> Transition:
+    """Return the transition an action makes from a stage, or raise IllegalTransition."""
+    try:
+        return _BY_KEY[(action, stage)]
+    except KeyError:
+        allowed = ", ".join(str(ACTION_LABELS[t.action]) for t in transitions_from(stage))
+        raise IllegalTransition(
+            _("“%(action)s” is not possible from the stage %(stage)s. Allowed from here: "
+              "%(allowed)s.") % {
+                "action": ACTION_LABELS.get(action, action),
+                "stage": Stage(stage).label,
+                "allowed": allowed or _("nothing (this stage is final)"),
+            },
+            field="stage",
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Gates
+
+
+class GateStatus:
+    PASSED = "passed"
+    FAILED = "failed"
+    NO_EVIDENCE = "no_evidence"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    key: str
+    label: str
+    status: str
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == GateStatus.PASSED
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _no_open_breach(pilot: Pilot) -> GateResult:
+    count = pilot.breaches.open().count()
+    label = _("No open guardrail breach")
+    if count:
+        return GateResult("no_open_breach", label, GateStatus.FAILED,
+                          _("%(count)d open breach(es).") % {"count": count})
+    return GateResult("no_open_breach", label, GateStatus.PASSED)
+
+
+def _closed_round_with_half_responding(pilot: Pilot) -> GateResult:
+    label = _("At least one closed feedback round with a response rate of 50% or more")
+    rounds = list(pilot.rounds.closed().values_list("invited_count", "response_count"))
+    if not rounds:
+        return GateResult("closed_round", label, GateStatus.NO_EVIDENCE,
+                          _("No feedback round has closed yet."))
+    best = max((r / i for i, r in rounds if i), default=0.0)
+    if best >= 0.5:
+        return GateResult("closed_round", label, GateStatus.PASSED,
+                          _("Best response rate: %(rate)d%%.") % {"rate": round(best * 100)})
+    return GateResult("closed_round", label, GateStatus.FAILED,
+                      _("Best response rate: %(rate)d%%.") % {"rate": round(best * 100)})
+
+
+def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
+    label = _("%(kind)s review cleared") % {"kind": Review.Kind(kind).label}
+    latest = next((r for r in pilot.reviews.all() if r.kind == kind), None)
+    if latest is None:
+        return GateResult(f"{kind}_review", label, GateStatus.FAILED,
+                          _("No %(kind)s review recorded.") % {"kind": Review.Kind(kind).label})
+    if latest.outcome in Review.CLEARING_OUTCOMES:
+        return GateResult(f"{kind}_review", label, GateStatus.PASSED, latest.get_outcome_display())
+    return GateResult(f"{kind}_review", label, GateStatus.FAILED, latest.get_outcome_display())
+
+
+def _metrics_met(pilot: Pilot) -> list[GateResult]:
+    statuses = evidence.metric_statuses(pilot)
+    if not statuses:
+        return [GateResult("metrics", _("Every success metric met"), GateStatus.FAILED,
+                           _("The pilot has no success metric."))]
+    results = []
+    for s in statuses:
+        label = _("Success metric “%(name)s” met") % {"name": s.metric.name}
+        if s.status == evidence.MetricStatus.MET:
+            status = GateStatus.PASSED
+        elif s.status == evidence.MetricStatus.NOT_MET:
+            status = GateStatus.FAILED
+        elif s.enough_responses:
+            status = GateStatus.FAILED
+        else:
+            status = GateStatus.NO_EVIDENCE
+        results.append(GateResult(f"metric_{s.metric.pk}", label, status, s.reason))
+    return results
+
+
+def evaluate_gates(pilot: Pilot, gate: str | None) -> list[GateResult]:
+    """Check the named criteria of a gate; an empty list means the move has no gate."""
+    if gate == "to_pilot":
+        return [_closed_round_with_half_responding(pilot), _no_open_breach(pilot)]
+    if gate == "to_approved":
+        return [
+            *_metrics_met(pilot),
+            _no_open_breach(pilot),
+            _review_cleared(pilot, Review.Kind.SECURITY),
+            _review_cleared(pilot, Review.Kind.LEGAL),
+        ]
+    return []
+
+
+def gates_for(pilot: Pilot, action: str) -> list[GateResult]:
+    """Gate results for an action from the pilot's current stage (for intermediate pages)."""
+    return evaluate_gates(pilot, find_transition(pilot.stage, action).gate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission
+
+
+def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
+    if actor is None:
+        # The system acts only to pause a pilot whose guardrail broke.
+        if transition.action != Action.PAUSE:
+            raise PermissionRefused(_("Only a person can make this move."))
+        return
+    if transition.ops_only:
+        if not is_ops(actor):
+            raise PermissionRefused(_("Only Ops can make this move."))
+    elif not (is_ops(actor) or can_edit(pilot, actor)):
+        raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
+    if transition.four_eyes and actor.pk in {pilot.lead_id, pilot.proposed_by_id}:
+        raise PermissionRefused(
+            _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it."))
+
+
+def can_edit(pilot: Pilot, user) -> bool:
+    """Tell whether a user may edit (and submit) a pilot's proposal."""
+    if not user.is_authenticated or pilot.stage != Stage.DRAFT:
+        return False
+    return Pilot.objects.editable_by(user).filter(pk=pilot.pk).exists()
+
+
+def allowed_actions(pilot: Pilot, user) -> list[Transition]:
+    """The moves this user could attempt now (gates are checked when they do)."""
+    allowed = []
+    for t in transitions_from(pilot.stage):
+        try:
+            _check_permission(pilot, t, user)
+        except PermissionRefused:
+            continue
+        allowed.append(t)
+    return allowed
+
+
+# ---------------------------------------------------------------------------------------------
+# The move
+
+
+def move(
+    pilot_id: int,
+    action: str,
+    *,
+    actor: AbstractBaseUser | None,
+    expected_stage: str,
+    rationale: str = "",
+    override: bool = False,
+    breach: GuardrailBreach | None = None,
+) -> StageChange:
+    """Move a pilot by an action, from the stage the caller saw, and record it.
+
+    Raises StageChangedMeanwhile if the stage is no longer `expected_stage` (another Ops moved
+    it first), IllegalTransition, PermissionRefused, ValidationFailed (missing rationale) or
+    GateFailed (a criterion not passed and no override with a rationale).
+    """
+    rationale = (rationale or "").strip()
+    with transaction.atomic():
+        # The row lock serialises concurrent moves; the re-check below makes the loser fail.
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        if pilot.stage != expected_stage:
+            raise StageChangedMeanwhile(expected=Stage(expected_stage).label,
+                                        actual=Stage(pilot.stage).label)
+        transition = find_transition(pilot.stage, action)
+        _check_permission(pilot, transition, actor)
+        if transition.rationale_required and not rationale:
+            raise ValidationFailed(_("Give a reason for this move."), code="rationale_required",
+                                   field="rationale")
+        gate_results = evaluate_gates(pilot, transition.gate)
+        failing = [g for g in gate_results if not g.passed]
+        if failing:
+            if not override:
+                raise GateFailed(
+                    _("The gate is not passed: %(criteria)s.") % {
+                        "criteria": "; ".join(g.label for g in failing)},
+                    results=gate_results,
+                )
+            if not rationale:
+                raise ValidationFailed(
+                    _("Overriding a failing gate needs a written rationale."),
+                    code="override_rationale_required", field="rationale")
+        target = transition.target or pilot.paused_from
+        now = timezone.now()
+        source = pilot.stage
+        pilot.paused_from = source if target == Stage.PAUSED else ""
+        pilot.stage = target
+        pilot.stage_changed_at = now
+        update_fields = ["stage", "paused_from", "stage_changed_at", "updated_at"]
+        if action == Action.SUBMIT:
+            pilot.proposed_by = actor
+            update_fields.append("proposed_by")
+        pilot.save(update_fields=update_fields)
+        return StageChange.objects.create(
+            pilot=pilot,
+            action=action,
+            from_stage=source,
+            to_stage=target,
+            actor=actor,
+            created_at=now,
+            rationale=rationale,
+            gate_results=[g.as_dict() for g in gate_results],
+            overridden=bool(failing),
+            evidence=evidence.evidence_snapshot(pilot) if transition.records_evidence else {},
+        )

@@ -1,0 +1,569 @@
+"""The pilot registry: teams, AI tools, pilots and everything that frames an experiment."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DataClassification(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    INTERNAL = "internal", _("Internal")
+    CONFIDENTIAL = "confidential", _("Confidential")
+    RESTRICTED = "restricted", _("Restricted")
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return [c.value for c in cls].index(value)
+
+
+class Stage(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PROPOSED = "proposed", _("Proposed")
+    SANDBOX = "sandbox", _("Sandbox")
+    PILOT = "pilot", _("Pilot")
+    APPROVED = "approved", _("Approved standard")
+    PAUSED = "paused", _("Paused")
+    STOPPED = "stopped", _("Stopped")
+    RETIRED = "retired", _("Retired")
+
+
+STAGE_DESCRIPTIONS = {
+    Stage.DRAFT: _("The lead is still writing the proposal."),
+    Stage.PROPOSED: _("Waiting for Ops review."),
+    Stage.SANDBOX: _(
+        "Approved to experiment with a small group; no data above the tool's classification."
+    ),
+    Stage.PILOT: _("A wider group uses it for real work, under guardrails."),
+    Stage.APPROVED: _("Adopted: available to every team."),
+    Stage.PAUSED: _("Halted; resumes to the stage it was paused from."),
+    Stage.STOPPED: _("Ended without adoption."),
+    Stage.RETIRED: _("A standard that was withdrawn."),
+}
+
+# Stages in which feedback rounds open and the pilot counts as running.
+ACTIVE_STAGES = (Stage.SANDBOX, Stage.PILOT, Stage.APPROVED)
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris",
+        help_text=_("Feedback rounds open at this team's local time."),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", _("Team lead")
+        MEMBER = "member", _("Member")
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.MEMBER)
+
+    class Meta:
+        verbose_name = _("team membership")
+        verbose_name_plural = _("team memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="pilots_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.team} ({self.role})"
+
+
+class AIToolQuerySet(models.QuerySet):
+    def usable(self) -> AIToolQuerySet:
+        return self.exclude(approval_status=AITool.ApprovalStatus.NOT_ALLOWED)
+
+
+class AITool(models.Model):
+    class ApprovalStatus(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        UNDER_EVALUATION = "under_evaluation", _("Under evaluation")
+        NOT_ALLOWED = "not_allowed", _("Not allowed")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    vendor = models.CharField(_("vendor"), max_length=120)
+    approval_status = models.CharField(
+        _("approval status"), max_length=20, choices=ApprovalStatus,
+        default=ApprovalStatus.UNDER_EVALUATION,
+    )
+    max_data_classification = models.CharField(
+        _("highest data classification"), max_length=16, choices=DataClassification,
+        default=DataClassification.INTERNAL,
+        help_text=_("The most sensitive data this tool may receive."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    objects = AIToolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("AI tool")
+        verbose_name_plural = _("AI tools")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PilotQuerySet(models.QuerySet):
+    def active(self) -> PilotQuerySet:
+        return self.filter(stage__in=ACTIVE_STAGES)
+
+    def visible_to(self, user) -> PilotQuerySet:
+        """Pilots a user may see: drafts and proposals only for their team and for Ops."""
+        if not user.is_authenticated:
+            return self.none()
+        if is_ops(user):
+            return self
+        return self.filter(
+            ~Q(stage__in=[Stage.DRAFT, Stage.PROPOSED])
+            | Q(team__memberships__user=user)
+            | Q(lead=user)
+        ).distinct()
+
+    def editable_by(self, user) -> PilotQuerySet:
+        """Pilots a lead may edit: their team's, while still a draft."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            stage=Stage.DRAFT,
+        ).filter(
+            Q(lead=user)
+            | Q(team__memberships__user=user, team__memberships__role=Membership.Role.LEAD)
+        ).distinct()
+
+
+class Pilot(models.Model):
+    class RiskLevel(models.TextChoices):
+        MINIMAL = "minimal", _("Minimal")
+        LIMITED = "limited", _("Limited")
+        HIGH = "high", _("High")
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", _("Weekly")
+        BIWEEKLY = "biweekly", _("Every two weeks")
+        MONTHLY = "monthly", _("Monthly")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    title = models.CharField(_("title"), max_length=200)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="pilots",
+                             verbose_name=_("team"))
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="led_pilots", verbose_name=_("lead"))
+    tool = models.ForeignKey(AITool, on_delete=models.PROTECT, related_name="pilots",
+                             verbose_name=_("AI tool"))
+    problem = models.TextField(_("problem statement"))
+    hypothesis_intervention = models.CharField(
+        _("we believe that"), max_length=300,
+        help_text=_("The intervention, e.g. 'using the copilot to draft ticket replies'."))
+    hypothesis_outcome = models.CharField(
+        _("will"), max_length=300, help_text=_("The expected outcome."))
+    hypothesis_who = models.CharField(_("for"), max_length=300,
+                                      help_text=_("The people concerned."))
+    hypothesis_signal = models.CharField(
+        _("we will know when"), max_length=300,
+        help_text=_("The success signal: metric M reaches T."))
+    data_classification = models.CharField(
+        _("data classification"), max_length=16, choices=DataClassification,
+        default=DataClassification.INTERNAL)
+    data_description = models.TextField(_("data the tool touches"), blank=True)
+    risk_level = models.CharField(_("risk level"), max_length=16, choices=RiskLevel,
+                                  default=RiskLevel.LIMITED)
+    planned_start = models.DateField(_("planned start"))
+    planned_end = models.DateField(_("planned end"))
+    anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
+    cadence = models.CharField(_("feedback cadence"), max_length=16, choices=Cadence,
+                               default=Cadence.BIWEEKLY)
+    cadence_weekday = models.PositiveSmallIntegerField(
+        _("round opens on"), choices=Weekday, default=Weekday.MONDAY)
+    response_window_days = models.PositiveSmallIntegerField(_("response window (days)"),
+                                                            default=3)
+
+    # Stage fields are written only by pilots.lifecycle.
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage, default=Stage.DRAFT,
+                             editable=False)
+    paused_from = models.CharField(_("paused from"), max_length=16, choices=Stage, blank=True,
+                                   default="", editable=False)
+    stage_changed_at = models.DateTimeField(_("in this stage since"), default=timezone.now,
+                                            editable=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False, verbose_name=_("proposed by"))
+
+    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Participation",
+                                          related_name="pilots", blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = PilotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-stage_changed_at", "pk"]
+        verbose_name = _("pilot")
+        verbose_name_plural = _("pilots")
+        indexes = [models.Index(fields=["stage", "team"], name="pilots_pilot_stage_team")]
+        constraints = [
+            models.CheckConstraint(condition=Q(planned_end__gte=models.F("planned_start")),
+                                   name="pilots_pilot_dates_in_order"),
+            models.CheckConstraint(
+                condition=(Q(stage=Stage.PAUSED) & Q(paused_from__in=ACTIVE_STAGES))
+                | (~Q(stage=Stage.PAUSED) & Q(paused_from="")),
+                name="pilots_pilot_paused_from_iff_paused"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values),
+                                   name="pilots_pilot_stage_valid"),
+            models.CheckConstraint(condition=Q(cadence_weekday__lte=6),
+                                   name="pilots_pilot_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
+                name="pilots_pilot_window_1_to_14_days"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("pilot_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .exceptions import ValidationFailed
+        from .registry import validate_dates, validate_tool_and_data
+
+        try:
+            validate_tool_and_data(getattr(self, "tool", None) if self.tool_id else None,
+                                   self.data_classification)
+            validate_dates(self.planned_start, self.planned_end)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
+
+    @property
+    def hypothesis(self) -> str:
+        return _(
+            "We believe that %(intervention)s will %(outcome)s for %(who)s; "
+            "we will know when %(signal)s."
+        ) % {"intervention": self.hypothesis_intervention, "outcome": self.hypothesis_outcome,
+             "who": self.hypothesis_who, "signal": self.hypothesis_signal}
+
+    @property
+    def stage_description(self) -> str:
+        return STAGE_DESCRIPTIONS[Stage(self.stage)]
+
+    @property
+    def days_in_stage(self) -> int:
+        return (timezone.now() - self.stage_changed_at).days
+
+
+class Participation(models.Model):
+    class Role(models.TextChoices):
+        PARTICIPANT = "participant", _("Participant")
+        CHAMPION = "champion", _("Champion")
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="participations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="participations", verbose_name=_("person"))
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.PARTICIPANT)
+    joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.UniqueConstraint(fields=["pilot", "user"], name="pilots_participation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.pilot}"
+
+
+class SuccessMetric(models.Model):
+    class Direction(models.TextChoices):
+        HIGHER = "higher", _("Higher is better")
+        LOWER = "lower", _("Lower is better")
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(_("name"), max_length=120)
+    question_key = models.SlugField(_("question key"), max_length=64,
+                                    help_text=_("The feedback question that measures it."))
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction,
+                                 default=Direction.HIGHER)
+    baseline = models.DecimalField(_("baseline"), max_digits=10, decimal_places=2, null=True,
+                                   blank=True)
+    target = models.DecimalField(_("target"), max_digits=10, decimal_places=2)
+    min_responses = models.PositiveIntegerField(
+        _("minimum responses"), default=10,
+        help_text=_("Responses needed before the metric can be judged."))
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("success metric")
+        verbose_name_plural = _("success metrics")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(baseline__isnull=True)
+                | Q(direction="higher", target__gt=models.F("baseline"))
+                | Q(direction="lower", target__lt=models.F("baseline")),
+                name="pilots_successmetric_target_improves_on_baseline"),
+            models.CheckConstraint(condition=Q(min_responses__gte=1),
+                                   name="pilots_successmetric_min_responses_positive"),
+            models.UniqueConstraint(fields=["pilot", "name"], name="pilots_successmetric_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .exceptions import ValidationFailed
+        from .registry import validate_target
+
+        try:
+            validate_target(self.direction, self.baseline, self.target)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
+
+
+class Guardrail(models.Model):
+    class Kind(models.TextChoices):
+        POLICY = "policy", _("Policy rule")
+        METRIC = "metric", _("Metric threshold")
+
+    class Statistic(models.TextChoices):
+        MEAN = "mean", _("Mean of the answers")
+        YES_COUNT = "yes_count", _("Number of 'yes' answers")
+        YES_SHARE = "yes_share", _("Share of 'yes' answers")
+
+    class Comparator(models.TextChoices):
+        LT = "lt", "<"
+        LE = "le", "≤"
+        EQ = "eq", "="
+        GE = "ge", "≥"
+        GT = "gt", ">"
+
+    class Action(models.TextChoices):
+        FLAG = "flag", _("Flag it for Ops")
+        PAUSE = "pause", _("Pause the pilot")
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="guardrails")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind, default=Kind.POLICY)
+    description = models.CharField(_("rule"), max_length=300)
+    forbids_data_exposure = models.BooleanField(
+        _("forbids confidential data exposure"), default=False,
+        help_text=_("Any incident reported as 'confidential data exposed' breaches it at once."))
+    question_key = models.SlugField(_("question key"), max_length=64, blank=True)
+    statistic = models.CharField(_("statistic"), max_length=12, choices=Statistic, blank=True)
+    comparator = models.CharField(_("must stay"), max_length=2, choices=Comparator, blank=True)
+    threshold = models.DecimalField(_("threshold"), max_digits=10, decimal_places=2, null=True,
+                                    blank=True)
+    action = models.CharField(_("on breach"), max_length=8, choices=Action, default=Action.FLAG)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("guardrail")
+        verbose_name_plural = _("guardrails")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="policy", question_key="", statistic="", comparator="",
+                            threshold__isnull=True)
+                | (Q(kind="metric") & ~Q(question_key="") & ~Q(statistic="")
+                   & ~Q(comparator="") & Q(threshold__isnull=False)),
+                name="pilots_guardrail_metric_fields_iff_metric"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def holds_for(self, value) -> bool:
+        """Tell whether an observed value keeps this metric guardrail."""
+        t = self.threshold
+        return {
+            "lt": value < t, "le": value <= t, "eq": value == t, "ge": value >= t, "gt": value > t,
+        }[self.comparator]
+
+
+class GuardrailBreachQuerySet(models.QuerySet):
+    def open(self) -> GuardrailBreachQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
+class GuardrailBreach(models.Model):
+    """An append-only record that a guardrail did not hold; Ops resolve it with a note."""
+
+    guardrail = models.ForeignKey(Guardrail, on_delete=models.PROTECT, related_name="breaches")
+    pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="breaches")
+    round = models.ForeignKey("feedback.FeedbackRound", on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="breaches")
+    observed_value = models.DecimalField(_("value seen"), max_digits=12, decimal_places=4,
+                                         null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(_("detected"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+
+    objects = GuardrailBreachQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("guardrail breach")
+        verbose_name_plural = _("guardrail breaches")
+        constraints = [
+            # A round breaches a guardrail at most once, however often it is evaluated.
+            models.UniqueConstraint(fields=["guardrail", "round"],
+                                    name="pilots_guardrailbreach_once_per_round"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolved_by__isnull=True)
+                | (Q(resolved_at__isnull=False) & ~Q(resolution_note="")),
+                name="pilots_guardrailbreach_resolution_has_note"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardrail} @ {self.pilot}"
+
+
+class Review(models.Model):
+    class Kind(models.TextChoices):
+        SECURITY = "security", _("Security")
+        LEGAL = "legal", _("Legal")
+
+    class Outcome(models.TextChoices):
+        CLEARED = "cleared", _("Cleared")
+        CLEARED_WITH_CONDITIONS = "cleared_with_conditions", _("Cleared with conditions")
+        REFUSED = "refused", _("Refused")
+
+    CLEARING_OUTCOMES = (Outcome.CLEARED, Outcome.CLEARED_WITH_CONDITIONS)
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="reviews")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="+", verbose_name=_("reviewer"))
+    reviewed_on = models.DateField(_("date"), default=timezone.localdate)
+    outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome)
+    notes = models.TextField(_("conditions or notes"), blank=True)
+
+    class Meta:
+        ordering = ["-reviewed_on", "-pk"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome="cleared_with_conditions") | ~Q(notes=""),
+                name="pilots_review_conditions_written"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.get_outcome_display()}"
+
+
+class StageChange(models.Model):
+    """Append-only audit of a stage move: from, to, who (null = the system), when, why."""
+
+    pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="stage_changes")
+    action = models.CharField(_("action"), max_length=16)
+    from_stage = models.CharField(_("from"), max_length=16, choices=Stage)
+    to_stage = models.CharField(_("to"), max_length=16, choices=Stage)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    rationale = models.TextField(_("rationale"), blank=True)
+    gate_results = models.JSONField(_("gate results"), default=list, blank=True)
+    overridden = models.BooleanField(_("gate overridden"), default=False)
+    evidence = models.JSONField(_("evidence snapshot"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        get_latest_by = "created_at"
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_stage=models.F("to_stage")),
+                                   name="pilots_stagechange_moves"),
+            models.CheckConstraint(condition=Q(overridden=False) | ~Q(rationale=""),
+                                   name="pilots_stagechange_override_has_rationale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.from_stage} → {self.to_stage}"
+
+
+class ToolDeclaration(models.Model):
+    """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        REGISTERED = "registered", _("Turned into a registered tool")
+        PILOTED = "piloted", _("Turned into a draft pilot")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                    related_name="tool_declarations")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="tool_declarations", verbose_name=_("team"))
+    tool_name = models.CharField(_("tool"), max_length=120)
+    vendor = models.CharField(_("vendor"), max_length=120, blank=True)
+    used_for = models.TextField(_("what you use it for"))
+    data_classification = models.CharField(
+        _("most sensitive data you give it"), max_length=16, choices=DataClassification,
+        default=DataClassification.INTERNAL)
+    created_at = models.DateTimeField(_("declared"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.NEW)
+    tool = models.ForeignKey(AITool, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="declarations")
+    pilot = models.ForeignKey(Pilot, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="declarations")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("tool declaration")
+        verbose_name_plural = _("tool declarations")
+
+    def __str__(self) -> str:
+        return self.tool_name
+
+
+def is_ops(user) -> bool:
+    """Tell whether a user belongs to Ops (the 'Ops' group, or a superuser)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_is_ops", None)
+    if cached is None:
+        cached = user.groups.filter(name=OPS_GROUP).exists()
+        user._is_ops = cached
+    return cached
+
+
+OPS_GROUP = "Ops"

@@ -1,0 +1,53 @@
+"""Rules for what a pilot may be: tool allowed, data within the tool's reach, dates, targets.
+
+Forms, the admin (through model `clean`) and the API call these, so every refusal carries
+the same message and names the same field.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from .exceptions import ValidationFailed
+from .models import AITool, DataClassification
+
+
+def validate_tool_and_data(tool: AITool | None, data_classification: str) -> None:
+    """Refuse a tool that is not allowed, or data more sensitive than the tool may receive."""
+    if tool is None:
+        return
+    if tool.approval_status == AITool.ApprovalStatus.NOT_ALLOWED:
+        raise ValidationFailed(
+            _("%(tool)s is not allowed: choose another tool or ask Ops to re-evaluate it.")
+            % {"tool": tool.name}, code="tool_not_allowed", field="tool")
+    if DataClassification.rank(data_classification) > DataClassification.rank(
+            tool.max_data_classification):
+        raise ValidationFailed(
+            _("%(tool)s may receive at most %(max)s data; this pilot uses %(used)s data.") % {
+                "tool": tool.name,
+                "max": DataClassification(tool.max_data_classification).label,
+                "used": DataClassification(data_classification).label,
+            }, code="classification_too_high", field="data_classification")
+
+
+def validate_dates(planned_start: datetime.date | None, planned_end: datetime.date | None) -> None:
+    if planned_start and planned_end and planned_end < planned_start:
+        raise ValidationFailed(_("The planned end must be on or after the planned start."),
+                               code="dates_out_of_order", field="planned_end")
+
+
+def validate_target(direction: str, baseline: Decimal | None, target: Decimal | None) -> None:
+    """Refuse a target that does not improve on its baseline."""
+    if baseline is None or target is None:
+        return
+    if direction == "higher" and not target > baseline:
+        raise ValidationFailed(
+            _("Higher is better, so the target must be above the baseline (%(baseline)s).")
+            % {"baseline": baseline}, code="target_not_improving", field="target")
+    if direction == "lower" and not target < baseline:
+        raise ValidationFailed(
+            _("Lower is better, so the target must be below the baseline (%(baseline)s).")
+            % {"baseline": baseline}, code="target_not_improving", field="target")

@@ -1,0 +1,181 @@
+"""factory_boy factories for every model the tests build."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from feedback.models import FeedbackRound, Question, Questionnaire
+from pilots.models import (
+    OPS_GROUP,
+    AITool,
+    Guardrail,
+    Membership,
+    Participation,
+    Pilot,
+    Review,
+    SuccessMetric,
+    Team,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("pw")
+
+
+class OpsUserFactory(UserFactory):
+    is_staff = True
+
+    @factory.post_generation
+    def ops_group(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            group, _ = Group.objects.get_or_create(name=OPS_GROUP)
+            self.groups.add(group)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    timezone = "Europe/Paris"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    team = factory.SubFactory(TeamFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Membership.Role.MEMBER
+
+
+class AIToolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AITool
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Tool {n}")
+    vendor = "Acme AI"
+    approval_status = AITool.ApprovalStatus.UNDER_EVALUATION
+    max_data_classification = "confidential"
+
+
+class PilotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pilot
+
+    title = factory.Sequence(lambda n: f"Pilot {n}")
+    team = factory.SubFactory(TeamFactory)
+    lead = factory.SubFactory(UserFactory)
+    tool = factory.SubFactory(AIToolFactory)
+    problem = "Ticket replies take too long."
+    hypothesis_intervention = "using the copilot to draft ticket replies"
+    hypothesis_outcome = "cut reply time"
+    hypothesis_who = "support agents"
+    hypothesis_signal = "median reply time falls below 10 minutes"
+    data_classification = "internal"
+    risk_level = Pilot.RiskLevel.LIMITED
+    planned_start = factory.LazyFunction(timezone.localdate)
+    planned_end = factory.LazyAttribute(lambda p: p.planned_start + datetime.timedelta(days=90))
+    stage = "draft"
+
+
+class ParticipationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Participation
+
+    pilot = factory.SubFactory(PilotFactory)
+    user = factory.SubFactory(UserFactory)
+
+
+class SuccessMetricFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SuccessMetric
+
+    pilot = factory.SubFactory(PilotFactory)
+    name = factory.Sequence(lambda n: f"Metric {n}")
+    question_key = "quality"
+    direction = SuccessMetric.Direction.HIGHER
+    baseline = Decimal("3.0")
+    target = Decimal("3.5")
+    min_responses = 10
+
+
+class GuardrailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Guardrail
+
+    pilot = factory.SubFactory(PilotFactory)
+    kind = Guardrail.Kind.POLICY
+    description = "A human reviews every output before it is sent."
+
+
+class MetricGuardrailFactory(GuardrailFactory):
+    kind = Guardrail.Kind.METRIC
+    description = "Trust must stay at 3 or above."
+    question_key = "trust"
+    statistic = Guardrail.Statistic.MEAN
+    comparator = Guardrail.Comparator.GE
+    threshold = Decimal("3")
+    action = Guardrail.Action.PAUSE
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    pilot = factory.SubFactory(PilotFactory)
+    kind = Review.Kind.SECURITY
+    reviewer = factory.SubFactory(OpsUserFactory)
+    outcome = Review.Outcome.CLEARED
+
+
+class QuestionnaireFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Questionnaire
+
+    slug = factory.Sequence(lambda n: f"questionnaire-{n}")
+    name = factory.Sequence(lambda n: f"Questionnaire {n}")
+    version = 1
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Question
+
+    questionnaire = factory.SubFactory(QuestionnaireFactory)
+    key = factory.Sequence(lambda n: f"q{n}")
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    kind = Question.Kind.SCALE
+    min_value = Decimal("1")
+    max_value = Decimal("5")
+
+
+class FeedbackRoundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FeedbackRound
+
+    pilot = factory.SubFactory(PilotFactory, stage="sandbox")
+    questionnaire = factory.LazyFunction(
+        lambda: Questionnaire.objects.filter(is_default=True, is_current=True).first()
+        or QuestionnaireFactory()
+    )
+    period_start = factory.LazyFunction(timezone.localdate)
+    opens_at = factory.LazyFunction(timezone.now)
+    closes_at = factory.LazyAttribute(lambda r: r.opens_at + datetime.timedelta(days=3))
