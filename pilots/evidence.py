@@ -51,3 +51,13 @@ def evidence_snapshot(pilot: Pilot) -> dict:
         ],
         "open_breaches": pilot.breaches.open().count(),
     }
+
+
+def page_context(pilot: Pilot) -> dict:
+    """Context for templates/pilots/_evidence.html on the pilot page."""
+    return {"metric_evaluations": metric_statuses(pilot)}
+
+
+def portfolio_context(pilots) -> dict:
+    """Context for templates/pilots/_portfolio_evidence.html on the portfolio."""
+    return {}
