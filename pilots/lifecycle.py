@@ -8,6 +8,7 @@ four-eyes rule and the gates, then writes the pilot and an append-only StageChan
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from .exceptions import (
     ValidationFailed,
 )
 from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
+from .registry import validate_tool_and_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -85,6 +87,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True),
 )
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
+# Entering these stages re-checks that the tool is allowed and may receive the pilot's data.
+ENTRY_CHECKED_STAGES = (Stage.PROPOSED, Stage.SANDBOX, Stage.PILOT, Stage.APPROVED)
 
 
 def transitions_from(stage: str) -> list[Transition]:
@@ -144,23 +148,32 @@ def _no_open_breach(pilot: Pilot) -> GateResult:
 
 def _closed_round_with_half_responding(pilot: Pilot) -> GateResult:
     label = _("At least one closed feedback round with a response rate of 50% or more")
-    rounds = list(pilot.rounds.closed().values_list("invited_count", "response_count"))
+    # A round nobody was invited to says nothing about the response rate.
+    rounds = [
+        (invited, responded)
+        for invited, responded in pilot.rounds.closed().values_list(
+            "invited_count", "response_count")
+        if invited
+    ]
     if not rounds:
         return GateResult("closed_round", label, GateStatus.NO_EVIDENCE,
                           _("No feedback round has closed yet."))
-    best = max((r / i for i, r in rounds if i), default=0.0)
-    if best >= 0.5:
-        return GateResult("closed_round", label, GateStatus.PASSED,
-                          _("Best response rate: %(rate)d%%.") % {"rate": round(best * 100)})
-    return GateResult("closed_round", label, GateStatus.FAILED,
-                      _("Best response rate: %(rate)d%%.") % {"rate": round(best * 100)})
+    # Integer comparison: 2 × responses ≥ invited, no float rounding at the 50% edge.
+    invited, responded = max(rounds, key=lambda r: Fraction(r[1], r[0]))
+    # Floor, so a rate shown as 50% is never one that failed.
+    detail = _("Best response rate: %(rate)d%% (%(responded)d of %(invited)d).") % {
+        "rate": responded * 100 // invited, "responded": responded, "invited": invited}
+    if 2 * responded >= invited:
+        return GateResult("closed_round", label, GateStatus.PASSED, detail)
+    return GateResult("closed_round", label, GateStatus.FAILED, detail)
 
 
 def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
     label = _("%(kind)s review cleared") % {"kind": Review.Kind(kind).label}
-    latest = next((r for r in pilot.reviews.all() if r.kind == kind), None)
+    # Reviews are ordered newest first: the latest review of a kind is the one that counts.
+    latest = pilot.reviews.filter(kind=kind).first()
     if latest is None:
-        return GateResult(f"{kind}_review", label, GateStatus.FAILED,
+        return GateResult(f"{kind}_review", label, GateStatus.NO_EVIDENCE,
                           _("No %(kind)s review recorded.") % {"kind": Review.Kind(kind).label})
     if latest.outcome in Review.CLEARING_OUTCOMES:
         return GateResult(f"{kind}_review", label, GateStatus.PASSED, latest.get_outcome_display())
@@ -177,9 +190,7 @@ def _metrics_met(pilot: Pilot) -> list[GateResult]:
         label = _("Success metric “%(name)s” met") % {"name": s.metric.name}
         if s.status == evidence.MetricStatus.MET:
             status = GateStatus.PASSED
-        elif s.status == evidence.MetricStatus.NOT_MET:
-            status = GateStatus.FAILED
-        elif s.enough_responses:
+        elif s.status == evidence.MetricStatus.NOT_MET or s.enough_responses:
             status = GateStatus.FAILED
         else:
             status = GateStatus.NO_EVIDENCE
@@ -216,14 +227,24 @@ def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
         if transition.action != Action.PAUSE:
             raise PermissionRefused(_("Only a person can make this move."))
         return
+    if not actor.is_authenticated or not actor.is_active:
+        raise PermissionRefused(_("Sign in with an active account to make this move."))
     if transition.ops_only:
         if not is_ops(actor):
             raise PermissionRefused(_("Only Ops can make this move."))
     elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
-    if transition.four_eyes and actor.pk in {pilot.lead_id, pilot.proposed_by_id}:
+    if transition.four_eyes and actor.pk in _proposers(pilot):
         raise PermissionRefused(
             _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it."))
+
+
+def _proposers(pilot: Pilot) -> set[int]:
+    """Ids of the lead and of everyone who ever submitted the pilot (it may be sent back)."""
+    submitters = StageChange.objects.filter(
+        pilot=pilot, action=Action.SUBMIT, actor__isnull=False
+    ).values_list("actor_id", flat=True)
+    return {pilot.lead_id, pilot.proposed_by_id, *submitters} - {None}
 
 
 def can_edit(pilot: Pilot, user) -> bool:
@@ -236,6 +257,8 @@ def can_edit(pilot: Pilot, user) -> bool:
 def allowed_actions(pilot: Pilot, user) -> list[Transition]:
     """The moves this user could attempt now (gates are checked when they do)."""
     allowed = []
+    if user is not None and not user.is_authenticated:
+        return allowed
     for t in transitions_from(pilot.stage):
         try:
             _check_permission(pilot, t, user)
@@ -266,6 +289,14 @@ def move(
     GateFailed (a criterion not passed and no override with a rationale).
     """
     rationale = (rationale or "").strip()
+    if expected_stage not in Stage.values:
+        raise ValidationFailed(_("Unknown stage: %(stage)s.") % {"stage": expected_stage},
+                               code="unknown_stage", field="expected_stage")
+    if action not in ACTION_LABELS:
+        raise ValidationFailed(_("Unknown action: %(action)s.") % {"action": action},
+                               code="unknown_action", field="action")
+    if actor is None and breach is None:
+        raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     with transaction.atomic():
         # The row lock serialises concurrent moves; the re-check below makes the loser fail.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
@@ -274,9 +305,15 @@ def move(
                                         actual=Stage(pilot.stage).label)
         transition = find_transition(pilot.stage, action)
         _check_permission(pilot, transition, actor)
+        if breach is not None and breach.pilot_id != pilot.pk:
+            raise ValidationFailed(_("This breach belongs to another pilot."),
+                                   code="breach_of_another_pilot", field="breach")
         if transition.rationale_required and not rationale:
             raise ValidationFailed(_("Give a reason for this move."), code="rationale_required",
                                    field="rationale")
+        if transition.target in ENTRY_CHECKED_STAGES:
+            # The tool may have been re-classified or banned since the pilot was written.
+            validate_tool_and_data(pilot.tool, pilot.data_classification)
         gate_results = evaluate_gates(pilot, transition.gate)
         failing = [g for g in gate_results if not g.passed]
         if failing:
@@ -301,6 +338,9 @@ def move(
             pilot.proposed_by = actor
             update_fields.append("proposed_by")
         pilot.save(update_fields=update_fields)
+        snapshot = evidence.evidence_snapshot(pilot) if transition.records_evidence else {}
+        if breach is not None:
+            snapshot["breach"] = breach.pk
         return StageChange.objects.create(
             pilot=pilot,
             action=action,
@@ -311,5 +351,5 @@ def move(
             rationale=rationale,
             gate_results=[g.as_dict() for g in gate_results],
             overridden=bool(failing),
-            evidence=evidence.evidence_snapshot(pilot) if transition.records_evidence else {},
+            evidence=snapshot,
         )
