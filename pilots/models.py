@@ -404,6 +404,19 @@ class Guardrail(models.Model):
     def __str__(self) -> str:
         return self.description
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .exceptions import ValidationFailed
+        from .registry import validate_guardrail
+
+        try:
+            validate_guardrail(self.kind, question_key=self.question_key,
+                               statistic=self.statistic, comparator=self.comparator,
+                               threshold=self.threshold)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
+
     def holds_for(self, value) -> bool:
         """Tell whether an observed value keeps this metric guardrail."""
         t = self.threshold
@@ -485,6 +498,17 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.get_outcome_display()}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from .exceptions import ValidationFailed
+        from .registry import validate_review
+
+        try:
+            validate_review(self.outcome, self.notes)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
 
 
 class StageChange(models.Model):

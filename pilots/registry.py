@@ -51,3 +51,39 @@ def validate_target(direction: str, baseline: Decimal | None, target: Decimal | 
         raise ValidationFailed(
             _("Lower is better, so the target must be below the baseline (%(baseline)s).")
             % {"baseline": baseline}, code="target_not_improving", field="target")
+
+
+def validate_guardrail(
+    kind: str,
+    *,
+    question_key: str,
+    statistic: str,
+    comparator: str,
+    threshold: Decimal | None,
+) -> None:
+    """Refuse a metric guardrail without its measure, or a policy rule that carries one."""
+    metric_fields = {
+        "question_key": question_key,
+        "statistic": statistic,
+        "comparator": comparator,
+        "threshold": threshold,
+    }
+    if kind == "metric":
+        for field, value in metric_fields.items():
+            if value in (None, ""):
+                raise ValidationFailed(
+                    _("A metric threshold needs a question key, a statistic, a comparator "
+                      "and a threshold."), code="metric_guardrail_incomplete", field=field)
+        return
+    for field, value in metric_fields.items():
+        if value not in (None, ""):
+            raise ValidationFailed(
+                _("A policy rule has no metric threshold: leave this empty or choose "
+                  "“Metric threshold”."), code="policy_guardrail_with_metric", field=field)
+
+
+def validate_review(outcome: str, notes: str) -> None:
+    """Refuse a review cleared with conditions whose conditions are not written."""
+    if outcome == "cleared_with_conditions" and not (notes or "").strip():
+        raise ValidationFailed(_("Write the conditions the review was cleared with."),
+                               code="conditions_missing", field="notes")
