@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "AI Pilot Tracker API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "pilots.models.Stage",
+        "DataClassificationEnum": "pilots.models.DataClassification",
+    },
 }
 
 # Celery. The filesystem broker needs nothing installed; Redis is used when configured.

@@ -1,1 +1,243 @@
-from . import admin_breaches, admin_declarations  # noqa: F401  (registers their ModelAdmins)
+from . import admin_breaches, admin_declarations  # noqa: F401, I001  (registers their ModelAdmins)
+
+
+# The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
+# move only through the actions below, which show the gate results on an intermediate page,
+# ask for a rationale and call `pilots.lifecycle.move`.
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import lifecycle
+from .exceptions import DomainError
+from .models import (
+    AITool,
+    Guardrail,
+    Membership,
+    Participation,
+    Pilot,
+    Review,
+    StageChange,
+    SuccessMetric,
+    Team,
+    is_ops,
+)
+
+# The stage actions Ops run from the pilot list, in the order the list shows them.
+STAGE_ACTIONS = (
+    lifecycle.Action.APPROVE,
+    lifecycle.Action.SEND_BACK,
+    lifecycle.Action.REJECT,
+    lifecycle.Action.PROMOTE,
+    lifecycle.Action.PAUSE,
+    lifecycle.Action.RESUME,
+    lifecycle.Action.STOP,
+    lifecycle.Action.RETIRE,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "timezone"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(AITool)
+class AIToolAdmin(admin.ModelAdmin):
+    list_display = ["name", "vendor", "approval_status", "max_data_classification"]
+    list_filter = ["approval_status", "max_data_classification"]
+    search_fields = ["name", "vendor", "notes"]
+
+
+class SuccessMetricInline(admin.TabularInline):
+    model = SuccessMetric
+    extra = 0
+
+
+class GuardrailInline(admin.StackedInline):
+    model = Guardrail
+    extra = 0
+
+
+class ParticipationInline(admin.TabularInline):
+    model = Participation
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class ReviewInline(admin.TabularInline):
+    model = Review
+    extra = 0
+    raw_id_fields = ["reviewer"]
+
+
+class StageChangeInline(admin.TabularInline):
+    """The stage history: read-only, as every audit row."""
+
+    model = StageChange
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "from_stage", "to_stage", "actor", "rationale",
+              "overridden"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = gettext_lazy("stage history")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+def _stage_action(action: str):
+    def run(
+        modeladmin: "PilotAdmin", request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return modeladmin.run_stage_action(request, queryset, action)
+
+    run.__name__ = action
+    return admin.action(description=lifecycle.ACTION_LABELS[action])(run)
+
+
+@admin.register(Pilot)
+class PilotAdmin(admin.ModelAdmin):
+    list_display = ["title", "stage", "team", "tool", "risk_level", "lead", "days_in_stage"]
+    list_filter = ["stage", "team", "tool", "risk_level"]
+    list_select_related = ["team", "tool", "lead"]
+    search_fields = ["title", "problem", "team__name", "tool__name", "lead__username",
+                     "lead__last_name"]
+    raw_id_fields = ["lead"]
+    readonly_fields = ["stage", "paused_from", "stage_changed_at", "proposed_by"]
+    inlines = [SuccessMetricInline, GuardrailInline, ParticipationInline, ReviewInline,
+               StageChangeInline]
+    actions = [_stage_action(a) for a in STAGE_ACTIONS]
+    fieldsets = [
+        (None, {"fields": ["title", "team", "lead", "tool", "risk_level"]}),
+        (gettext_lazy("Stage"), {"fields": ["stage", "paused_from", "stage_changed_at",
+                                            "proposed_by"]}),
+        (gettext_lazy("Problem and hypothesis"), {"fields": [
+            "problem", "hypothesis_intervention", "hypothesis_outcome", "hypothesis_who",
+            "hypothesis_signal"]}),
+        (gettext_lazy("Data"), {"fields": ["data_classification", "data_description"]}),
+        (gettext_lazy("Plan and feedback"), {"fields": [
+            "planned_start", "planned_end", "anonymous_feedback", "cadence", "cadence_weekday",
+            "response_window_days"]}),
+    ]
+
+    @admin.display(description=gettext_lazy("days in stage"), ordering="stage_changed_at")
+    def days_in_stage(self, obj: Pilot) -> int:
+        return obj.days_in_stage
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not is_ops(request.user):
+            for action in STAGE_ACTIONS:
+                actions.pop(action, None)
+        return actions
+
+    def run_stage_action(
+        self, request: HttpRequest, queryset: QuerySet, action: str
+    ) -> HttpResponse | None:
+        """Show the gates and ask for a rationale; on confirmation, move each pilot."""
+        if not is_ops(request.user):
+            self.message_user(request, _("Only Ops can move pilots."), messages.ERROR)
+            return None
+        pilots = list(queryset.select_related("team", "tool", "lead").order_by("pk"))
+        if request.POST.get("confirm") == "yes":
+            self._move_each(request, pilots, action)
+            return None
+        rows = []
+        for pilot in pilots:
+            row = {"pilot": pilot, "gates": [], "problem": ""}
+            try:
+                row["gates"] = lifecycle.gates_for(pilot, action)
+            except DomainError as e:
+                row["problem"] = e.message
+            else:
+                allowed = {t.action for t in lifecycle.allowed_actions(pilot, request.user)}
+                if action not in allowed:
+                    row["problem"] = _(
+                        "You may not make this move on this pilot (Ops only; four eyes: not "
+                        "whoever proposed or leads it).")
+            rows.append(row)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(action)s: check the gates") % {
+                "action": lifecycle.ACTION_LABELS[action]},
+            "opts": self.model._meta,
+            "action": action,
+            "action_label": lifecycle.ACTION_LABELS[action],
+            "rows": rows,
+            "rationale": request.POST.get("rationale", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/pilots/pilot/stage_action.html", context)
+
+    def _move_each(self, request: HttpRequest, pilots: list[Pilot], action: str) -> None:
+        rationale = request.POST.get("rationale", "")
+        override = request.POST.get("override") == "on"
+        for pilot in pilots:
+            # The stage the Ops saw on the intermediate page; a change since then is refused.
+            expected = request.POST.get(f"expected_stage_{pilot.pk}", "")
+            try:
+                change = lifecycle.move(pilot.pk, action, actor=request.user,
+                                        expected_stage=expected, rationale=rationale,
+                                        override=override)
+            except DomainError as e:
+                self.message_user(request, _("%(pilot)s: %(error)s") % {
+                    "pilot": pilot, "error": e.message}, messages.ERROR)
+            else:
+                self.message_user(request, _("%(pilot)s: %(from)s → %(to)s.") % {
+                    "pilot": pilot, "from": change.get_from_stage_display(),
+                    "to": change.get_to_stage_display()}, messages.SUCCESS)
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ["pilot", "kind", "outcome", "reviewer", "reviewed_on"]
+    list_filter = ["kind", "outcome"]
+    list_select_related = ["pilot", "reviewer"]
+    search_fields = ["pilot__title", "notes"]
+    raw_id_fields = ["pilot", "reviewer"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
+        return {"reviewer": request.user.pk, **super().get_changeform_initial_data(request)}
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    """The stage audit: visible, never added, changed or deleted here."""
+
+    list_display = ["created_at", "pilot", "action", "from_stage", "to_stage", "actor",
+                    "overridden"]
+    list_filter = ["action", "to_stage", "overridden"]
+    list_select_related = ["pilot", "actor"]
+    search_fields = ["pilot__title", "rationale"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
