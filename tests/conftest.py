@@ -76,3 +76,9 @@ def outsider():
     user = UserFactory(username="outsider")
     MembershipFactory(team=TeamFactory(name="Finance", slug="finance"), user=user, role="lead")
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Hash test passwords with MD5: PBKDF2 makes every user factory call slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
