@@ -179,3 +179,73 @@ class FeedbackRoundFactory(factory.django.DjangoModelFactory):
     period_start = factory.LazyFunction(timezone.localdate)
     opens_at = factory.LazyFunction(timezone.now)
     closes_at = factory.LazyAttribute(lambda r: r.opens_at + datetime.timedelta(days=3))
+
+
+# --- Prompts, responses and answers (feedback answering) ---------------------------------------
+
+
+class PromptFactory(factory.django.DjangoModelFactory):
+    """A prompt; pass token_hash=tokens.hash_token(token) to know its token."""
+
+    class Meta:
+        model = "feedback.Prompt"
+
+    round = factory.SubFactory(FeedbackRoundFactory)
+    participant = factory.SubFactory(UserFactory)
+    token_hash = factory.LazyFunction(lambda: _new_token_hash())
+    send_status = "sent"
+
+
+def _new_token_hash() -> str:
+    from feedback.tokens import make_token
+
+    return make_token()[1]
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Response"
+
+    round = factory.SubFactory(FeedbackRoundFactory)
+
+
+class AnswerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Answer"
+
+    response = factory.SubFactory(ResponseFactory)
+    question = factory.SubFactory(QuestionFactory)
+    number = Decimal("4")
+
+
+def pulse_questionnaire() -> Questionnaire:
+    """Return the default "AI pilot pulse" questionnaire, creating it if no migration did."""
+    existing = Questionnaire.objects.filter(is_default=True, is_current=True).first()
+    if existing is not None and existing.questions.filter(key="incident_kind").exists():
+        return existing
+    built = Questionnaire.objects.filter(slug="pulse-test").first()
+    if built is not None:
+        return built
+    questionnaire = QuestionnaireFactory(slug="pulse-test", name="AI pilot pulse (tests)",
+                                         is_default=existing is None)
+    kinds = [
+        ("minutes_saved", Question.Kind.NUMBER, {"min_value": 0, "max_value": 2400,
+                                                 "unit": "minutes"}),
+        ("quality", Question.Kind.SCALE, {"min_value": 1, "max_value": 5}),
+        ("trust", Question.Kind.SCALE, {"min_value": 1, "max_value": 5}),
+        ("recommend", Question.Kind.SCALE, {"min_value": 0, "max_value": 10}),
+        ("incident", Question.Kind.YES_NO, {}),
+        ("incident_kind", Question.Kind.CHOICE, {
+            "choices": [["confidential_data_exposed", "Confidential data exposed"],
+                        ["wrong_output_acted_on", "Wrong output acted on"],
+                        ["other", "Other"]],
+            "shown_if_key": "incident", "shown_if_value": "yes", "required": False}),
+        ("incident_description", Question.Kind.TEXT, {
+            "shown_if_key": "incident", "shown_if_value": "yes", "required": False}),
+        ("comment", Question.Kind.TEXT, {"required": False}),
+    ]
+    for position, (key, kind, extra) in enumerate(kinds, start=1):
+        extra = {"min_value": None, "max_value": None, **extra}
+        QuestionFactory(questionnaire=questionnaire, key=key, kind=kind, position=position,
+                        text=f"{key}?", **extra)
+    return questionnaire

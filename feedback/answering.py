@@ -1,0 +1,425 @@
+"""Answering a feedback round: by emailed token, or from a logged-in participant's inbox.
+
+Anonymity (pilots with anonymous feedback, the default): nothing stored links a person to a
+response. The prompt records only *that* it was answered (a boolean, no time); the response
+has a random id, no time, no respondent, and an ``edit_key_hash`` that is a *different* hash of
+the token than the prompt's ``token_hash``, so neither the database nor the logs can join them.
+Only whoever holds the token can find the response again (to edit it until the round closes).
+
+Answering from the inbox (no token at hand): the first submission rotates the prompt's token
+under the round lock, stores ``edit_key_hash`` of the fresh token on the response and hands the
+fresh token back once (``response.edit_token``); the view sends the participant to the link of
+that token and nothing on the server keeps it. The emailed link stops working, because
+the prompt now has another token. An anonymous response answered from the inbox can therefore
+be edited only through that new link; the inbox cannot find it (and says so).
+
+Rounds are closed by ``feedback.scheduling.close_round``, which locks the round row and counts
+responses. Every submission locks the same row first and re-checks that the round is open, so a
+response is either counted by the close or refused with "round closed", never lost.
+
+Nothing here logs: a log line with a time, a token or a user next to a response would be a
+link between a person and an anonymous answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from pilots.models import ACTIVE_STAGES, Pilot, Stage
+
+from . import tokens
+from .models import Answer, FeedbackRound, Prompt, Question, Response
+
+if TYPE_CHECKING:
+    import datetime
+
+    from django.contrib.auth.models import AbstractBaseUser
+
+EXPOSURE_VALUE = "confidential_data_exposed"
+TEXT_MAX_LENGTH = 5000
+YES, NO = "yes", "no"
+
+
+class UnknownLink(DomainError):
+    code = "unknown_link"
+    status = 404
+
+
+class AnsweringClosed(DomainError):
+    """The round no longer takes answers (closed, or its pilot paused or stopped)."""
+
+    code = "round_closed"
+    status = 409
+
+
+class AlreadyAnswered(DomainError):
+    code = "already_answered"
+    status = 409
+
+
+class AnswersInvalid(ValidationFailed):
+    """One or more answers break a rule; ``errors`` holds one ValidationFailed per field."""
+
+    def __init__(self, errors: list[ValidationFailed]) -> None:
+        first = errors[0]
+        super().__init__(first.message, code=first.code, field=first.field)
+        self.errors = errors
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding prompts and questions
+
+
+def prompt_for_token(token: str) -> Prompt:
+    """Return the prompt an emailed token opens, or raise UnknownLink."""
+    prompt = (
+        Prompt.objects.select_related("round__pilot", "round__questionnaire")
+        .filter(token_hash=tokens.hash_token(token or ""))
+        .first()
+    )
+    if prompt is None:
+        raise UnknownLink(
+            _(
+                "This link is unknown or was replaced by a newer one. Use the latest link you "
+                "received, or answer from your feedback inbox."
+            )
+        )
+    return prompt
+
+
+def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
+    """Return a logged-in participant's own prompt, or raise PermissionRefused."""
+    prompt = (
+        Prompt.objects.select_related("round__pilot", "round__questionnaire")
+        .filter(pk=prompt_id, participant_id=user.pk)
+        .first()
+    )
+    if prompt is None:
+        raise PermissionRefused(
+            _("This is not one of your feedback prompts."), code="not_your_prompt"
+        )
+    return prompt
+
+
+def questions_for_round(feedback_round: FeedbackRound) -> list[Question]:
+    """Return the round's questionnaire questions, then the pilot's own extra questions."""
+    return list(
+        Question.objects.filter(questionnaire_id=feedback_round.questionnaire_id).order_by(
+            "position", "pk"
+        )
+    ) + list(Question.objects.filter(pilot_id=feedback_round.pilot_id).order_by("position", "pk"))
+
+
+def refusal(
+    feedback_round: FeedbackRound, pilot: Pilot, now: datetime.datetime | None = None
+) -> AnsweringClosed | None:
+    """Return why a round does not take answers now, or None if it does."""
+    now = now or timezone.now()
+    if pilot.stage == Stage.PAUSED:
+        return AnsweringClosed(
+            _("The pilot “%(pilot)s” is paused: it does not collect feedback for now.")
+            % {"pilot": pilot.title},
+            code="pilot_paused",
+        )
+    if pilot.stage in (Stage.STOPPED, Stage.RETIRED):
+        return AnsweringClosed(
+            _("The pilot “%(pilot)s” is stopped: it no longer collects feedback.")
+            % {"pilot": pilot.title},
+            code="pilot_stopped",
+        )
+    if (
+        feedback_round.status != FeedbackRound.Status.OPEN
+        or now >= feedback_round.closes_at
+        or pilot.stage not in ACTIVE_STAGES
+    ):
+        return AnsweringClosed(
+            _("This feedback round closed on %(closed)s; it no longer takes answers.")
+            % {
+                "closed": formats.date_format(
+                    timezone.localtime(feedback_round.closed_at or feedback_round.closes_at),
+                    "DATETIME_FORMAT",
+                )
+            },
+            code="round_closed",
+        )
+    return None
+
+
+def existing_response(prompt: Prompt, *, token: str | None = None) -> Response | None:
+    """Return the response this prompt's holder may edit, if any.
+
+    For an anonymous pilot it is found only through the token (its edit key); without the
+    token nothing leads from the prompt to the response.
+    """
+    feedback_round = prompt.round
+    if feedback_round.pilot.anonymous_feedback:
+        if token is None:
+            return None
+        return Response.objects.filter(
+            round=feedback_round, edit_key_hash=tokens.edit_key_hash(token)
+        ).first()
+    return Response.objects.filter(
+        round=feedback_round, respondent_id=prompt.participant_id
+    ).first()
+
+
+def answers_of(response: Response | None) -> dict[str, Any]:
+    """Return a response's answers as form values, keyed by question key."""
+    if response is None:
+        return {}
+    values: dict[str, Any] = {}
+    for answer in response.answers.select_related("question"):
+        kind = answer.question.kind
+        if kind == Question.Kind.YES_NO:
+            values[answer.question.key] = YES if answer.boolean else NO
+        elif kind == Question.Kind.SCALE:
+            values[answer.question.key] = str(int(answer.number))
+        elif kind == Question.Kind.NUMBER:
+            values[answer.question.key] = format(answer.number.normalize(), "f")
+        else:
+            values[answer.question.key] = answer.text
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+@dataclass(frozen=True)
+class CleanAnswer:
+    question: Question
+    number: Decimal | None = None
+    boolean: bool | None = None
+    text: str = ""
+
+    @property
+    def value(self) -> Any:
+        if self.question.kind == Question.Kind.YES_NO:
+            return YES if self.boolean else NO
+        if self.question.kind in (Question.Kind.SCALE, Question.Kind.NUMBER):
+            return self.number
+        return self.text
+
+
+def _is_empty(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _clean_one(question: Question, raw: Any) -> CleanAnswer:
+    key = question.key
+    kind = question.kind
+    if kind == Question.Kind.YES_NO:
+        if raw is True or (isinstance(raw, str) and raw.strip().lower() == YES):
+            return CleanAnswer(question, boolean=True)
+        if raw is False or (isinstance(raw, str) and raw.strip().lower() == NO):
+            return CleanAnswer(question, boolean=False)
+        raise ValidationFailed(_("Answer yes or no."), code="invalid_choice", field=key)
+    if kind == Question.Kind.CHOICE:
+        allowed = [str(c[0]) for c in question.choices or []]
+        value = str(raw).strip()
+        if value not in allowed:
+            raise ValidationFailed(
+                _("Choose one of the options."), code="invalid_choice", field=key
+            )
+        return CleanAnswer(question, text=value)
+    if kind == Question.Kind.TEXT:
+        value = str(raw).strip()
+        if len(value) > TEXT_MAX_LENGTH:
+            raise ValidationFailed(
+                _("Keep it under %(max)d characters (you wrote %(n)d).")
+                % {"max": TEXT_MAX_LENGTH, "n": len(value)},
+                code="too_long",
+                field=key,
+            )
+        return CleanAnswer(question, text=value)
+    # Scale and number.
+    try:
+        number = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        raise ValidationFailed(_("Enter a number."), code="not_a_number", field=key)
+    lo, hi = question.min_value, question.max_value
+    if kind == Question.Kind.SCALE and number != number.to_integral_value():
+        raise ValidationFailed(
+            _("Choose a whole number from %(min)s to %(max)s.")
+            % {"min": _fmt(lo), "max": _fmt(hi)},
+            code="not_whole",
+            field=key,
+        )
+    if number.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationFailed(_("Use at most two decimals."), code="too_precise", field=key)
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise ValidationFailed(
+            _("Enter a value from %(min)s to %(max)s.") % {"min": _fmt(lo), "max": _fmt(hi)},
+            code="out_of_range",
+            field=key,
+        )
+    return CleanAnswer(question, number=number)
+
+
+def _fmt(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+def is_shown(question: Question, raw_answers: dict[str, Any]) -> bool:
+    """Tell whether a conditional question is asked, given the answer it depends on."""
+    if not question.shown_if_key:
+        return True
+    given = raw_answers.get(question.shown_if_key)
+    if given is True:
+        given = YES
+    elif given is False:
+        given = NO
+    return str(given).strip().lower() == question.shown_if_value.strip().lower()
+
+
+def validate_answers(questions: list[Question], answers: dict[str, Any]) -> list[CleanAnswer]:
+    """Check every answer by its question's kind; raise AnswersInvalid naming each field.
+
+    A conditional question whose condition is not met is skipped, and any answer given to it
+    dropped, so a "no" to the incident question never stores an incident kind.
+    """
+    errors: list[ValidationFailed] = []
+    cleaned: list[CleanAnswer] = []
+    known = {q.key for q in questions}
+    for key in answers:
+        if key not in known:
+            errors.append(
+                ValidationFailed(
+                    _("There is no question “%(key)s” in this round.") % {"key": key},
+                    code="unknown_question",
+                    field=key,
+                )
+            )
+    for question in questions:
+        if not is_shown(question, answers):
+            continue
+        raw = answers.get(question.key)
+        if _is_empty(raw):
+            if question.required:
+                errors.append(
+                    ValidationFailed(
+                        _("This question needs an answer."), code="required", field=question.key
+                    )
+                )
+            continue
+        try:
+            cleaned.append(_clean_one(question, raw))
+        except ValidationFailed as e:
+            errors.append(e)
+    if errors:
+        raise AnswersInvalid(errors)
+    return cleaned
+
+
+# ---------------------------------------------------------------------------------------------
+# Submitting
+
+
+def submit_response(
+    *,
+    token: str | None = None,
+    prompt_id: int | None = None,
+    user: AbstractBaseUser | None = None,
+    answers: dict[str, Any],
+) -> Response:
+    """Record (or replace) the answers of one prompt, by its token or by its participant.
+
+    The first submission marks the prompt answered with a conditional UPDATE and creates the
+    response in the same transaction; later ones replace the answers of that same response.
+    For an anonymous pilot answered from the inbox the prompt gets a new token, returned once as
+    ``response.edit_token`` (stored nowhere). Raises UnknownLink, PermissionRefused,
+    AnsweringClosed (codes round_closed, pilot_paused, pilot_stopped), AlreadyAnswered or
+    AnswersInvalid.
+    """
+    if (token is None) == (prompt_id is None):
+        raise ValueError("Pass exactly one of token or prompt_id.")
+    if prompt_id is not None and (user is None or not user.is_authenticated):
+        raise PermissionRefused(_("Log in to answer from your inbox."), code="login_required")
+    prompt = prompt_for_token(token) if token is not None else own_prompt(prompt_id, user=user)
+    with transaction.atomic():
+        # The same lock close_round takes: a response commits before the close counts it, or
+        # sees the round closed. It also serialises the submissions of one token.
+        feedback_round = FeedbackRound.objects.select_for_update().get(pk=prompt.round_id)
+        pilot = Pilot.objects.get(pk=feedback_round.pilot_id)
+        feedback_round.pilot = pilot
+        reason = refusal(feedback_round, pilot)
+        if reason is not None:
+            raise reason
+        cleaned = validate_answers(questions_for_round(feedback_round), answers)
+        # Re-read under the lock: a concurrent submission may have answered or rotated it.
+        prompt = Prompt.objects.get(pk=prompt.pk)
+        if token is not None and prompt.token_hash != tokens.hash_token(token):
+            raise UnknownLink(_("This link was replaced by a newer one."))
+        prompt.round = feedback_round
+        response, edit_token = _response_to_fill(prompt, pilot, token=token)
+        if response is None:
+            new_hash = tokens.hash_token(edit_token) if edit_token else prompt.token_hash
+            claimed = Prompt.objects.filter(pk=prompt.pk, answered=False).update(
+                answered=True, token_hash=new_hash
+            )
+            if claimed != 1:
+                raise AlreadyAnswered(
+                    _(
+                        "You already answered this round. Your answer is anonymous, so it can "
+                        "only be changed through the link you used (or were given) when you "
+                        "answered."
+                    )
+                )
+            response = Response.objects.create(
+                round=feedback_round,
+                respondent=None if pilot.anonymous_feedback else prompt.participant,
+                edit_key_hash=(
+                    tokens.edit_key_hash(edit_token or token) if pilot.anonymous_feedback else None
+                ),
+            )
+        else:
+            response.answers.all().delete()
+        Answer.objects.bulk_create(
+            Answer(
+                response=response,
+                question=c.question,
+                number=c.number,
+                boolean=c.boolean,
+                text=c.text,
+            )
+            for c in cleaned
+        )
+        if any(
+            c.question.kind == Question.Kind.CHOICE and c.text == EXPOSURE_VALUE for c in cleaned
+        ):
+            from pilots.tasks import record_exposure_incident
+
+            record_exposure_incident.delay_on_commit(feedback_round.pk)
+    response.edit_token = edit_token  # type: ignore[attr-defined]
+    return response
+
+
+def _response_to_fill(
+    prompt: Prompt, pilot: Pilot, *, token: str | None
+) -> tuple[Response | None, str | None]:
+    """Return (the response to replace, or None to create one; a fresh token if rotating)."""
+    if not pilot.anonymous_feedback:
+        return existing_response(prompt), None
+    if token is not None:
+        return existing_response(prompt, token=token), None
+    if prompt.answered:
+        raise AlreadyAnswered(
+            _(
+                "You already answered this round. Your answer is anonymous, so we cannot find it "
+                "from your account: change it through the link you were given when you answered "
+                "(or the emailed link, if you answered through it)."
+            )
+        )
+    # Inbox answer of an anonymous pilot: a fresh token becomes both the prompt's link and the
+    # response's edit key; the old emailed token stops working.
+    new_token, _new_hash = tokens.make_token()
+    return None, new_token

@@ -1,0 +1,211 @@
+"""A lead's own questions for their pilot, asked after the questionnaire in every round.
+
+At most MAX_EXTRA_QUESTIONS per pilot; a question's key is unique among the pilot's questions
+and the questionnaire's. Once a question has answers it is frozen (results stay comparable
+across rounds): it can be neither changed nor removed.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from pilots.exceptions import PermissionRefused, ValidationFailed
+from pilots.models import Membership, Pilot, Stage
+
+from .models import Question, Questionnaire
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+MAX_EXTRA_QUESTIONS = 5
+MAX_SCALE_POINTS = 11
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+CLOSED_STAGES = (Stage.STOPPED, Stage.RETIRED)
+
+
+def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
+    """Tell whether a user may add questions to a pilot: its lead, or a lead of its team."""
+    if not user.is_authenticated:
+        return False
+    if pilot.lead_id == user.pk:
+        return True
+    return Membership.objects.filter(
+        team_id=pilot.team_id, user_id=user.pk, role=Membership.Role.LEAD
+    ).exists()
+
+
+def _check_manager(pilot: Pilot, user: AbstractBaseUser) -> None:
+    if not can_manage(pilot, user):
+        raise PermissionRefused(
+            _("Only the pilot's lead or a lead of its team can change its questions.")
+        )
+
+
+def reserved_keys(pilot: Pilot) -> set[str]:
+    """Keys taken by the questionnaires the pilot's rounds use, or the default one."""
+    from django.db.models import Q
+
+    questionnaires = Questionnaire.objects.filter(
+        Q(rounds__pilot=pilot) | Q(is_default=True, is_current=True)
+    ).values("pk")
+    return set(
+        Question.objects.filter(questionnaire__in=questionnaires).values_list("key", flat=True)
+    )
+
+
+def add_question(
+    pilot_id: int,
+    *,
+    user: AbstractBaseUser,
+    key: str,
+    text: str,
+    kind: str,
+    help_text: str = "",
+    required: bool = False,
+    min_value: Decimal | None = None,
+    max_value: Decimal | None = None,
+    min_label: str = "",
+    max_label: str = "",
+    unit: str = "",
+    choices: list[list[str]] | None = None,
+) -> Question:
+    """Add a question of the lead's own to a pilot; it is asked from the next form shown."""
+    key = (key or "").strip()
+    text = (text or "").strip()
+    if not KEY_RE.match(key):
+        raise ValidationFailed(
+            _("Use 2 to 64 lowercase letters, digits or underscores, starting with a letter."),
+            code="invalid_key",
+            field="key",
+        )
+    if not text:
+        raise ValidationFailed(_("Write the question."), code="required", field="text")
+    if kind not in Question.Kind.values:
+        raise ValidationFailed(_("Choose a kind of question."), code="invalid_choice", field="kind")
+    choices = _check_kind_settings(kind, min_value, max_value, choices or [])
+    if kind not in (Question.Kind.SCALE, Question.Kind.NUMBER):
+        min_value = max_value = None
+        min_label = max_label = unit = ""
+    with transaction.atomic():
+        # The pilot row lock makes "at most five" hold against two leads adding at once.
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        _check_manager(pilot, user)
+        if pilot.stage in CLOSED_STAGES:
+            raise ValidationFailed(
+                _("The pilot has ended: its questions can no longer change."),
+                code="pilot_ended",
+                field="key",
+            )
+        existing = list(pilot.extra_questions.all())
+        if len(existing) >= MAX_EXTRA_QUESTIONS:
+            raise ValidationFailed(
+                _("A pilot can have at most %(max)d questions of its own.")
+                % {"max": MAX_EXTRA_QUESTIONS},
+                code="too_many_questions",
+                field="key",
+            )
+        if key in {q.key for q in existing} or key in reserved_keys(pilot):
+            raise ValidationFailed(
+                _("The key “%(key)s” is already used by another question.") % {"key": key},
+                code="duplicate_key",
+                field="key",
+            )
+        try:
+            with transaction.atomic():
+                return Question.objects.create(
+                    pilot=pilot,
+                    key=key,
+                    text=text,
+                    help_text=(help_text or "").strip(),
+                    kind=kind,
+                    required=required,
+                    position=max((q.position for q in existing), default=0) + 1,
+                    min_value=min_value,
+                    max_value=max_value,
+                    min_label=min_label,
+                    max_label=max_label,
+                    unit=unit,
+                    choices=choices,
+                )
+        except IntegrityError as e:
+            raise ValidationFailed(
+                _("The key “%(key)s” is already used by another question.") % {"key": key},
+                code="duplicate_key",
+                field="key",
+            ) from e
+
+
+def _check_kind_settings(
+    kind: str, min_value: Decimal | None, max_value: Decimal | None, choices: list
+) -> list[list[str]]:
+    if kind in (Question.Kind.SCALE, Question.Kind.NUMBER):
+        if min_value is None:
+            raise ValidationFailed(_("Give the lowest value."), code="required", field="min_value")
+        if max_value is None:
+            raise ValidationFailed(_("Give the highest value."), code="required", field="max_value")
+        if max_value <= min_value:
+            raise ValidationFailed(
+                _("The highest value must be above the lowest."),
+                code="range_out_of_order",
+                field="max_value",
+            )
+        if kind == Question.Kind.SCALE:
+            if min_value != int(min_value) or max_value != int(max_value):
+                raise ValidationFailed(
+                    _("A scale goes from one whole number to another."),
+                    code="not_whole",
+                    field="max_value",
+                )
+            if max_value - min_value + 1 > MAX_SCALE_POINTS:
+                raise ValidationFailed(
+                    _("A scale has at most %(n)d points.") % {"n": MAX_SCALE_POINTS},
+                    code="scale_too_wide",
+                    field="max_value",
+                )
+    if kind != Question.Kind.CHOICE:
+        return []
+    cleaned = [[str(v).strip(), str(label).strip()] for v, label in choices]
+    values = [v for v, _label in cleaned]
+    if len(cleaned) < 2 or not all(v and label for v, label in cleaned):
+        raise ValidationFailed(
+            _("Give at least two options, one per line."), code="too_few_choices", field="choices"
+        )
+    if len(set(values)) != len(values):
+        raise ValidationFailed(
+            _("Two options have the same value."), code="duplicate_choice", field="choices"
+        )
+    return cleaned
+
+
+def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:
+    """Remove a lead's question that nobody answered yet."""
+    with transaction.atomic():
+        question = (
+            Question.objects.select_for_update().filter(pk=question_id, pilot__isnull=False).first()
+        )
+        if question is None:
+            raise ValidationFailed(
+                _("This question no longer exists."), code="not_found", field="question"
+            )
+        pilot = Pilot.objects.select_for_update().get(pk=question.pilot_id)
+        _check_manager(pilot, user)
+        if question.answers.exists():
+            raise ValidationFailed(
+                _(
+                    "“%(text)s” has answers already, so it is frozen: removing or changing it "
+                    "would rewrite past results. Add a new question instead."
+                )
+                % {"text": question.text},
+                code="question_frozen",
+                field="question",
+            )
+        question.delete()
+
+
+def is_frozen(question: Question) -> bool:
+    return question.answers.exists()

@@ -1,0 +1,324 @@
+"""Feedback pages: answering by link or from the inbox, absences, a lead's own questions.
+
+Thin adapters: they parse input, call one function of feedback.answering, feedback.absences or
+feedback.pilot_questions, and render. Pages whose URL or HTML holds an answer token are never
+cached and send no Referer, so the token does not leak to other sites or shared caches.
+Every outcome of a token page is a 200 (or 404 for an unknown link): Django logs 4xx responses
+with their path, and the path holds the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from pilots.models import Pilot
+
+from . import absences, answering, pilot_questions
+from .forms import AbsenceForm, AnswerForm, ExtraQuestionForm
+from .models import Absence, FeedbackRound, Prompt, Question
+
+
+def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Mark a page that shows a token (in its URL or HTML): no cache, no Referer, no index."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------------
+# Answering
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        prompt = answering.prompt_for_token(token)
+    except answering.UnknownLink as e:
+        return render(
+            request,
+            "feedback/message.html",
+            {"title": _("Unknown link"), "message": e.message},
+            status=404,
+        )
+    return _answer_page(request, prompt, token=token)
+
+
+@private_page
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def answer_prompt(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        prompt = answering.own_prompt(pk, user=request.user)
+    except PermissionRefused as e:
+        return render(
+            request,
+            "feedback/message.html",
+            {"title": _("Not your prompt"), "message": e.message},
+            status=404,
+        )
+    return _answer_page(request, prompt, token=None)
+
+
+def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> HttpResponse:
+    feedback_round = prompt.round
+    pilot = feedback_round.pilot
+    response = answering.existing_response(prompt, token=token)
+    context: dict[str, Any] = {
+        "prompt": prompt,
+        "round": feedback_round,
+        "pilot": pilot,
+        "response": response,
+        "token": token,
+    }
+    closed = answering.refusal(feedback_round, pilot)
+    if closed is not None:
+        context.update(title=_("Feedback closed"), message=closed.message, code=closed.code)
+        return render(request, "feedback/closed.html", context)
+    if token is None and pilot.anonymous_feedback and prompt.answered:
+        context.update(
+            title=_("Already answered"),
+            message=_(
+                "You answered this round. Your answer is anonymous, so it is not linked to your "
+                "account and cannot be opened from here: to change it before %(closes)s, use the "
+                "link you were given when you answered (or the emailed link, if you answered "
+                "through it)."
+            )
+            % {"closes": _when(feedback_round.closes_at)},
+        )
+        return render(request, "feedback/message.html", context)
+    questions = answering.questions_for_round(feedback_round)
+    if request.method == "POST":
+        form = AnswerForm(questions, request.POST)
+        if form.is_valid():
+            try:
+                saved = answering.submit_response(
+                    token=token,
+                    prompt_id=None if token else prompt.pk,
+                    user=None if token else request.user,
+                    answers=form.answers(),
+                )
+            except answering.AnswersInvalid as e:
+                form.add_domain_errors(e.errors)
+                form.full_clean_aria()
+            except answering.AnsweringClosed as e:
+                context.update(title=_("Feedback closed"), message=e.message, code=e.code)
+                return render(request, "feedback/closed.html", context)
+            except DomainError as e:
+                context.update(title=_("Not saved"), message=e.message)
+                return render(request, "feedback/message.html", context)
+            else:
+                edit_token = saved.edit_token or token
+                if edit_token:
+                    target = reverse("feedback_answer", args=[edit_token])
+                else:
+                    target = reverse("feedback_prompt", args=[prompt.pk])
+                return redirect(f"{target}?{urlencode({'saved': '1'})}")
+    else:
+        form = AnswerForm(questions, initial=answering.answers_of(response))
+    context.update(
+        form=form,
+        saved=bool(request.GET.get("saved")) and response is not None,
+        closes_at=feedback_round.closes_at,
+        action=request.path,
+    )
+    return render(request, "feedback/answer.html", context)
+
+
+def _when(moment: Any) -> str:
+    from django.utils import formats
+
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbox and absences
+
+
+@private_page
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    # Queries: open prompts with round and pilot; participations with pilot, team and tool;
+    # current absences. Three, whatever the number of prompts.
+    now = timezone.now()
+    prompts = list(
+        Prompt.objects.filter(
+            participant=request.user,
+            round__status=FeedbackRound.Status.OPEN,
+            round__closes_at__gt=now,
+        )
+        .select_related("round__pilot")
+        .order_by("round__closes_at", "pk")
+    )
+    rows = [
+        {
+            "prompt": p,
+            "round": p.round,
+            "pilot": p.round.pilot,
+            "closed": answering.refusal(p.round, p.round.pilot, now),
+        }
+        for p in prompts
+    ]
+    participations = list(
+        request.user.participations.select_related("pilot__team", "pilot__tool").order_by(
+            "pilot__title"
+        )
+    )
+    away = list(
+        Absence.objects.filter(user=request.user, ends_on__gte=timezone.localdate()).order_by(
+            "starts_on"
+        )
+    )
+    return render(
+        request,
+        "feedback/inbox.html",
+        {"rows": rows, "participations": participations, "absences": away},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def away(request: HttpRequest) -> HttpResponse:
+    form = AbsenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            absence = absences.mark_away(
+                request.user,
+                starts_on=form.cleaned_data["starts_on"],
+                ends_on=form.cleaned_data["ends_on"],
+            )
+        except ValidationFailed as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            messages.success(
+                request,
+                _("You are away from %(start)s to %(end)s: no prompts or reminders in that period.")
+                % {"start": absence.starts_on, "end": absence.ends_on},
+            )
+            return redirect("feedback_away")
+    current = Absence.objects.filter(user=request.user, ends_on__gte=timezone.localdate()).order_by(
+        "starts_on"
+    )
+    return render(request, "feedback/away.html", {"form": form, "absences": current})
+
+
+@login_required
+@require_POST
+def cancel_away(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        absences.cancel_absence(pk, user=request.user)
+    except PermissionRefused as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Absence cancelled."))
+    return redirect("feedback_away")
+
+
+# ---------------------------------------------------------------------------------------------
+# A lead's own questions
+
+
+def _managed_pilot(request: HttpRequest, pk: int) -> Pilot | None:
+    pilot = get_object_or_404(Pilot.objects.visible_to(request.user), pk=pk)
+    return pilot if pilot_questions.can_manage(pilot, request.user) else None
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def pilot_extra_questions(request: HttpRequest, pk: int) -> HttpResponse:
+    pilot = _managed_pilot(request, pk)
+    if pilot is None:
+        return render(
+            request,
+            "feedback/message.html",
+            {
+                "title": _("Not allowed"),
+                "message": _(
+                    "Only the pilot's lead or a lead of its team can change its questions."
+                ),
+            },
+            status=403,
+        )
+    form = ExtraQuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            question = pilot_questions.add_question(
+                pilot.pk,
+                user=request.user,
+                key=data["key"],
+                text=data["text"],
+                kind=data["kind"],
+                help_text=data["help_text"],
+                required=data["required"],
+                min_value=data["min_value"],
+                max_value=data["max_value"],
+                min_label=data["min_label"],
+                max_label=data["max_label"],
+                unit=data["unit"],
+                choices=form.parsed_choices(),
+            )
+        except ValidationFailed as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            messages.success(
+                request,
+                _("Question “%(text)s” added; it is asked from now on.") % {"text": question.text},
+            )
+            return redirect("feedback_pilot_questions", pilot.pk)
+    questions = list(Question.objects.filter(pilot=pilot).order_by("position", "pk"))
+    answered = set(
+        Question.objects.filter(pilot=pilot, answers__isnull=False).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "feedback/pilot_questions.html",
+        {
+            "pilot": pilot,
+            "form": form,
+            "questions": [{"question": q, "frozen": q.pk in answered} for q in questions],
+            "max_questions": pilot_questions.MAX_EXTRA_QUESTIONS,
+            "can_add": len(questions) < pilot_questions.MAX_EXTRA_QUESTIONS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def remove_extra_question(request: HttpRequest, pk: int) -> HttpResponse:
+    question = get_object_or_404(Question, pk=pk, pilot__isnull=False)
+    try:
+        pilot_questions.remove_question(question.pk, user=request.user)
+    except PermissionRefused as e:
+        return render(
+            request,
+            "feedback/message.html",
+            {"title": _("Not allowed"), "message": e.message},
+            status=403,
+        )
+    except ValidationFailed as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Question removed."))
+    return redirect("feedback_pilot_questions", question.pilot_id)
