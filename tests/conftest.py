@@ -82,3 +82,12 @@ def outsider():
 def _fast_password_hashing(settings) -> None:
     """Hash test passwords with MD5: PBKDF2 makes every user factory call slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings) -> None:
+    """Serve static files unhashed: tests do not run collectstatic to build a manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
