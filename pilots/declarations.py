@@ -1,0 +1,157 @@
+"""Tool declarations: anyone says which AI tool they already use; Ops turn it into something.
+
+A declaration is made without blame. Ops handle each one once: either register the tool, or
+open a draft pilot for the declaring person's team (registering the tool on the way if
+needed).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import proposals
+from .exceptions import PermissionRefused, ValidationFailed
+from .models import AITool, Membership, Pilot, Team, ToolDeclaration, is_ops
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# How long a pilot opened from a declaration is planned for, until its lead edits it.
+DEFAULT_PILOT_DAYS = 90
+
+
+def declare(
+    *,
+    user: AbstractBaseUser,
+    tool_name: str,
+    used_for: str,
+    data_classification: str,
+    vendor: str = "",
+    team: Team | None = None,
+) -> ToolDeclaration:
+    """Record that a person uses an AI tool, for their team (default: their first team)."""
+    tool_name = tool_name.strip()
+    if not tool_name:
+        raise ValidationFailed(_("Name the tool."), code="required", field="tool_name")
+    memberships = Membership.objects.filter(user=user)
+    if team is not None and not memberships.filter(team=team).exists():
+        raise ValidationFailed(
+            _("You can only declare a tool for a team you belong to."),
+            code="not_a_member",
+            field="team",
+        )
+    if team is None:
+        first = memberships.select_related("team").order_by("team__name").first()
+        team = first.team if first else None
+    return ToolDeclaration.objects.create(
+        declared_by=user,
+        team=team,
+        tool_name=tool_name,
+        vendor=vendor.strip(),
+        used_for=used_for.strip(),
+        data_classification=data_classification,
+        tool=AITool.objects.filter(name__iexact=tool_name).first(),
+    )
+
+
+def register_tool(declaration_id: int, *, actor: AbstractBaseUser) -> AITool:
+    """Turn a new declaration into a registered tool (under evaluation), or link the known one."""
+    _require_ops(actor)
+    with transaction.atomic():
+        declaration = _lock_new(declaration_id)
+        tool = _tool_for(declaration)
+        declaration.tool = tool
+        declaration.status = ToolDeclaration.Status.REGISTERED
+        declaration.save(update_fields=["tool", "status"])
+    return tool
+
+
+def turn_into_pilot(declaration_id: int, *, actor: AbstractBaseUser) -> Pilot:
+    """Open a draft pilot for the declaring person's team, led by that person.
+
+    The draft starts from the declaration (tool, data, what it is used for); its lead fills
+    in the hypothesis, metrics and guardrails before submitting it.
+    """
+    _require_ops(actor)
+    with transaction.atomic():
+        declaration = _lock_new(declaration_id)
+        team = declaration.team
+        if team is None:
+            raise ValidationFailed(
+                _(
+                    "%(person)s belongs to no team, so there is no team to run a pilot: "
+                    "register the tool instead."
+                )
+                % {"person": declaration.declared_by.get_username()},
+                code="no_team",
+                field="team",
+            )
+        tool = _tool_for(declaration)
+        today = timezone.localdate()
+        pilot = proposals.create_draft(
+            actor=actor,
+            team=team,
+            lead=declaration.declared_by,
+            proposal=proposals.Proposal(
+                fields={
+                    "title": _("%(tool)s for %(team)s") % {"tool": tool.name, "team": team.name},
+                    "tool": tool,
+                    "problem": declaration.used_for,
+                    "hypothesis_intervention": _("using %(tool)s") % {"tool": tool.name},
+                    "hypothesis_outcome": _("(to be written by the lead)"),
+                    "hypothesis_who": team.name,
+                    "hypothesis_signal": _("(to be written by the lead)"),
+                    "data_classification": declaration.data_classification,
+                    "planned_start": today,
+                    "planned_end": today + datetime.timedelta(days=DEFAULT_PILOT_DAYS),
+                }
+            ),
+        )
+        declaration.tool = tool
+        declaration.pilot = pilot
+        declaration.status = ToolDeclaration.Status.PILOTED
+        declaration.save(update_fields=["tool", "pilot", "status"])
+    return pilot
+
+
+def _require_ops(actor) -> None:
+    if not is_ops(actor):
+        raise PermissionRefused(_("Only Ops can handle tool declarations."))
+
+
+def _lock_new(declaration_id: int) -> ToolDeclaration:
+    # Locked and re-checked, so two Ops clicking at once handle a declaration only once.
+    declaration = (
+        ToolDeclaration.objects.select_for_update()
+        .select_related("declared_by", "team")
+        .get(pk=declaration_id)
+    )
+    if declaration.status != ToolDeclaration.Status.NEW:
+        raise ValidationFailed(
+            _("The declaration of %(tool)s was already handled (%(status)s).")
+            % {"tool": declaration.tool_name, "status": declaration.get_status_display()},
+            code="already_handled",
+            field="status",
+        )
+    return declaration
+
+
+def _tool_for(declaration: ToolDeclaration) -> AITool:
+    if declaration.tool_id:
+        return declaration.tool
+    tool = AITool.objects.filter(name__iexact=declaration.tool_name).first()
+    if tool is None:
+        tool = AITool.objects.create(
+            name=declaration.tool_name,
+            vendor=declaration.vendor or _("Unknown"),
+            approval_status=AITool.ApprovalStatus.UNDER_EVALUATION,
+            max_data_classification=declaration.data_classification,
+            notes=_("Declared by %(person)s: %(used_for)s")
+            % {"person": declaration.declared_by.get_username(), "used_for": declaration.used_for},
+        )
+    return tool

@@ -1,0 +1,186 @@
+"""Forms of the web pages: they parse input; the rules live in proposals and declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    AITool,
+    DataClassification,
+    Guardrail,
+    Pilot,
+    SuccessMetric,
+    Team,
+)
+
+
+class PersonChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class ProposalForm(forms.ModelForm):
+    """The pilot's own fields; metrics and guardrails are formsets next to it."""
+
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), label=_("Team"))
+    participants = PersonChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Participants"),
+        help_text=_("Members of your team who will use the tool and answer feedback prompts."),
+    )
+
+    class Meta:
+        model = Pilot
+        fields = (
+            "title",
+            "team",
+            "problem",
+            "hypothesis_intervention",
+            "hypothesis_outcome",
+            "hypothesis_who",
+            "hypothesis_signal",
+            "tool",
+            "data_classification",
+            "data_description",
+            "risk_level",
+            "planned_start",
+            "planned_end",
+            "participants",
+            "cadence",
+            "cadence_weekday",
+            "response_window_days",
+            "anonymous_feedback",
+        )
+        widgets = {
+            "problem": forms.Textarea(attrs={"rows": 3}),
+            "data_description": forms.Textarea(attrs={"rows": 2}),
+            "planned_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "planned_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args: Any, teams, members, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["tool"].queryset = AITool.objects.usable()
+        self.fields["participants"].queryset = members
+        if teams.count() == 1 and not self.initial.get("team"):
+            self.initial["team"] = teams.first().pk
+
+    def _post_clean(self) -> None:
+        # The model's own clean() runs the registry rules; proposals.py runs them again, and
+        # reports them with the field, so skip the model round trip here.
+        return
+
+
+class RowForm(forms.Form):
+    """A row of a formset; it counts as filled once any of its `key_fields` is typed in."""
+
+    key_fields: tuple[str, ...] = ()
+
+    def has_changed(self) -> bool:
+        # Compared with blank rather than with the initial row, so an unchanged saved row is
+        # still validated and kept, and an untouched empty row is ignored.
+        return any((self[name].data or "").strip() for name in self.key_fields)
+
+
+class RowFormSet(forms.BaseFormSet):
+    def _construct_form(self, i: int, **kwargs: Any):
+        kwargs["empty_permitted"] = True
+        return super()._construct_form(i, **kwargs)
+
+
+class MetricForm(RowForm):
+    key_fields = ("name", "question_key", "baseline", "target")
+    name = forms.CharField(label=_("Metric"), max_length=120)
+    question_key = forms.SlugField(
+        label=_("Question key"),
+        max_length=64,
+        help_text=_("The feedback question that measures it, e.g. quality."),
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"),
+        choices=SuccessMetric.Direction.choices,
+        initial=SuccessMetric.Direction.HIGHER,
+    )
+    baseline = forms.DecimalField(
+        label=_("Baseline"), max_digits=10, decimal_places=2, required=False
+    )
+    target = forms.DecimalField(label=_("Target"), max_digits=10, decimal_places=2)
+    min_responses = forms.IntegerField(label=_("Minimum responses"), min_value=1, initial=10)
+
+
+class GuardrailForm(RowForm):
+    key_fields = ("description", "question_key", "threshold")
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=Guardrail.Kind.choices, initial=Guardrail.Kind.POLICY
+    )
+    description = forms.CharField(label=_("Rule"), max_length=300)
+    forbids_data_exposure = forms.BooleanField(
+        label=_("Forbids confidential data exposure"), required=False
+    )
+    question_key = forms.SlugField(label=_("Question key"), max_length=64, required=False)
+    statistic = forms.ChoiceField(
+        label=_("Statistic"), required=False, choices=[("", "—"), *Guardrail.Statistic.choices]
+    )
+    comparator = forms.ChoiceField(
+        label=_("Must stay"), required=False, choices=[("", "—"), *Guardrail.Comparator.choices]
+    )
+    threshold = forms.DecimalField(
+        label=_("Threshold"), max_digits=10, decimal_places=2, required=False
+    )
+    action = forms.ChoiceField(
+        label=_("On breach"), choices=Guardrail.Action.choices, initial=Guardrail.Action.FLAG
+    )
+
+
+MetricFormSet = forms.formset_factory(MetricForm, formset=RowFormSet, extra=0, can_delete=True)
+GuardrailFormSet = forms.formset_factory(
+    GuardrailForm, formset=RowFormSet, extra=0, can_delete=True
+)
+
+
+class DeclarationForm(forms.Form):
+    tool_name = forms.CharField(label=_("Tool"), max_length=120)
+    vendor = forms.CharField(label=_("Vendor"), max_length=120, required=False)
+    used_for = forms.CharField(
+        label=_("What you use it for"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    data_classification = forms.ChoiceField(
+        label=_("Most sensitive data you give it"),
+        choices=DataClassification.choices,
+        initial=DataClassification.INTERNAL,
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        label=_("Team"),
+        empty_label=_("My first team"),
+    )
+
+    def __init__(self, *args: Any, teams, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+
+
+class PortfolioFilterForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(),
+        required=False,
+        label=_("Team"),
+        empty_label=_("All teams"),
+        to_field_name="slug",
+    )
+    tool = forms.ModelChoiceField(
+        queryset=AITool.objects.all(), required=False, label=_("Tool"), empty_label=_("All tools")
+    )
+    risk = forms.ChoiceField(
+        label=_("Risk"),
+        required=False,
+        choices=[("", _("All risk levels")), *Pilot.RiskLevel.choices],
+    )

@@ -1,0 +1,271 @@
+"""Writing a pilot proposal: create and update a draft, and submit it for review.
+
+A draft is saved with its success metrics, guardrails and participants in one transaction,
+so a refused row leaves nothing half-written. Errors name the form field concerned; rows of
+the metrics and guardrails are named like their form prefix (`metrics-0-target`), so the web
+form can show each message next to its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from . import lifecycle, registry
+from .exceptions import PermissionRefused, ValidationFailed
+from .models import (
+    Guardrail,
+    Membership,
+    Participation,
+    Pilot,
+    Stage,
+    SuccessMetric,
+    Team,
+    is_ops,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# The pilot fields a proposal sets; everything else (stage, audit) belongs to lifecycle.
+PILOT_FIELDS = (
+    "title",
+    "tool",
+    "problem",
+    "hypothesis_intervention",
+    "hypothesis_outcome",
+    "hypothesis_who",
+    "hypothesis_signal",
+    "data_classification",
+    "data_description",
+    "risk_level",
+    "planned_start",
+    "planned_end",
+    "anonymous_feedback",
+    "cadence",
+    "cadence_weekday",
+    "response_window_days",
+)
+METRIC_FIELDS = ("name", "question_key", "direction", "baseline", "target", "min_responses")
+GUARDRAIL_FIELDS = (
+    "kind",
+    "description",
+    "forbids_data_exposure",
+    "question_key",
+    "statistic",
+    "comparator",
+    "threshold",
+    "action",
+)
+METRIC_GUARDRAIL_FIELDS = ("question_key", "statistic", "comparator", "threshold")
+
+
+@dataclass
+class Proposal:
+    """What a lead writes: the pilot's fields, its metric and guardrail rows, its people."""
+
+    fields: dict[str, Any]
+    metrics: Sequence[dict[str, Any]] = ()
+    guardrails: Sequence[dict[str, Any]] = ()
+    participants: Iterable[AbstractBaseUser] = field(default_factory=list)
+
+
+def leads_team(user, team: Team) -> bool:
+    return Membership.objects.filter(user=user, team=team, role=Membership.Role.LEAD).exists()
+
+
+def teams_led_by(user):
+    """Teams in which a user may propose a pilot."""
+    return Team.objects.filter(memberships__user=user, memberships__role=Membership.Role.LEAD)
+
+
+def create_draft(
+    *,
+    actor: AbstractBaseUser,
+    team: Team,
+    proposal: Proposal,
+    lead: AbstractBaseUser | None = None,
+) -> Pilot:
+    """Create a draft pilot with its metrics, guardrails and participants.
+
+    The actor must lead the team, or be Ops (who may name another lead, e.g. when turning a
+    tool declaration into a draft). Raises PermissionRefused or ValidationFailed.
+    """
+    lead = lead or actor
+    if not (is_ops(actor) or leads_team(actor, team)):
+        raise PermissionRefused(
+            _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
+            field="team",
+        )
+    _validate(team, proposal)
+    with transaction.atomic():
+        pilot = Pilot(team=team, lead=lead, stage=Stage.DRAFT)
+        for name in PILOT_FIELDS:
+            if name in proposal.fields:
+                setattr(pilot, name, proposal.fields[name])
+        pilot.save()
+        _write_rows(pilot, proposal)
+    return pilot
+
+
+def update_draft(
+    pilot_id: int,
+    *,
+    editor: AbstractBaseUser,
+    proposal: Proposal,
+    team: Team | None = None,
+) -> Pilot:
+    """Replace a draft's fields, metrics, guardrails and participants.
+
+    Only a draft is editable, and only by its lead or a lead of its team. Raises
+    PermissionRefused (not editable), ValidationFailed (a field or a row).
+    """
+    with transaction.atomic():
+        # The lock makes a concurrent submission wait; the stage is re-checked under it.
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        if pilot.stage != Stage.DRAFT:
+            raise PermissionRefused(
+                _("This pilot is %(stage)s: only a draft can be edited.")
+                % {"stage": Stage(pilot.stage).label},
+                code="not_editable",
+            )
+        if not Pilot.objects.editable_by(editor).filter(pk=pilot.pk).exists():
+            raise PermissionRefused(
+                _("Only the pilot's lead or a lead of its team can edit it."), code="not_editable"
+            )
+        if team is not None and team.pk != pilot.team_id:
+            if not (is_ops(editor) or leads_team(editor, team)):
+                raise PermissionRefused(
+                    _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
+                    field="team",
+                )
+            pilot.team = team
+        _validate(pilot.team, proposal)
+        for name in PILOT_FIELDS:
+            if name in proposal.fields:
+                setattr(pilot, name, proposal.fields[name])
+        pilot.save()
+        pilot.metrics.all().delete()
+        # A draft has never run, so its guardrails have no breach that would protect them.
+        pilot.guardrails.all().delete()
+        _write_rows(pilot, proposal)
+    return pilot
+
+
+def missing_for_submission(
+    pilot: Pilot, *, metrics: int, guardrails: int, participants: int
+) -> list[str]:
+    """List what a draft still lacks before it can be submitted (empty: ready).
+
+    Takes the counts so that a page listing many pilots can annotate them in one query.
+    """
+    missing = []
+    if not metrics:
+        missing.append(_("Add at least one success metric."))
+    if not guardrails:
+        missing.append(_("Add at least one guardrail."))
+    if not participants:
+        missing.append(_("Choose at least one participant."))
+    return missing
+
+
+def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
+    """Submit a complete draft for Ops review; returns the StageChange.
+
+    Raises ValidationFailed (code incomplete_proposal) when something is missing, and
+    whatever lifecycle.move raises.
+    """
+    with transaction.atomic():
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        if pilot.stage == Stage.DRAFT:
+            missing = missing_for_submission(
+                pilot,
+                metrics=pilot.metrics.count(),
+                guardrails=pilot.guardrails.count(),
+                participants=pilot.participations.count(),
+            )
+            if missing:
+                raise ValidationFailed(" ".join(missing), code="incomplete_proposal")
+        return lifecycle.move(
+            pilot.pk, lifecycle.Action.SUBMIT, actor=actor, expected_stage=expected_stage
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _validate(team: Team, proposal: Proposal) -> None:
+    f = proposal.fields
+    registry.validate_tool_and_data(f.get("tool"), f.get("data_classification", "internal"))
+    registry.validate_dates(f.get("planned_start"), f.get("planned_end"))
+    names: set[str] = set()
+    for i, row in enumerate(proposal.metrics):
+        try:
+            registry.validate_target(
+                row.get("direction", "higher"), row.get("baseline"), row.get("target")
+            )
+        except ValidationFailed as e:
+            raise ValidationFailed(e.message, code=e.code, field=f"metrics-{i}-{e.field}") from e
+        name = (row.get("name") or "").strip().casefold()
+        if name in names:
+            raise ValidationFailed(
+                _("Two success metrics have the same name."),
+                code="duplicate_metric",
+                field=f"metrics-{i}-name",
+            )
+        names.add(name)
+    for i, row in enumerate(proposal.guardrails):
+        try:
+            registry.validate_guardrail(
+                row.get("kind", Guardrail.Kind.POLICY),
+                **{name: row.get(name) for name in METRIC_GUARDRAIL_FIELDS},
+            )
+        except ValidationFailed as e:
+            raise ValidationFailed(e.message, code=e.code, field=f"guardrails-{i}-{e.field}") from e
+    people = list(proposal.participants)
+    if people:
+        members = set(
+            Membership.objects.filter(team=team, user__in=people).values_list("user_id", flat=True)
+        )
+        strangers = [p for p in people if p.pk not in members]
+        if strangers:
+            raise ValidationFailed(
+                _("Participants must be members of %(team)s: %(names)s.")
+                % {
+                    "team": team.name,
+                    "names": ", ".join(p.get_full_name() or p.get_username() for p in strangers),
+                },
+                code="participant_not_member",
+                field="participants",
+            )
+
+
+def _write_rows(pilot: Pilot, proposal: Proposal) -> None:
+    SuccessMetric.objects.bulk_create(
+        SuccessMetric(pilot=pilot, **{k: row.get(k) for k in METRIC_FIELDS if k in row})
+        for row in proposal.metrics
+    )
+    guardrails = []
+    for row in proposal.guardrails:
+        values = {k: row.get(k) for k in GUARDRAIL_FIELDS if k in row}
+        for k in ("question_key", "statistic", "comparator"):
+            values[k] = values.get(k) or ""
+        guardrails.append(Guardrail(pilot=pilot, **values))
+    Guardrail.objects.bulk_create(guardrails)
+    wanted = {p.pk for p in proposal.participants}
+    pilot.participations.exclude(user_id__in=wanted).delete()
+    Participation.objects.bulk_create(
+        [Participation(pilot=pilot, user_id=pk) for pk in wanted], ignore_conflicts=True
+    )
+
+
+def led_by(user) -> Q:
+    """Filter the pilots a lead is responsible for: their own and their teams'."""
+    return Q(lead=user) | Q(
+        team__memberships__user=user, team__memberships__role=Membership.Role.LEAD
+    )

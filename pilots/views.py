@@ -1,0 +1,525 @@
+"""Web pages for leads, participants and Ops. Thin adapters: parse, check access, call, render.
+
+Access goes through `_visible_pilot` and `_editable_pilot` only, so no page fetches a pilot
+in a way that skips the team rules (Pilot.objects.visible_to / editable_by).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from feedback.models import FeedbackRound, Prompt
+
+from . import declarations, evidence, lifecycle, proposals
+from .exceptions import DomainError, PermissionRefused, ValidationFailed
+from .forms import (
+    DeclarationForm,
+    GuardrailFormSet,
+    MetricFormSet,
+    PortfolioFilterForm,
+    ProposalForm,
+)
+from .models import (
+    ACTIVE_STAGES,
+    STAGE_DESCRIPTIONS,
+    AITool,
+    Guardrail,
+    GuardrailBreach,
+    Participation,
+    Pilot,
+    Stage,
+    SuccessMetric,
+    Team,
+    is_ops,
+)
+
+# How many of their pilots a lead sees on the home page, each with what blocks it; the rest
+# are on the portfolio. It bounds the page's queries however many pilots a lead has.
+HOME_PILOTS = 10
+HOME_LIST = 50
+PORTFOLIO_CARDS_PER_STAGE = 100
+BOARD_STAGES = (
+    Stage.DRAFT,
+    Stage.PROPOSED,
+    Stage.SANDBOX,
+    Stage.PILOT,
+    Stage.APPROVED,
+    Stage.PAUSED,
+    Stage.STOPPED,
+    Stage.RETIRED,
+)
+
+
+def nav(request: HttpRequest) -> dict[str, Any]:
+    """Context processor: what the navigation offers this person (evaluated only if used)."""
+    user = request.user
+    return {
+        "nav_is_ops": SimpleLazyObject(lambda: is_ops(user)),
+        "nav_leads_team": SimpleLazyObject(
+            lambda: user.is_authenticated and proposals.teams_led_by(user).exists()
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Access helpers
+
+
+def _visible_pilot(request: HttpRequest, pk: int) -> Pilot:
+    return get_object_or_404(
+        Pilot.objects.visible_to(request.user).select_related("team", "lead", "tool"), pk=pk
+    )
+
+
+def _editable_pilot(request: HttpRequest, pk: int) -> Pilot:
+    """Return a draft the user may edit; 404 if they may not see it, 403 if not edit it."""
+    pilot = _visible_pilot(request, pk)
+    if not lifecycle.can_edit(pilot, request.user):
+        raise PermissionRefused(
+            _("Only a draft can be edited, by its lead or a lead of its team."), code="not_editable"
+        )
+    return pilot
+
+
+def _refused(request: HttpRequest, error: DomainError, pilot: Pilot | None = None) -> HttpResponse:
+    return render(request, "pilots/refused.html", {"error": error, "pilot": pilot}, status=403)
+
+
+# ---------------------------------------------------------------------------------------------
+# Home
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict[str, Any] = {"lead_pilots": None, "prompts": None, "ops": None}
+    led = _lead_home(user)
+    if led is not None:
+        context["lead_pilots"], context["lead_pilots_more"] = led
+    prompts = list(
+        Prompt.objects.filter(
+            participant=user,
+            answered=False,
+            round__status=FeedbackRound.Status.OPEN,
+            round__closes_at__gt=timezone.now(),
+        )
+        .select_related("round__pilot")
+        .order_by("round__closes_at")[:HOME_LIST]
+    )
+    context["prompts"] = prompts
+    context["participations"] = list(
+        Pilot.objects.filter(participations__user=user)
+        .exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
+        .select_related("tool")[:HOME_LIST]
+    )
+    if is_ops(user):
+        context["ops"] = _ops_home()
+    return render(request, "pilots/home.html", context)
+
+
+def _count(model, **filters):
+    """A subquery counting a pilot's related rows, so one query annotates every pilot."""
+    return Coalesce(
+        Subquery(
+            model.objects.filter(pilot=OuterRef("pk"), **filters)
+            .order_by()
+            .values("pilot")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
+def _lead_home(user) -> tuple[list[dict], int] | None:
+    led_teams = list(proposals.teams_led_by(user).values_list("pk", flat=True))
+    qs = Pilot.objects.filter(Q(lead=user) | Q(team__in=led_teams)).exclude(
+        stage__in=[Stage.STOPPED, Stage.RETIRED]
+    )
+    if not led_teams and not qs.exists():
+        return None
+    total = qs.count()
+    pilots = list(
+        qs.select_related("tool", "team")
+        .annotate(
+            n_metrics=_count(SuccessMetric),
+            n_guardrails=_count(Guardrail),
+            n_participants=_count(Participation),
+        )
+        .order_by("-stage_changed_at", "pk")[:HOME_PILOTS]
+    )
+    rows = []
+    for pilot in pilots:
+        row: dict[str, Any] = {"pilot": pilot, "blockers": [], "gates": [], "can_submit": False}
+        if pilot.stage == Stage.DRAFT:
+            row["blockers"] = proposals.missing_for_submission(
+                pilot,
+                metrics=pilot.n_metrics,
+                guardrails=pilot.n_guardrails,
+                participants=pilot.n_participants,
+            )
+            row["can_submit"] = not row["blockers"]
+        elif pilot.stage == Stage.PROPOSED:
+            row["blockers"] = [_("Waiting for Ops review.")]
+        elif pilot.stage in (Stage.SANDBOX, Stage.PILOT):
+            row["gates"] = lifecycle.gates_for(pilot, lifecycle.Action.PROMOTE)
+        elif pilot.stage == Stage.PAUSED:
+            row["blockers"] = [_("Paused: Ops resume it once the cause is dealt with.")]
+        rows.append(row)
+    return rows, max(0, total - len(rows))
+
+
+def _rate(prefix: str = "") -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F(f"{prefix}response_count") * 1.0 / F(f"{prefix}invited_count"), output_field=FloatField()
+    )
+
+
+def _ops_home() -> dict[str, Any]:
+    closed = (
+        FeedbackRound.objects.closed()
+        .filter(pilot=OuterRef("pk"), invited_count__gt=0)
+        .order_by("-period_start")
+        .annotate(rate=_rate())
+        .values("rate")
+    )
+    falling = list(
+        Pilot.objects.active()
+        .select_related("team", "tool")
+        .annotate(last_rate=Subquery(closed[:1]), previous_rate=Subquery(closed[1:2]))
+        .filter(last_rate__lt=F("previous_rate"))
+        .order_by("last_rate")[:HOME_LIST]
+    )
+    proposed = Pilot.objects.filter(stage=Stage.PROPOSED)
+    return {
+        "proposals": list(
+            proposed.select_related("team", "lead", "tool").order_by("stage_changed_at")[:HOME_LIST]
+        ),
+        "proposals_count": proposed.count(),
+        "breaches": list(
+            GuardrailBreach.objects.open().select_related("pilot", "guardrail")[:HOME_LIST]
+        ),
+        "falling": falling,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Proposing and editing
+
+
+def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
+    """Build the page's forms: bound on a save, re-displayed unbound when adding a row."""
+    user = request.user
+    teams = proposals.teams_led_by(user)
+    if pilot is not None:
+        teams = Team.objects.filter(Q(pk__in=teams) | Q(pk=pilot.team_id)).distinct()
+    members = (
+        get_user_model()
+        .objects.filter(memberships__team__in=teams)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    kwargs = {"teams": teams, "members": members}
+    if request.method == "POST":
+        form = ProposalForm(request.POST, instance=pilot, **kwargs)
+        metrics = MetricFormSet(request.POST, prefix="metrics")
+        guardrails = GuardrailFormSet(request.POST, prefix="guardrails")
+        return form, metrics, guardrails
+    if pilot is None:
+        initial: dict[str, Any] = {}
+        metric_rows: list[dict] = []
+        guardrail_rows: list[dict] = []
+    else:
+        initial = {
+            "team": pilot.team_id,
+            "participants": list(pilot.participations.values_list("user_id", flat=True)),
+        }
+        metric_rows = list(pilot.metrics.values(*proposals.METRIC_FIELDS))
+        guardrail_rows = list(pilot.guardrails.values(*proposals.GUARDRAIL_FIELDS))
+    form = ProposalForm(instance=pilot, initial=initial, **kwargs)
+    # One empty row below the filled ones: a lead can type a new row without any script.
+    metrics = MetricFormSet(prefix="metrics", initial=[*metric_rows, {}])
+    guardrails = GuardrailFormSet(prefix="guardrails", initial=[*guardrail_rows, {}])
+    return form, metrics, guardrails
+
+
+def _redisplay(form, formset, add: bool):
+    """Turn bound forms back into unbound ones holding what was typed (no errors shown)."""
+    form_initial = {name: form[name].value() for name in form.fields}
+    unbound_form = type(form)(
+        initial=form_initial,
+        instance=form.instance,
+        teams=form.fields["team"].queryset,
+        members=form.fields["participants"].queryset,
+    )
+    return unbound_form, formset_redisplay(formset, add=add)
+
+
+def formset_redisplay(formset, *, add: bool):
+    rows = []
+    for f in formset.forms:
+        rows.append({name: f[name].value() for name in f.fields if name != "DELETE"})
+    if add:
+        rows.append({})
+    return type(formset)(prefix=formset.prefix, initial=rows)
+
+
+def _rows(formset) -> list[dict]:
+    """Filled rows, without the ones marked for removal or left empty."""
+    return [
+        f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
+
+
+def _apply_error(error: ValidationFailed, form, formsets) -> None:
+    field = error.field or ""
+    for formset in formsets:
+        prefix = f"{formset.prefix}-"
+        if field.startswith(prefix):
+            index, _sep, name = field[len(prefix) :].partition("-")
+            live = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+            if index.isdigit() and int(index) < len(live) and name in live[int(index)].fields:
+                live[int(index)].add_error(name, error.message)
+                return
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
+    form, metrics, guardrails = _proposal_forms(request, pilot)
+    show_errors = False
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action in ("add_metric", "add_guardrail"):
+            form, metrics_new = _redisplay(form, metrics, add=action == "add_metric")
+            guardrails = formset_redisplay(guardrails, add=action == "add_guardrail")
+            metrics = metrics_new
+        else:
+            show_errors = True
+            if form.is_valid() & metrics.is_valid() & guardrails.is_valid():
+                data = dict(form.cleaned_data)
+                team = data.pop("team")
+                proposal = proposals.Proposal(
+                    fields=data,
+                    metrics=_rows(metrics),
+                    guardrails=_rows(guardrails),
+                    participants=list(data.pop("participants")),
+                )
+                try:
+                    if pilot is None:
+                        pilot = proposals.create_draft(
+                            actor=request.user, team=team, proposal=proposal
+                        )
+                    else:
+                        pilot = proposals.update_draft(
+                            pilot.pk, editor=request.user, proposal=proposal, team=team
+                        )
+                    if action == "submit":
+                        proposals.submit(pilot.pk, actor=request.user, expected_stage=Stage.DRAFT)
+                        messages.success(request, _("Your proposal was submitted for review."))
+                        return redirect(pilot)
+                except ValidationFailed as e:
+                    if (
+                        pilot is not None
+                        and pilot.pk
+                        and action == "submit"
+                        and e.code == "incomplete_proposal"
+                    ):
+                        messages.warning(
+                            request,
+                            _("The draft was saved, but it cannot be submitted yet: %(reason)s")
+                            % {"reason": e.message},
+                        )
+                        return redirect("pilot_edit", pilot.pk)
+                    _apply_error(e, form, [metrics, guardrails])
+                except PermissionRefused as e:
+                    return _refused(request, e, pilot)
+                else:
+                    messages.success(
+                        request, _("Draft saved. You can come back to it at any time.")
+                    )
+                    return redirect("pilot_edit", pilot.pk)
+    error_list = _error_summary(form, [metrics, guardrails]) if show_errors else []
+    return render(
+        request,
+        "pilots/propose.html",
+        {
+            "form": form,
+            "metrics": metrics,
+            "guardrails": guardrails,
+            "pilot": pilot,
+            "error_list": error_list,
+            "show_errors": show_errors,
+        },
+        status=400 if error_list else 200,
+    )
+
+
+def _error_summary(form, formsets) -> list[dict]:
+    """Every error with the id of its input, for the summary at the top of the page."""
+    items = [{"id": "", "label": "", "message": m} for m in form.non_field_errors()]
+    for name, errors in form.errors.items():
+        if name != "__all__":
+            bound = form[name]
+            target = bound.auto_id
+            if getattr(bound.field.widget, "allow_multiple_selected", False):
+                # A group of checkboxes: link to its first box.
+                target = f"{bound.auto_id}_0"
+            items.extend({"id": target, "label": bound.label, "message": m} for m in errors)
+    for formset in formsets:
+        items.extend({"id": "", "label": "", "message": m} for m in formset.non_form_errors())
+        for i, f in enumerate(formset.forms, start=1):
+            for name, errors in f.errors.items():
+                bound = f[name]
+                label = _("%(label)s (row %(row)d)") % {"label": bound.label, "row": i}
+                items.extend({"id": bound.auto_id, "label": label, "message": m} for m in errors)
+    return items
+
+
+@login_required
+def pilot_propose(request: HttpRequest) -> HttpResponse:
+    if not proposals.teams_led_by(request.user).exists():
+        message = _(
+            "Only a team lead can propose a pilot. Ask your team's lead, or declare the "
+            "tool you use instead."
+        )
+        return _refused(request, PermissionRefused(message))
+    return _proposal_page(request, None)
+
+
+@login_required
+def pilot_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        pilot = _editable_pilot(request, pk)
+    except PermissionRefused as e:
+        return _refused(request, e, _visible_pilot(request, pk))
+    return _proposal_page(request, pilot)
+
+
+@login_required
+@require_POST
+def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    pilot = _visible_pilot(request, pk)
+    try:
+        proposals.submit(
+            pilot.pk, actor=request.user, expected_stage=request.POST.get("expected_stage", "")
+        )
+    except PermissionRefused as e:
+        return _refused(request, e, pilot)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your proposal was submitted for review."))
+    return redirect(pilot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilot page, portfolio, tools
+
+
+@login_required
+def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pilot = _visible_pilot(request, pk)
+    rounds = list(pilot.rounds.order_by("-period_start")[:24])
+    can_edit = lifecycle.can_edit(pilot, request.user)
+    context = {
+        "pilot": pilot,
+        "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
+        "metrics": list(pilot.metrics.all()),
+        "guardrails": list(pilot.guardrails.all()),
+        "participations": list(
+            pilot.participations.select_related("user").order_by(
+                "user__first_name", "user__username"
+            )
+        ),
+        "changes": list(pilot.stage_changes.select_related("actor")),
+        "rounds": rounds,
+        "can_edit": can_edit,
+        "missing": proposals.missing_for_submission(
+            pilot,
+            metrics=pilot.metrics.count(),
+            guardrails=pilot.guardrails.count(),
+            participants=pilot.participations.count(),
+        )
+        if can_edit
+        else [],
+    }
+    context.update(evidence.page_context(pilot))
+    return render(request, "pilots/detail.html", context)
+
+
+@login_required
+def portfolio(request: HttpRequest) -> HttpResponse:
+    filters = PortfolioFilterForm(request.GET or None)
+    qs = Pilot.objects.visible_to(request.user)
+    if filters.is_valid():
+        if filters.cleaned_data["team"]:
+            qs = qs.filter(team=filters.cleaned_data["team"])
+        if filters.cleaned_data["tool"]:
+            qs = qs.filter(tool=filters.cleaned_data["tool"])
+        if filters.cleaned_data["risk"]:
+            qs = qs.filter(risk_level=filters.cleaned_data["risk"])
+    counts = dict(qs.order_by().values_list("stage").annotate(n=Count("pk", distinct=True)))
+    columns = {stage: [] for stage in BOARD_STAGES}
+    for pilot in qs.select_related("team", "tool").order_by("-stage_changed_at", "pk"):
+        cards = columns[pilot.stage]
+        if len(cards) < PORTFOLIO_CARDS_PER_STAGE:
+            cards.append(pilot)
+    board = [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "description": STAGE_DESCRIPTIONS[stage],
+            "count": counts.get(stage, 0),
+            "pilots": columns[stage],
+            "hidden": counts.get(stage, 0) - len(columns[stage]),
+        }
+        for stage in BOARD_STAGES
+    ]
+    context = {"filters": filters, "board": board, "total": sum(counts.values())}
+    context.update(evidence.portfolio_context(qs))
+    return render(request, "pilots/portfolio.html", context)
+
+
+@login_required
+def tool_registry(request: HttpRequest) -> HttpResponse:
+    tools = AITool.objects.annotate(
+        running=Count("pilots", filter=Q(pilots__stage__in=ACTIVE_STAGES)),
+    ).order_by("name")
+    return render(request, "tools/registry.html", {"tools": tools})
+
+
+@login_required
+def tool_declare(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.filter(memberships__user=request.user).distinct()
+    form = DeclarationForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        try:
+            declarations.declare(user=request.user, **form.cleaned_data)
+        except ValidationFailed as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            messages.success(
+                request, _("Thank you: Ops now know about this tool and will get back to you.")
+            )
+            return redirect("tool_registry")
+    return render(
+        request,
+        "tools/declare.html",
+        {
+            "form": form,
+            "error_list": _error_summary(form, []) if form.is_bound else [],
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
