@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from feedback.models import FeedbackRound, Question, Questionnaire
@@ -42,7 +42,12 @@ class OpsUserFactory(UserFactory):
     @factory.post_generation
     def ops_group(self, create: bool, extracted, **kwargs) -> None:
         if create:
-            group, _ = Group.objects.get_or_create(name=OPS_GROUP)
+            group, created = Group.objects.get_or_create(name=OPS_GROUP)
+            if created:
+                # As seed_demo sets it up: Ops may use the admin of the app models.
+                group.permissions.set(
+                    Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"])
+                )
             self.groups.add(group)
 
 
