@@ -19,5 +19,6 @@ urlpatterns = [
     # The schema only: Swagger UI would load its assets from a CDN.
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),
+    path("reports/", include("pilots.report_urls")),
     path("", include("pilots.urls")),
 ]

@@ -1,13 +1,203 @@
-"""Aggregated results of a closed round (filled in by the evidence work)."""
+"""Aggregated results of a closed round, computed in the database and stored as a snapshot.
+
+Five queries whatever the number of responses: the round's questions, the number of responses,
+numeric aggregates per question (count, mean, sample sd and, on PostgreSQL, percentile_cont
+for the median), counts per (question, number), per (question, yes/no) and per
+(question, text) — the last one gives both the choice counts and the free-text comments.
+
+Anonymity: nothing that could identify a person is stored. Below the threshold
+(settings.FEEDBACK_ANONYMITY_THRESHOLD, never below 3) the snapshot keeps only the number of
+responses and, per question, the number of answers: no mean, distribution, count or comment.
+A number or scale question's figures also need that many answers to the question itself (an
+average of two answers tells each of the two the other's answer). Hiding at display time
+would leak through exports and the API, so the figures are never stored.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, StdDev
+from django.db.models.functions import Cast
+
+from . import stats
+from .models import Answer, Question, Response
 
 if TYPE_CHECKING:
     from .models import FeedbackRound
 
+RESULTS_VERSION = 1
+INCIDENT_KEY = "incident"
+INCIDENT_KIND_KEY = "incident_kind"
+EXPOSURE_KIND = "confidential_data_exposed"
+NUMERIC_KINDS = (Question.Kind.SCALE, Question.Kind.NUMBER)
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5): the median, interpolated between the middle two."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def anonymity_threshold() -> int:
+    """The minimum number of answers behind any figure shown; never below 3."""
+    return max(3, int(getattr(settings, "FEEDBACK_ANONYMITY_THRESHOLD", 5)))
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _question_result(question: Question, *, n: int, shown: bool) -> dict:
+    return {
+        "key": question.key,
+        "text": question.text,
+        "kind": question.kind,
+        "unit": question.unit,
+        "n": n,
+        "shown": shown,
+    }
+
 
 def compute_results(feedback_round: FeedbackRound) -> dict:
     """Return the round's aggregated results, to be stored on the round when it closes."""
-    return {}
+    threshold = anonymity_threshold()
+    questions = list(
+        Question.objects.filter(
+            Q(questionnaire_id=feedback_round.questionnaire_id)
+            | Q(pilot_id=feedback_round.pilot_id)
+        ).order_by(F("pilot_id").asc(nulls_first=True), "position", "pk")
+    )
+    responses = Response.objects.filter(round=feedback_round).count()
+    answers = Answer.objects.filter(response__round=feedback_round).order_by()
+    use_percentile = connection.vendor == "postgresql"
+
+    numeric_aggregates = {
+        "n": Count("id"),
+        "mean": Avg("number"),
+        "sd": StdDev("number", sample=True),
+    }
+    if use_percentile:
+        numeric_aggregates["median"] = Median(Cast("number", FloatField()))
+    numeric = {
+        row["question_id"]: row
+        for row in answers.filter(number__isnull=False)
+        .values("question_id")
+        .annotate(**numeric_aggregates)
+    }
+    per_number: dict[int, dict[float, int]] = defaultdict(dict)
+    for row in (
+        answers.filter(number__isnull=False)
+        .values("question_id", "number")
+        .annotate(count=Count("id"))
+    ):
+        per_number[row["question_id"]][float(row["number"])] = row["count"]
+    per_boolean: dict[int, dict[bool, int]] = defaultdict(dict)
+    for row in (
+        answers.filter(boolean__isnull=False)
+        .values("question_id", "boolean")
+        .annotate(count=Count("id"))
+    ):
+        per_boolean[row["question_id"]][row["boolean"]] = row["count"]
+    per_text: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in answers.exclude(text="").values("question_id", "text").annotate(count=Count("id")):
+        per_text[row["question_id"]][row["text"]] = row["count"]
+
+    invited = feedback_round.invited_count
+    round_shown = responses >= threshold
+    result: dict = {
+        "version": RESULTS_VERSION,
+        "threshold": threshold,
+        "invited": invited,
+        "responses": responses,
+        "response_rate": (responses / invited) if invited else None,
+        "shown": round_shown,
+        "questions": [],
+        "incidents": None,
+        "comments": [],
+    }
+    for question in questions:
+        pk = question.pk
+        if question.kind in NUMERIC_KINDS:
+            row = numeric.get(pk, {})
+            n = row.get("n", 0)
+            entry = _question_result(question, n=n, shown=round_shown and n >= threshold)
+            if entry["shown"]:
+                counts = per_number[pk]
+                summary = stats.Summary(n, _float(row["mean"]), _float(row["sd"]))
+                interval = stats.t_interval(summary)
+                entry.update(
+                    mean=summary.mean,
+                    sd=summary.sd,
+                    median=(
+                        _float(row["median"]) if use_percentile else stats.median_of_counts(counts)
+                    ),
+                    ci=[interval.low, interval.high] if interval else None,
+                    distribution=[[value, count] for value, count in sorted(counts.items())],
+                    min_value=_float(question.min_value),
+                    max_value=_float(question.max_value),
+                )
+                if question.kind == Question.Kind.SCALE and (
+                    question.min_value == 0 and question.max_value == 10
+                ):
+                    entry["nps"] = stats.nps(counts)
+        elif question.kind == Question.Kind.YES_NO:
+            counts = per_boolean[pk]
+            n = sum(counts.values())
+            entry = _question_result(question, n=n, shown=round_shown)
+            if round_shown:
+                entry.update(yes=counts.get(True, 0), no=counts.get(False, 0))
+        elif question.kind == Question.Kind.CHOICE:
+            counts = per_text[pk]
+            n = sum(counts.values())
+            entry = _question_result(question, n=n, shown=round_shown)
+            if round_shown:
+                labels = {str(c[0]): str(c[1]) for c in question.choices or [] if len(c) >= 2}
+                entry["choices"] = [
+                    [value, labels.get(value, value), counts.get(value, 0)]
+                    for value in [*labels, *sorted(set(counts) - set(labels))]
+                ]
+        else:
+            counts = per_text[pk]
+            n = sum(counts.values())
+            entry = _question_result(question, n=n, shown=round_shown)
+            if round_shown:
+                # Sorted, so their order says nothing about who answered or when.
+                result["comments"].extend(
+                    {"question": question.key, "text": text}
+                    for text, count in sorted(counts.items())
+                    for _ in range(count)
+                )
+        result["questions"].append(entry)
+
+    by_key = {q["key"]: q for q in result["questions"]}
+    if round_shown and INCIDENT_KEY in by_key:
+        kinds = by_key.get(INCIDENT_KIND_KEY, {}).get("choices", [])
+        result["incidents"] = {
+            "count": by_key[INCIDENT_KEY].get("yes", 0),
+            "by_kind": [[value, label, count] for value, label, count in kinds if count],
+        }
+    return result
+
+
+def question_result(results: dict | None, key: str) -> dict | None:
+    """The stored result of one question of a round, by key (None if absent)."""
+    if not results:
+        return None
+    for entry in results.get("questions", []):
+        if entry.get("key") == key:
+            return entry
+    return None
+
+
+def summary_of(results: dict | None, key: str) -> stats.Summary | None:
+    """The (n, mean, sd) of a shown number or scale question of a round, else None."""
+    entry = question_result(results, key)
+    if not entry or not entry.get("shown") or entry.get("mean") is None:
+        return None
+    return stats.Summary(entry["n"], entry["mean"], entry.get("sd"))

@@ -1,0 +1,123 @@
+"""Guardrail breaches in the admin: an append-only list that Ops resolve with a note."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import guardrails
+from .exceptions import DomainError
+from .models import GuardrailBreach, is_ops
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = gettext_lazy("status")
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list:
+        return [("yes", gettext_lazy("Open")), ("no", gettext_lazy("Resolved"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(GuardrailBreach)
+class GuardrailBreachAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "pilot",
+        "guardrail",
+        "observed_value",
+        "round",
+        "is_open",
+        "resolved_by",
+    ]
+    list_filter = [OpenFilter, "guardrail__action"]
+    list_select_related = ["pilot", "guardrail", "round", "resolved_by"]
+    search_fields = ["pilot__title", "guardrail__description", "detail"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "guardrail",
+        "pilot",
+        "round",
+        "observed_value",
+        "detail",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+    ]
+    fields = readonly_fields
+    actions = ["resolve"]
+
+    @admin.display(boolean=True, description=gettext_lazy("open"))
+    def is_open(self, obj: GuardrailBreach) -> bool:
+        return obj.resolved_at is None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Viewing is allowed; every field is read-only and changes go through `resolve`.
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not is_ops(request.user):
+            actions.pop("resolve", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Resolve with a note"))
+    def resolve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for the note on an intermediate page; on confirmation resolve each breach."""
+        if not is_ops(request.user):
+            self.message_user(
+                request, _("Only Ops can resolve a guardrail breach."), messages.ERROR
+            )
+            return None
+        breaches = list(queryset.select_related("pilot", "guardrail", "round").order_by("pk"))
+        note = request.POST.get("note", "")
+        error = ""
+        if request.POST.get("confirm") == "yes":
+            if note.strip():
+                for breach in breaches:
+                    try:
+                        guardrails.resolve_breach(breach.pk, actor=request.user, note=note)
+                    except DomainError as e:
+                        self.message_user(
+                            request,
+                            _("%(breach)s: %(error)s") % {"breach": breach, "error": e.message},
+                            messages.ERROR,
+                        )
+                    else:
+                        self.message_user(
+                            request,
+                            _("%(breach)s: resolved.") % {"breach": breach},
+                            messages.SUCCESS,
+                        )
+                return None
+            error = _("Write a note saying how the breach was resolved.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Resolve guardrail breaches"),
+            "opts": self.model._meta,
+            "breaches": breaches,
+            "note": note,
+            "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/pilots/guardrailbreach/resolve.html", context)

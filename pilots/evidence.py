@@ -1,24 +1,58 @@
-"""Success-metric statuses and evidence snapshots (see the evidence issue).
+"""Success-metric statuses, the recommendation and evidence snapshots.
 
-Interim implementation: until results exist every metric is inconclusive for lack of
-responses. The evidence work replaces the body of these functions, keeping their signatures.
+A metric is judged over its pilot's last RECENT_ROUNDS closed rounds: the stored round
+summaries (n, mean, sd) of its question are pooled exactly (feedback.stats.pool) and a 95%
+Student t interval is drawn around the pooled mean. Rounds whose figures were withheld under
+the anonymity threshold contribute nothing. A metric is met only when the whole interval lies on
+the improving side of the target, never from the mean alone.
+
+Hours saved per month = pooled mean minutes saved per period × periods per month (weekly 52/12,
+every two weeks 26/12, monthly 1) × participants / 60; the interval is scaled the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db.models import Count, F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from feedback import stats
+from feedback.models import FeedbackRound
+from feedback.results import summary_of
+
+from .models import Participation, Pilot, Stage, StageChange
 
 if TYPE_CHECKING:
-    from .models import Pilot, SuccessMetric
+    from .models import SuccessMetric
+
+RECENT_ROUNDS = 3
+CHART_ROUNDS = 12
+MINUTES_KEY = "minutes_saved"
+PERIODS_PER_MONTH = {
+    Pilot.Cadence.WEEKLY: 52 / 12,
+    Pilot.Cadence.BIWEEKLY: 26 / 12,
+    Pilot.Cadence.MONTHLY: 1.0,
+}
+PORTFOLIO_MONTHS = 6
 
 
 class MetricStatus:
-    MET = "met"
-    NOT_MET = "not_met"
-    INCONCLUSIVE = "inconclusive"
+    MET = stats.Status.MET
+    NOT_MET = stats.Status.NOT_MET
+    INCONCLUSIVE = stats.Status.INCONCLUSIVE
+
+
+METRIC_STATUS_LABELS = {
+    MetricStatus.MET: gettext_lazy("Met"),
+    MetricStatus.NOT_MET: gettext_lazy("Not met"),
+    MetricStatus.INCONCLUSIVE: gettext_lazy("Inconclusive"),
+}
 
 
 @dataclass(frozen=True)
@@ -31,33 +65,415 @@ class MetricEvaluation:
     estimate: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    rounds: int = 0
+
+    @property
+    def status_label(self) -> str:
+        return str(METRIC_STATUS_LABELS[self.status])
 
 
-def metric_statuses(pilot: Pilot) -> list[MetricEvaluation]:
-    """Judge each success metric of a pilot over its recent closed rounds."""
-    return [
-        MetricEvaluation(m, MetricStatus.INCONCLUSIVE, _("No evidence yet."), False)
-        for m in pilot.metrics.all()
-    ]
+class Recommendation:
+    PROMOTE = "promote"
+    KEEP_GOING = "keep_going"
+    STOP = "stop"
+
+
+RECOMMENDATION_LABELS = {
+    Recommendation.PROMOTE: gettext_lazy("Promote"),
+    Recommendation.KEEP_GOING: gettext_lazy("Keep going"),
+    Recommendation.STOP: gettext_lazy("Stop"),
+}
+
+
+@dataclass(frozen=True)
+class Advice:
+    action: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return str(RECOMMENDATION_LABELS[self.action])
+
+
+@dataclass(frozen=True)
+class HoursSaved:
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    participants: int
+    periods_per_month: float
+
+
+@dataclass
+class _Evidence:
+    rounds: list[FeedbackRound] = field(default_factory=list)  # closed, newest first
+
+    @property
+    def recent(self) -> list[FeedbackRound]:
+        return self.rounds[:RECENT_ROUNDS]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value is not None else "–"
+
+
+def _closed_rounds(pilot: Pilot, limit: int) -> list[FeedbackRound]:
+    return list(pilot.rounds.closed().order_by("-period_start")[:limit])
+
+
+def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> MetricEvaluation:
+    """Judge one metric from its pilot's recent closed rounds (newest first)."""
+    if not rounds:
+        return MetricEvaluation(
+            metric, MetricStatus.INCONCLUSIVE, _("No feedback round has closed yet."), False
+        )
+    summaries = [s for s in (summary_of(r.results, metric.question_key) for r in rounds) if s]
+    pooled = stats.pool(summaries)
+    interval = stats.t_interval(pooled)
+    target = float(metric.target)
+    common = {
+        "n": pooled.n,
+        "estimate": pooled.mean,
+        "ci_low": interval.low if interval else None,
+        "ci_high": interval.high if interval else None,
+        "rounds": len(rounds),
+    }
+    params = {
+        "n": pooled.n,
+        "rounds": len(rounds),
+        "min": metric.min_responses,
+        "target": _fmt(target),
+        "low": _fmt(interval.low) if interval else "–",
+        "high": _fmt(interval.high) if interval else "–",
+    }
+    if pooled.n < metric.min_responses:
+        return MetricEvaluation(
+            metric,
+            MetricStatus.INCONCLUSIVE,
+            _(
+                "%(n)d answers over the last %(rounds)d closed round(s); %(min)d are needed "
+                "to judge it."
+            )
+            % params,
+            False,
+            **common,
+        )
+    status = stats.judge(
+        interval, target=target, higher_is_better=metric.direction == metric.Direction.HIGHER
+    )
+    better = _("above") if metric.direction == metric.Direction.HIGHER else _("below")
+    worse = _("below") if metric.direction == metric.Direction.HIGHER else _("above")
+    if status == MetricStatus.MET:
+        reason = _(
+            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
+        ) % {**params, "side": better}
+    elif status == MetricStatus.NOT_MET:
+        reason = _(
+            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
+        ) % {**params, "side": worse}
+    elif interval is None:
+        reason = _("Too few answers to draw an interval.")
+    else:
+        reason = (
+            _(
+                "The 95%% interval (%(low)s to %(high)s) contains the target %(target)s: "
+                "more answers are needed to tell."
+            )
+            % params
+        )
+    return MetricEvaluation(metric, status, reason, True, **common)
+
+
+def metric_statuses(
+    pilot: Pilot, *, rounds: list[FeedbackRound] | None = None
+) -> list[MetricEvaluation]:
+    """Judge each success metric of a pilot over its last RECENT_ROUNDS closed rounds."""
+    if rounds is None:
+        rounds = _closed_rounds(pilot, RECENT_ROUNDS)
+    rounds = rounds[:RECENT_ROUNDS]
+    return [evaluate_metric(m, rounds) for m in pilot.metrics.all()]
+
+
+def recommend(evaluations: list[MetricEvaluation], open_breaches: int) -> Advice:
+    """Promote, keep going or stop, with the reason in one sentence."""
+    missed = [e.metric.name for e in evaluations if e.status == MetricStatus.NOT_MET]
+    if missed:
+        return Advice(
+            Recommendation.STOP,
+            _("Stop: %(metrics)s clearly missed the target with 95%% confidence.")
+            % {"metrics": ", ".join(missed)},
+        )
+    if open_breaches:
+        return Advice(
+            Recommendation.KEEP_GOING,
+            _(
+                "Keep going: %(count)d open guardrail breach(es) must be resolved before any "
+                "promotion."
+            )
+            % {"count": open_breaches},
+        )
+    if not evaluations:
+        return Advice(
+            Recommendation.KEEP_GOING,
+            _("Keep going: the pilot has no success metric to judge it by."),
+        )
+    pending = [e for e in evaluations if e.status != MetricStatus.MET]
+    if not pending:
+        return Advice(
+            Recommendation.PROMOTE,
+            _(
+                "Promote: every success metric beats its target with 95%% confidence and no "
+                "guardrail is breached."
+            ),
+        )
+    short = [e.metric.name for e in pending if not e.enough_responses]
+    if short:
+        return Advice(
+            Recommendation.KEEP_GOING,
+            _("Keep going: %(metrics)s still lack(s) enough answers to be judged.")
+            % {"metrics": ", ".join(short)},
+        )
+    return Advice(
+        Recommendation.KEEP_GOING,
+        _("Keep going: the interval of %(metrics)s still straddles its target.")
+        % {"metrics": ", ".join(e.metric.name for e in pending)},
+    )
+
+
+def hours_saved(pilot: Pilot, rounds: list[FeedbackRound], participants: int) -> HoursSaved:
+    """Estimated hours saved per month by the pilot's participants, with its interval."""
+    per_month = PERIODS_PER_MONTH.get(pilot.cadence, 1.0)
+    pooled = stats.pool(
+        s for s in (summary_of(r.results, MINUTES_KEY) for r in rounds[:RECENT_ROUNDS]) if s
+    )
+    if pooled.mean is None:
+        return HoursSaved(None, None, None, 0, participants, per_month)
+    scale = per_month * participants / 60.0
+    interval = stats.t_interval(pooled)
+    return HoursSaved(
+        pooled.mean * scale,
+        interval.low * scale if interval else None,
+        interval.high * scale if interval else None,
+        pooled.n,
+        participants,
+        per_month,
+    )
+
+
+def _snapshot(
+    evaluations: list[MetricEvaluation],
+    advice: Advice,
+    hours: HoursSaved,
+    rounds: list[FeedbackRound],
+    open_breach_ids: list[int],
+) -> dict:
+    return {
+        "metrics": [
+            {
+                "metric": e.metric.name,
+                "question": e.metric.question_key,
+                "target": float(e.metric.target),
+                "direction": e.metric.direction,
+                "min_responses": e.metric.min_responses,
+                "status": e.status,
+                "reason": e.reason,
+                "n": e.n,
+                "estimate": e.estimate,
+                "ci": [e.ci_low, e.ci_high],
+            }
+            for e in evaluations
+        ],
+        "recommendation": {"action": advice.action, "reason": advice.reason},
+        "hours_saved_per_month": {
+            "estimate": hours.estimate,
+            "ci": [hours.ci_low, hours.ci_high],
+            "n": hours.n,
+            "participants": hours.participants,
+        },
+        "rounds": [r.pk for r in rounds[:RECENT_ROUNDS]],
+        "open_breaches": len(open_breach_ids),
+        "open_breach_ids": open_breach_ids,
+    }
 
 
 def evidence_snapshot(pilot: Pilot) -> dict:
     """Return the evidence as it stands, to be stored with a decision."""
+    rounds = _closed_rounds(pilot, RECENT_ROUNDS)
+    evaluations = metric_statuses(pilot, rounds=rounds)
+    breach_ids = list(pilot.breaches.open().values_list("pk", flat=True))
+    advice = recommend(evaluations, len(breach_ids))
+    hours = hours_saved(pilot, rounds, pilot.participations.count())
+    return _snapshot(evaluations, advice, hours, rounds, breach_ids)
+
+
+def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
+    """Context for templates/pilots/_evidence.html on the pilot page.
+
+    Queries: closed rounds, metrics, participants, open breaches — whatever the history.
+    """
+    from . import charts
+
+    rounds = _closed_rounds(pilot, chart_rounds)
+    evaluations = metric_statuses(pilot, rounds=rounds)
+    breaches = list(
+        pilot.breaches.open().select_related("guardrail", "round").order_by("-created_at")
+    )
+    advice = recommend(evaluations, len(breaches))
+    hours = hours_saved(pilot, rounds, pilot.participations.count())
+    chronological = list(reversed(rounds))
     return {
-        "metrics": [
-            {"metric": e.metric.name, "status": e.status, "reason": e.reason, "n": e.n,
-             "estimate": e.estimate, "ci": [e.ci_low, e.ci_high]}
-            for e in metric_statuses(pilot)
-        ],
-        "open_breaches": pilot.breaches.open().count(),
+        "evidence_pilot": pilot,
+        "metric_evaluations": evaluations,
+        "recommendation": advice,
+        "hours_saved": hours,
+        "recent_rounds": RECENT_ROUNDS,
+        "evidence_rounds": rounds,
+        "round_rows": [round_row(r) for r in rounds],
+        "open_breaches": breaches,
+        "metric_charts": [charts.metric_chart(e.metric, chronological) for e in evaluations],
+        "response_rate_chart": charts.response_rate_chart(chronological),
     }
 
 
-def page_context(pilot: Pilot) -> dict:
-    """Context for templates/pilots/_evidence.html on the pilot page."""
-    return {"metric_evaluations": metric_statuses(pilot)}
+def round_row(feedback_round: FeedbackRound) -> dict:
+    """A round's stored results as a table row (figures only when they were shown)."""
+    results = feedback_round.results or {}
+    return {
+        "round": feedback_round,
+        "responses": results.get("responses", feedback_round.response_count),
+        "invited": results.get("invited", feedback_round.invited_count),
+        "response_rate": results.get("response_rate"),
+        "shown": bool(results.get("shown")),
+        "questions": [q for q in results.get("questions", []) if q.get("shown")],
+        "incidents": results.get("incidents"),
+        "comments": results.get("comments", []),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Portfolio
+
+
+def _month_ends(now: datetime.datetime, months: int) -> list[tuple[str, datetime.datetime]]:
+    """(label, instant) at the end of each of the last `months` months, the last one now."""
+    local = timezone.localtime(now)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    points = [(first.strftime("%Y-%m"), now)]
+    for _i in range(months - 1):
+        previous_first = (first - datetime.timedelta(days=1)).replace(day=1)
+        points.append((previous_first.strftime("%Y-%m"), first))
+        first = previous_first
+    return list(reversed(points))
 
 
 def portfolio_context(pilots) -> dict:
-    """Context for templates/pilots/_portfolio_evidence.html on the portfolio."""
-    return {}
+    """Context for templates/pilots/_portfolio_evidence.html on the portfolio.
+
+    Four queries whatever the number of pilots: the pilots, their participant counts, the last
+    RECENT_ROUNDS closed rounds of each (a window function), their stage changes.
+    """
+    rows = list(pilots.order_by().values("pk", "stage", "cadence", "created_at", "team__name"))
+    ids = [r["pk"] for r in rows]
+    participants = dict(
+        Participation.objects.filter(pilot_id__in=ids)
+        .values("pilot_id")
+        .annotate(c=Count("id"))
+        .order_by()
+        .values_list("pilot_id", "c")
+    )
+    recent = (
+        FeedbackRound.objects.closed()
+        .filter(pilot_id__in=ids)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
+            )
+        )
+        .filter(rank__lte=RECENT_ROUNDS)
+        .values_list("pilot_id", "results")
+    )
+    minutes: dict[int, list[stats.Summary]] = {}
+    for pilot_id, results in recent:
+        summary = summary_of(results, MINUTES_KEY)
+        if summary:
+            minutes.setdefault(pilot_id, []).append(summary)
+
+    by_stage: dict[str, list] = {}
+    by_team: dict[str, list] = {}
+    for row in rows:
+        pooled = stats.pool(minutes.get(row["pk"], []))
+        if pooled.mean is None:
+            continue
+        scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
+        interval = stats.t_interval(pooled)
+        item = (
+            pooled.mean * scale,
+            stats.Interval(interval.low * scale, interval.high * scale) if interval else None,
+        )
+        by_stage.setdefault(row["stage"], []).append(item)
+        by_team.setdefault(row["team__name"], []).append(item)
+
+    def totals(groups: dict[str, list], label) -> list[dict]:
+        out = []
+        for key, items in groups.items():
+            total, interval = stats.sum_intervals(items)
+            out.append(
+                {
+                    "key": key,
+                    "label": label(key),
+                    "pilots": len(items),
+                    "hours": total,
+                    "ci_low": interval.low if interval else None,
+                    "ci_high": interval.high if interval else None,
+                }
+            )
+        return out
+
+    stage_hours = sorted(
+        totals(by_stage, lambda s: Stage(s).label), key=lambda r: Stage.values.index(r["key"])
+    )
+    team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
+
+    points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
+    changes: dict[int, list[tuple[datetime.datetime, str]]] = {}
+    for pilot_id, to_stage, created_at in (
+        StageChange.objects.filter(pilot_id__in=ids)
+        .order_by("created_at", "pk")
+        .values_list("pilot_id", "to_stage", "created_at")
+    ):
+        changes.setdefault(pilot_id, []).append((created_at, to_stage))
+    counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
+    for row in rows:
+        history = changes.get(row["pk"], [])
+        for label, at in points:
+            if row["created_at"] > at:
+                continue
+            stage = Stage.DRAFT.value
+            for when, to_stage in history:
+                if when > at:
+                    break
+                stage = to_stage
+            counts[label][stage] += 1
+    stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
+    from . import charts
+
+    return {
+        "hours_by_stage": stage_hours,
+        "hours_by_team": team_hours,
+        "stage_history": {
+            "months": [label for label, _at in points],
+            "stages": [
+                {
+                    "key": s,
+                    "label": Stage(s).label,
+                    "counts": [counts[lbl][s] for lbl, _at in points],
+                }
+                for s in stages_seen
+            ],
+        },
+        "stage_history_chart": charts.stage_history_chart(
+            [label for label, _at in points],
+            [(Stage(s).label, [counts[lbl][s] for lbl, _at in points]) for s in stages_seen],
+        ),
+    }

@@ -1,13 +1,241 @@
-"""Guardrail breach detection and its action (filled in by the evidence work)."""
+"""Guardrail breach detection and its action: the breach record, the pause, the Ops email.
+
+Metric guardrails are evaluated on the round's answers straight from the database, even below
+the anonymity threshold: safety comes first (one incident among three answers must still pause
+a pilot). What is *recorded* respects the threshold: below it the breach stores no value and
+its detail says only which rule broke, so the record and the email reveal no answer.
+
+Repeats are harmless: a breach is unique per (guardrail, round) in the database, the pilot row
+is locked while a round is evaluated, and the pause and the email happen only for a breach
+this call created.
+"""
 
 from __future__ import annotations
 
+import logging
+from decimal import Decimal
 
-def evaluate_round(round_id: int) -> list:
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Avg, Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from feedback.models import Answer, FeedbackRound
+from feedback.results import EXPOSURE_KIND, INCIDENT_KIND_KEY, anonymity_threshold
+
+from . import lifecycle
+from .exceptions import DomainError, PermissionRefused, ValidationFailed
+from .models import ACTIVE_STAGES, OPS_GROUP, Guardrail, GuardrailBreach, Pilot, is_ops
+
+logger = logging.getLogger(__name__)
+
+
+class BreachAlreadyResolved(DomainError):
+    code = "breach_already_resolved"
+    status = 409
+
+
+def observed_values(round_id: int, keys: set[str]) -> dict[str, dict]:
+    """Per question key: answers, mean, yes count and yes share of a round (one query)."""
+    if not keys:
+        return {}
+    rows = (
+        Answer.objects.filter(response__round_id=round_id, question__key__in=keys)
+        .values("question__key")
+        .order_by()
+        .annotate(
+            n=Count("id"),
+            numbers=Count("id", filter=Q(number__isnull=False)),
+            mean=Avg("number"),
+            booleans=Count("id", filter=Q(boolean__isnull=False)),
+            yes=Count("id", filter=Q(boolean=True)),
+        )
+    )
+    values = {}
+    for row in rows:
+        values[row["question__key"]] = {
+            "n": row["n"],
+            Guardrail.Statistic.MEAN: (Decimal(str(row["mean"])) if row["numbers"] else None),
+            Guardrail.Statistic.YES_COUNT: Decimal(row["yes"]) if row["booleans"] else None,
+            Guardrail.Statistic.YES_SHARE: (
+                Decimal(row["yes"]) / Decimal(row["booleans"]) if row["booleans"] else None
+            ),
+        }
+    return values
+
+
+def _ops_recipients() -> list[str]:
+    users = (
+        get_user_model()
+        .objects.filter(groups__name=OPS_GROUP, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    return sorted({*users, *settings.OPS_EMAILS})
+
+
+def _email_ops(breach_ids: list[int]) -> None:
+    breaches = GuardrailBreach.objects.filter(pk__in=breach_ids).select_related(
+        "pilot", "guardrail"
+    )
+    recipients = _ops_recipients()
+    if not recipients:
+        logger.warning("Guardrail breach %s: no Ops recipient configured", breach_ids)
+        return
+    for breach in breaches:
+        url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
+        send_mail(
+            subject=_("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title},
+            message=_("%(detail)s\n\nAction: %(action)s.\n%(url)s")
+            % {
+                "detail": breach.detail,
+                "action": breach.guardrail.get_action_display(),
+                "url": url,
+            },
+            from_email=None,
+            recipient_list=recipients,
+        )
+
+
+def _record(
+    guardrail: Guardrail, feedback_round: FeedbackRound, *, value: Decimal | None, detail: str
+) -> tuple[GuardrailBreach, bool]:
+    # The unique (guardrail, round) constraint makes a repeat return the existing row.
+    return GuardrailBreach.objects.get_or_create(
+        guardrail=guardrail,
+        round=feedback_round,
+        defaults={
+            "pilot_id": feedback_round.pilot_id,
+            "observed_value": value,
+            "detail": detail,
+            "created_at": timezone.now(),
+        },
+    )
+
+
+def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
+    """Pause the pilot for the first new pausing breach; email Ops after commit."""
+    for breach in created:
+        if breach.guardrail.action == Guardrail.Action.PAUSE and pilot.stage in ACTIVE_STAGES:
+            lifecycle.move(
+                pilot.pk,
+                lifecycle.Action.PAUSE,
+                actor=None,
+                expected_stage=pilot.stage,
+                rationale=breach.detail,
+                breach=breach,
+            )
+            pilot.refresh_from_db(fields=["stage", "paused_from", "stage_changed_at"])
+    if created:
+        ids = [b.pk for b in created]
+        transaction.on_commit(lambda: _email_ops(ids))
+
+
+def evaluate_round(round_id: int) -> list[GuardrailBreach]:
     """Evaluate every metric guardrail of a closed round's pilot; return the new breaches."""
-    return []
+    threshold = anonymity_threshold()
+    with transaction.atomic():
+        feedback_round = FeedbackRound.objects.filter(pk=round_id).first()
+        if feedback_round is None or feedback_round.status != FeedbackRound.Status.CLOSED:
+            return []
+        # Serialises evaluations of the pilot's rounds, so the pause happens once.
+        pilot = Pilot.objects.select_for_update().get(pk=feedback_round.pilot_id)
+        guardrails = list(pilot.guardrails.filter(kind=Guardrail.Kind.METRIC))
+        values = observed_values(round_id, {g.question_key for g in guardrails})
+        created = []
+        for guardrail in guardrails:
+            seen = values.get(guardrail.question_key, {})
+            value = seen.get(guardrail.statistic)
+            if value is None or guardrail.holds_for(value):
+                continue
+            shown = seen["n"] >= threshold
+            params = {
+                "rule": guardrail.description,
+                "statistic": guardrail.get_statistic_display(),
+                "key": guardrail.question_key,
+                "value": f"{value.quantize(Decimal('0.01'))}",
+                "comparator": guardrail.get_comparator_display(),
+                "threshold": guardrail.threshold,
+                "date": feedback_round.period_start.isoformat(),
+            }
+            if shown:
+                detail = (
+                    _(
+                        "Guardrail “%(rule)s” broke in the round of %(date)s: %(statistic)s "
+                        "of “%(key)s” was %(value)s, it must stay %(comparator)s "
+                        "%(threshold)s."
+                    )
+                    % params
+                )
+            else:
+                detail = (
+                    _(
+                        "Guardrail “%(rule)s” broke in the round of %(date)s: %(statistic)s "
+                        "of “%(key)s” must stay %(comparator)s %(threshold)s. The value is "
+                        "withheld: too few people answered to show it without identifying "
+                        "them."
+                    )
+                    % params
+                )
+            breach, new = _record(
+                guardrail, feedback_round, value=value if shown else None, detail=detail
+            )
+            if new:
+                created.append(breach)
+        _act(pilot, created)
+    return created
 
 
-def record_exposure_incident(round_id: int) -> list:
+def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
     """Record a breach of every guardrail of the round's pilot that forbids data exposure."""
-    return []
+    with transaction.atomic():
+        feedback_round = FeedbackRound.objects.filter(pk=round_id).first()
+        if feedback_round is None:
+            return []
+        pilot = Pilot.objects.select_for_update().get(pk=feedback_round.pilot_id)
+        # Re-check: the task may run after the answer was edited away.
+        reported = Answer.objects.filter(
+            response__round_id=round_id,
+            question__key=INCIDENT_KIND_KEY,
+            text=EXPOSURE_KIND,
+        ).exists()
+        if not reported:
+            return []
+        created = []
+        for guardrail in pilot.guardrails.filter(forbids_data_exposure=True):
+            detail = _(
+                "Guardrail “%(rule)s” broke: an incident “confidential data exposed” "
+                "was reported in the round of %(date)s."
+            ) % {"rule": guardrail.description, "date": feedback_round.period_start.isoformat()}
+            breach, new = _record(guardrail, feedback_round, value=None, detail=detail)
+            if new:
+                created.append(breach)
+        _act(pilot, created)
+    return created
+
+
+def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
+    """Close an open breach with a note (Ops only)."""
+    note = (note or "").strip()
+    if actor is None or not is_ops(actor):
+        raise PermissionRefused(_("Only Ops can resolve a guardrail breach."))
+    if not note:
+        raise ValidationFailed(
+            _("Write a note saying how the breach was resolved."),
+            code="note_required",
+            field="note",
+        )
+    with transaction.atomic():
+        breach = GuardrailBreach.objects.select_for_update().get(pk=breach_id)
+        if breach.resolved_at is not None:
+            raise BreachAlreadyResolved(
+                _("This breach was already resolved by someone else."), field="note"
+            )
+        breach.resolved_at = timezone.now()
+        breach.resolved_by = actor
+        breach.resolution_note = note
+        breach.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+    return breach

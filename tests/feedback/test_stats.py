@@ -1,0 +1,118 @@
+"""feedback.stats against reference values computed independently by scipy and numpy."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+from scipy import special
+from scipy import stats as sp
+
+from feedback import stats
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 7, 9, 14, 19, 29, 49, 59, 99, 179, 1000])
+@pytest.mark.parametrize("p", [0.6, 0.9, 0.95, 0.975, 0.995, 0.9995, 0.025, 0.1])
+def test_the_t_quantile_matches_scipy_to_1e_9(df, p):
+    assert stats.t_quantile(p, df) == pytest.approx(sp.t.ppf(p, df), rel=1e-9, abs=1e-9)
+
+
+def test_the_t_quantile_matches_published_table_values():
+    # Student t table, two-sided 95%: 12.706 (1 df), 2.571 (5), 2.262 (9), 2.045 (29).
+    for df, published in [(1, 12.706), (5, 2.571), (9, 2.262), (29, 2.045)]:
+        assert round(stats.t_quantile(0.975, df), 3) == published
+
+
+@pytest.mark.parametrize("t", [-6.0, -2.0, -0.3, 0.0, 0.7, 1.96, 4.5])
+@pytest.mark.parametrize("df", [1, 3, 10, 57])
+def test_the_t_cdf_matches_scipy(t, df):
+    assert stats.t_cdf(t, df) == pytest.approx(sp.t.cdf(t, df), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("x", "a", "b"), [(0.1, 0.5, 0.5), (0.5, 2, 3), (0.9, 10, 0.5), (0.3, 30, 0.5), (0.99, 1, 1)]
+)
+def test_the_regularized_incomplete_beta_matches_scipy(x, a, b):
+    assert stats.regularized_beta(x, a, b) == pytest.approx(special.betainc(a, b, x), abs=1e-12)
+
+
+def test_descriptive_statistics_match_numpy():
+    rng = random.Random(5)
+    for n in (1, 2, 3, 10, 41):
+        values = [rng.randint(0, 10) for _ in range(n)]
+        assert stats.mean(values) == pytest.approx(np.mean(values))
+        assert stats.median(values) == pytest.approx(np.median(values))
+        counts = stats.distribution(values)
+        assert stats.median_of_counts(counts) == pytest.approx(np.median(values))
+        if n >= 2:
+            assert stats.sample_sd(values) == pytest.approx(np.std(values, ddof=1))
+        else:
+            assert stats.sample_sd(values) is None
+
+
+def test_empty_samples_have_no_figures():
+    assert stats.mean([]) is None
+    assert stats.median([]) is None
+    assert stats.median_of_counts({}) is None
+    assert stats.nps({}) is None
+    assert stats.t_interval(stats.Summary(1, 3.0, None)) is None
+
+
+def test_the_t_interval_matches_scipy():
+    values = [3, 4, 4, 5, 2, 4, 5, 3, 4]
+    low, high = sp.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sp.sem(values))
+    interval = stats.t_interval(stats.Summary.of(values))
+    assert interval.low == pytest.approx(low, abs=1e-9)
+    assert interval.high == pytest.approx(high, abs=1e-9)
+
+
+def test_nps_counts_9_and_10_as_promoters_and_0_to_6_as_detractors():
+    # 4 promoters, 3 passives, 3 detractors out of 10: NPS = 40 − 30 = 10.
+    counts = stats.distribution([10, 9, 9, 10, 8, 7, 8, 6, 0, 3])
+    assert stats.nps(counts) == pytest.approx(10.0)
+    assert stats.nps({10: 5}) == 100.0
+    assert stats.nps({6: 2, 0: 2}) == -100.0
+
+
+def test_pooling_round_summaries_equals_pooling_the_raw_answers():
+    rng = random.Random(11)
+    rounds = [[rng.gauss(3.5, 1) for _ in range(rng.randint(1, 30))] for _ in range(4)]
+    pooled = stats.pool(stats.Summary.of(r) for r in rounds)
+    raw = [v for r in rounds for v in r]
+    assert pooled.n == len(raw)
+    assert pooled.mean == pytest.approx(np.mean(raw), abs=1e-12)
+    assert pooled.sd == pytest.approx(np.std(raw, ddof=1), abs=1e-12)
+
+
+def test_pooling_nothing_gives_no_estimate():
+    assert stats.pool([]) == stats.Summary(0, None, None)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "higher", "expected"),
+    [
+        (3.6, 4.0, True, "met"),
+        (3.0, 3.4, True, "not_met"),
+        (3.4, 3.6, True, "inconclusive"),
+        (3.5, 3.9, True, "inconclusive"),
+        (3.0, 3.4, False, "met"),
+        (3.6, 4.0, False, "not_met"),
+        (3.4, 3.6, False, "inconclusive"),
+    ],
+)
+def test_a_metric_is_met_only_when_the_whole_interval_beats_the_target(low, high, higher, expected):
+    interval = stats.Interval(low, high)
+    assert stats.judge(interval, target=3.5, higher_is_better=higher) == expected
+
+
+def test_no_interval_is_inconclusive():
+    assert stats.judge(None, target=1, higher_is_better=True) == "inconclusive"
+
+
+def test_independent_intervals_add_in_quadrature():
+    total, interval = stats.sum_intervals(
+        [(10.0, stats.Interval(7.0, 13.0)), (5.0, stats.Interval(1.0, 9.0))]
+    )
+    assert total == 15.0
+    assert interval.high - total == pytest.approx(math.hypot(3, 4))
+    assert stats.sum_intervals([(1.0, None)]) == (1.0, None)
