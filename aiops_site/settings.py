@@ -143,6 +143,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Pilot Tracker <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where EMAIL_URL=filemail:// writes messages (one file per connection).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 OPS_EMAILS = env.list("OPS_EMAILS", default=[])
 
 # Security: production values follow from DEBUG being off; each can be overridden.
@@ -196,7 +199,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Longer than the longest task and any countdown, so an unacked task is not redelivered
     # while it still runs (Celery's Redis transport redelivers after this).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -211,10 +215,29 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# A dedicated queue name lets the worker tests run beside a development worker.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Beat only ticks; feedback.scheduling reads the database to decide what is due.
+CELERY_BEAT_SCHEDULE: dict = {
+    "open-due-rounds": {"task": "feedback.tasks.open_due_rounds", "schedule": 300.0},
+    "remind-participants": {"task": "feedback.tasks.remind_participants", "schedule": 900.0},
+    "close-due-rounds": {"task": "feedback.tasks.close_due_rounds", "schedule": 300.0},
+    "sweep-stuck-prompts": {"task": "feedback.tasks.sweep_stuck_prompts", "schedule": 300.0},
+}
 
 # Feedback.
 FEEDBACK_ANONYMITY_THRESHOLD = max(3, env.int("FEEDBACK_ANONYMITY_THRESHOLD", default=5))
+# Rounds open at this hour, local time of the pilot's team, on the period's first day.
+FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
+# A round that would stay open less than this before the next period is not opened.
+FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
+# A prompt in 'sending' for longer than this is back in the queue (its worker died); it must
+# exceed the longest single email send (EMAIL_TIMEOUT).
+FEEDBACK_SEND_STUCK_MINUTES = env.int("FEEDBACK_SEND_STUCK_MINUTES", default=15)
+# Prompts one send task emails before it re-enqueues itself (keeps tasks under time limits).
+FEEDBACK_SEND_BATCH = env.int("FEEDBACK_SEND_BATCH", default=500)
+# Test drills only: a pause before each email, to kill a worker in the middle of a fan-out.
+FEEDBACK_SEND_DELAY_SECONDS = env.float("FEEDBACK_SEND_DELAY_SECONDS", default=0.0)
 
 LOGGING = {
     "version": 1,

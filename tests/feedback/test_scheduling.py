@@ -1,0 +1,512 @@
+"""Scheduling rules: periods, time zones, opening, fan-out, sending, reminders, sweep, closing."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+
+from feedback import scheduling
+from feedback.models import FeedbackRound, Prompt
+from feedback.tokens import hash_token
+from pilots import lifecycle
+from pilots.models import Pilot
+from tests.factories import (
+    FeedbackRoundFactory,
+    ParticipationFactory,
+    PilotFactory,
+    PromptFactory,
+    ResponseFactory,
+    TeamFactory,
+    UserFactory,
+    pulse_questionnaire,
+)
+
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.UTC
+PARIS = ZoneInfo("Europe/Paris")
+# Wednesday 25 November 2026, 10:00 UTC (11:00 in Paris).
+WEDNESDAY = datetime.datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+TOKEN_RE = re.compile(r"/feedback/answer/([A-Za-z0-9_\-]+)/")
+
+
+def make_pilot(
+    *, participants: int = 3, stage: str = "pilot", tz: str = "Europe/Paris", **kwargs
+) -> Pilot:
+    kwargs = {"cadence": "weekly", "cadence_weekday": 0, **kwargs}
+    team = TeamFactory(timezone=tz)
+    pilot = PilotFactory(stage=stage, team=team, **kwargs)
+    for _ in range(participants):
+        ParticipationFactory(pilot=pilot)
+    return pilot
+
+
+@pytest.fixture
+def pulse():
+    return pulse_questionnaire()
+
+
+def tokens_in(messages) -> list[str]:
+    return [TOKEN_RE.search(m.body).group(1) for m in messages]
+
+
+# ---------------------------------------------------------------------------------------------
+# Periods
+
+
+def test_a_weekly_period_starts_on_its_weekday_at_nine_local_time():
+    pilot = make_pilot(participants=0, cadence="weekly", cadence_weekday=0)
+    period = scheduling.current_period(pilot, now=WEDNESDAY)
+    assert period.start == datetime.date(2026, 11, 23)
+    assert period.opens_at == datetime.datetime(2026, 11, 23, 9, tzinfo=PARIS)
+    assert period.opens_at.astimezone(UTC).hour == 8
+    assert period.next_opens_at == datetime.datetime(2026, 11, 30, 9, tzinfo=PARIS)
+
+
+def test_before_the_opening_hour_the_previous_period_is_still_current():
+    pilot = make_pilot(participants=0, cadence="weekly", cadence_weekday=0)
+    monday_early = datetime.datetime(2026, 11, 30, 7, 59, tzinfo=UTC)  # 08:59 in Paris
+    assert scheduling.current_period(pilot, now=monday_early).start == datetime.date(2026, 11, 23)
+    monday_nine = datetime.datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert scheduling.current_period(pilot, now=monday_nine).start == datetime.date(2026, 11, 30)
+
+
+def test_biweekly_periods_are_fixed_fortnights_counted_from_the_anchor_week():
+    pilot = make_pilot(participants=0, cadence="biweekly", cadence_weekday=2)  # Wednesdays
+    starts = {
+        scheduling.current_period(pilot, now=WEDNESDAY + datetime.timedelta(days=d)).start
+        for d in range(14)
+    }
+    assert len(starts) == 2
+    for start in starts:
+        assert start.weekday() == 2
+        assert (start - datetime.date(2024, 1, 3)).days % 14 == 0
+
+
+def test_a_monthly_period_starts_on_the_first_such_weekday_of_the_month():
+    pilot = make_pilot(participants=0, cadence="monthly", cadence_weekday=0)
+    assert scheduling.current_period(pilot, now=WEDNESDAY).start == datetime.date(2026, 11, 2)
+    sunday_first = datetime.datetime(2026, 11, 1, 12, tzinfo=UTC)
+    period = scheduling.current_period(pilot, now=sunday_first)
+    assert period.start == datetime.date(2026, 10, 5)
+    assert period.next_opens_at.date() == datetime.date(2026, 11, 2)
+
+
+def test_an_approved_standard_is_surveyed_monthly_whatever_its_cadence():
+    pilot = make_pilot(participants=0, stage="approved", cadence="weekly", cadence_weekday=0)
+    assert scheduling.effective_cadence(pilot) == "monthly"
+    assert scheduling.current_period(pilot, now=WEDNESDAY).start == datetime.date(2026, 11, 2)
+
+
+def test_the_opening_hour_stays_local_across_a_daylight_saving_change():
+    pilot = make_pilot(participants=0, cadence="weekly", cadence_weekday=0)
+    before = scheduling.current_period(pilot, now=datetime.datetime(2026, 3, 25, tzinfo=UTC))
+    after = scheduling.current_period(pilot, now=datetime.datetime(2026, 4, 1, tzinfo=UTC))
+    assert before.opens_at.astimezone(UTC) == datetime.datetime(2026, 3, 23, 8, tzinfo=UTC)
+    assert after.opens_at.astimezone(UTC) == datetime.datetime(2026, 3, 30, 7, tzinfo=UTC)
+    # The week that contains the change lasts 167 hours.
+    assert before.next_opens_at - before.opens_at == datetime.timedelta(hours=167)
+
+
+def test_a_team_far_east_opens_its_round_on_what_is_still_sunday_in_utc():
+    pilot = make_pilot(participants=2, cadence="weekly", cadence_weekday=0, tz="Pacific/Auckland")
+    pulse_questionnaire()
+    sunday_evening_utc = datetime.datetime(2026, 11, 29, 20, 30, tzinfo=UTC)  # Mon 09:30 NZDT
+    [round_id] = scheduling.open_due_rounds(now=sunday_evening_utc)
+    assert FeedbackRound.objects.get(pk=round_id).period_start == datetime.date(2026, 11, 30)
+    assert pilot.rounds.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening rounds and creating prompts
+
+
+def test_rounds_open_only_for_pilots_in_sandbox_pilot_or_approved(pulse):
+    opened_for = {make_pilot(stage=s).pk for s in ("sandbox", "pilot", "approved")}
+    for stage in ("draft", "proposed", "stopped", "retired"):
+        make_pilot(stage=stage)
+    make_pilot(stage="paused", paused_from="pilot")
+    round_ids = scheduling.open_due_rounds(now=WEDNESDAY)
+    rounds = FeedbackRound.objects.filter(pk__in=round_ids)
+    assert {r.pilot_id for r in rounds} == opened_for
+    assert FeedbackRound.objects.count() == 3
+    assert all(r.questionnaire == pulse for r in rounds)
+
+
+def test_opening_creates_one_queued_prompt_per_participant(pulse):
+    pilot = make_pilot(participants=4)
+    [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
+    prompts = Prompt.objects.filter(round_id=round_id)
+    assert sorted(p.participant_id for p in prompts) == sorted(
+        pilot.participations.values_list("user_id", flat=True)
+    )
+    assert {p.send_status for p in prompts} == {"queued"}
+    assert len({p.token_hash for p in prompts}) == 4
+    assert all(len(p.token_hash) == 64 for p in prompts)
+
+
+def test_opening_twice_opens_and_prompts_nothing_twice(pulse):
+    make_pilot(participants=3)
+    first = scheduling.open_due_rounds(now=WEDNESDAY)
+    second = scheduling.open_due_rounds(now=WEDNESDAY + datetime.timedelta(minutes=5))
+    assert len(first) == 1
+    assert second == []
+    assert FeedbackRound.objects.count() == 1
+    assert Prompt.objects.count() == 3
+    assert scheduling.create_prompts(first) == 0
+    assert Prompt.objects.count() == 3
+
+
+def test_the_window_runs_from_the_actual_opening_for_the_pilots_window_days(pulse):
+    make_pilot(cadence="weekly", cadence_weekday=0, response_window_days=3)
+    [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
+    round_ = FeedbackRound.objects.get(pk=round_id)
+    assert round_.opens_at == WEDNESDAY
+    assert round_.closes_at == WEDNESDAY + datetime.timedelta(days=3)
+
+
+def test_a_late_round_closes_when_the_next_period_begins(pulse):
+    make_pilot(cadence="weekly", cadence_weekday=0, response_window_days=3)
+    saturday = datetime.datetime(2026, 11, 28, 8, tzinfo=UTC)
+    [round_id] = scheduling.open_due_rounds(now=saturday)
+    assert FeedbackRound.objects.get(pk=round_id).closes_at == datetime.datetime(
+        2026, 11, 30, 9, tzinfo=PARIS
+    )
+
+
+def test_no_round_opens_when_less_than_a_day_is_left_in_the_period(pulse):
+    make_pilot(cadence="weekly", cadence_weekday=0)
+    sunday_late = datetime.datetime(2026, 11, 29, 20, tzinfo=UTC)
+    assert scheduling.open_due_rounds(now=sunday_late) == []
+    assert FeedbackRound.objects.count() == 0
+
+
+def test_after_beat_was_silent_for_three_periods_only_the_current_period_opens(pulse):
+    pilot = make_pilot(cadence="weekly", cadence_weekday=0)
+    scheduling.open_due_rounds(now=datetime.datetime(2026, 11, 2, 9, tzinfo=UTC))
+    back = datetime.datetime(2026, 11, 24, 9, tzinfo=UTC)  # three Mondays later
+    opened = scheduling.open_due_rounds(now=back)
+    assert len(opened) == 1
+    assert list(pilot.rounds.order_by("period_start").values_list("period_start", flat=True)) == [
+        datetime.date(2026, 11, 2),
+        datetime.date(2026, 11, 23),
+    ]
+
+
+def test_a_participant_away_at_the_period_start_gets_no_prompt(pulse):
+    pilot = make_pilot(participants=2)
+    away = ParticipationFactory(pilot=pilot).user
+    away.absences.create(starts_on=datetime.date(2026, 11, 20), ends_on=datetime.date(2026, 11, 23))
+    [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
+    prompted = set(
+        Prompt.objects.filter(round_id=round_id).values_list("participant_id", flat=True)
+    )
+    assert len(prompted) == 2
+    assert away.pk not in prompted
+
+
+def test_an_inactive_user_gets_no_prompt(pulse):
+    pilot = make_pilot(participants=1)
+    ParticipationFactory(pilot=pilot, user=UserFactory(is_active=False))
+    scheduling.open_due_rounds(now=WEDNESDAY)
+    assert Prompt.objects.count() == 1
+
+
+def test_opening_enqueues_the_send_after_commit(
+    pulse, django_capture_on_commit_callbacks, monkeypatch
+):
+    make_pilot()
+    enqueued = []
+    monkeypatch.setattr("feedback.tasks.send_prompts.delay", enqueued.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        round_ids = scheduling.open_due_rounds(now=WEDNESDAY)
+    assert enqueued == []
+    for callback in callbacks:
+        callback()
+    assert enqueued == round_ids
+
+
+def test_without_a_default_questionnaire_no_round_opens(pulse):
+    make_pilot()
+    type(pulse).objects.update(is_default=False)
+    assert scheduling.open_due_rounds(now=WEDNESDAY) == []
+
+
+def test_opening_and_fan_out_cost_the_same_queries_for_2_or_12_participants(
+    pulse, django_assert_max_num_queries
+):
+    # Allowed: questionnaire, active pilots with teams, existing rounds, savepoint, insert
+    # rounds, read their ids, insert prompts, release savepoint.
+    make_pilot(participants=2)
+    with django_assert_max_num_queries(8):
+        assert len(scheduling.open_due_rounds(now=WEDNESDAY)) == 1
+    FeedbackRound.objects.all().delete()
+    for _ in range(3):
+        make_pilot(participants=12)
+    with django_assert_max_num_queries(8):
+        assert len(scheduling.open_due_rounds(now=WEDNESDAY)) == 4
+    assert Prompt.objects.count() == 2 + 36
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending
+
+
+def open_one(participants: int = 3, **kwargs) -> FeedbackRound:
+    make_pilot(participants=participants, **kwargs)
+    [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
+    return FeedbackRound.objects.get(pk=round_id)
+
+
+def test_sending_emails_each_participant_a_working_link(pulse):
+    round_ = open_one(3)
+    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert report.as_dict() == {
+        "round": round_.pk,
+        "sent": 3,
+        "failed": 0,
+        "skipped": 0,
+        "remaining": 0,
+    }
+    assert len(mail.outbox) == 3
+    prompts = {p.participant.email: p for p in Prompt.objects.select_related("participant")}
+    for message, token in zip(mail.outbox, tokens_in(mail.outbox), strict=True):
+        [to] = message.to
+        assert prompts[to].token_hash == hash_token(token)
+        assert message.body.count(token) == 1
+        assert round_.pilot.title in message.subject
+    assert {p.send_status for p in prompts.values()} == {"sent"}
+    assert all(p.sent_at and p.send_attempts == 1 for p in prompts.values())
+
+
+def test_sending_twice_sends_nothing_twice(pulse):
+    round_ = open_one(3)
+    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    again = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert again.sent == 0
+    assert len(mail.outbox) == 3
+
+
+def test_a_paused_pilot_gets_no_more_prompts(pulse, ops):
+    round_ = open_one(3)
+    lifecycle.move(
+        round_.pilot_id,
+        "pause",
+        actor=ops,
+        expected_stage="pilot",
+        rationale="Incident under review",
+    )
+    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert report.sent == 0
+    assert mail.outbox == []
+    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"queued"}
+
+
+def test_a_prompt_is_not_claimed_once_its_pilot_is_stopped(pulse):
+    round_ = open_one(2)
+    Pilot.objects.filter(pk=round_.pilot_id).update(stage="stopped")
+    prompt = Prompt.objects.first()
+    claimed = (
+        Prompt.objects.filter(pk=prompt.pk, send_status="queued")
+        .filter(scheduling._claimable(WEDNESDAY))
+        .update(send_status="sending")
+    )
+    assert claimed == 0
+
+
+def test_a_failed_send_is_retried_then_given_up(pulse, settings):
+    settings.EMAIL_BACKEND = "tests.feedback.failing_email.FailingBackend"
+    round_ = open_one(1)
+    for expected in ("queued", "queued", "failed"):
+        report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+        assert report.failed == 1
+        assert Prompt.objects.get().send_status == expected
+    assert Prompt.objects.get().send_attempts == 3
+
+
+def test_a_send_batch_reports_what_remains(pulse, settings):
+    settings.FEEDBACK_SEND_BATCH = 2
+    round_ = open_one(5)
+    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).remaining == 3
+    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).remaining == 1
+    last = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert (last.sent, last.remaining) == (1, 0)
+    assert len(mail.outbox) == 5
+
+
+def test_nothing_is_sent_for_a_closed_round(pulse):
+    round_ = open_one(2)
+    scheduling.close_round(round_.pk, now=WEDNESDAY)
+    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 0
+    assert mail.outbox == []
+    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"skipped"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders
+
+
+def sent_round(participants: int = 3) -> FeedbackRound:
+    round_ = open_one(participants, response_window_days=4)
+    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    mail.outbox.clear()
+    return round_
+
+
+HALFWAY = WEDNESDAY + datetime.timedelta(days=2)
+
+
+def test_no_reminder_before_halfway_through_the_window(pulse):
+    sent_round()
+    assert scheduling.remind(now=HALFWAY - datetime.timedelta(minutes=1)) == []
+    assert set(Prompt.objects.values_list("reminder_status", flat=True)) == {""}
+
+
+def test_the_reminder_goes_once_to_unanswered_prompts_with_a_new_link(pulse):
+    round_ = sent_round(3)
+    answered = Prompt.objects.first()
+    Prompt.objects.filter(pk=answered.pk).update(answered=True)
+    old_hashes = dict(Prompt.objects.values_list("pk", "token_hash"))
+    assert scheduling.remind(now=HALFWAY) == [round_.pk]
+    report = scheduling.send_reminders(round_.pk, now=HALFWAY)
+    assert report.sent == 2
+    assert scheduling.remind(now=HALFWAY + datetime.timedelta(hours=1)) == []
+    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
+    assert len(mail.outbox) == 2
+    for message, token in zip(mail.outbox, tokens_in(mail.outbox), strict=True):
+        prompt = Prompt.objects.get(participant__email=message.to[0])
+        assert prompt.token_hash == hash_token(token) != old_hashes[prompt.pk]
+        assert prompt.reminder_status == "sent"
+        assert "replaces" in message.body
+    assert Prompt.objects.get(pk=answered.pk).reminder_status == ""
+
+
+def test_a_participant_away_on_reminder_day_is_not_reminded(pulse):
+    round_ = sent_round(2)
+    away = Prompt.objects.first().participant
+    away.absences.create(starts_on=HALFWAY.date(), ends_on=HALFWAY.date())
+    scheduling.remind(now=HALFWAY)
+    scheduling.send_reminders(round_.pk, now=HALFWAY)
+    assert [m.to[0] for m in mail.outbox] != [] and away.email not in [m.to[0] for m in mail.outbox]
+    assert Prompt.objects.get(participant=away).reminder_status == "skipped"
+
+
+def test_a_paused_pilot_gets_no_reminder(pulse, ops):
+    round_ = sent_round(2)
+    scheduling.remind(now=HALFWAY)
+    lifecycle.move(
+        round_.pilot_id,
+        "pause",
+        actor=ops,
+        expected_stage="pilot",
+        rationale="Incident under review",
+    )
+    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
+    assert mail.outbox == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep
+
+
+def test_the_sweep_requeues_prompts_stuck_in_sending_and_resends_with_a_new_token(
+    pulse, settings, django_capture_on_commit_callbacks
+):
+    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
+    round_ = open_one(2)
+    stuck, fresh = Prompt.objects.order_by("pk")
+    Prompt.objects.filter(pk=stuck.pk).update(
+        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(minutes=16)
+    )
+    Prompt.objects.filter(pk=fresh.pk).update(
+        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        report = scheduling.sweep_stuck_prompts(now=WEDNESDAY)
+    assert report["requeued"] == 1
+    assert report["prompt_rounds"] == [round_.pk]
+    assert len(callbacks) == 1
+    assert Prompt.objects.get(pk=fresh.pk).send_status == "sending"
+    old_hash = Prompt.objects.get(pk=stuck.pk).token_hash
+    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert len(mail.outbox) == 1
+    stuck.refresh_from_db()
+    assert stuck.send_status == "sent"
+    assert stuck.token_hash == hash_token(tokens_in(mail.outbox)[0]) != old_hash
+
+
+def test_the_sweep_leaves_prompts_of_paused_pilots_alone(pulse, ops, settings):
+    round_ = open_one(2)
+    lifecycle.move(
+        round_.pilot_id,
+        "pause",
+        actor=ops,
+        expected_stage="pilot",
+        rationale="Incident under review",
+    )
+    report = scheduling.sweep_stuck_prompts(now=WEDNESDAY + datetime.timedelta(hours=1))
+    assert report["prompt_rounds"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing
+
+
+def test_closing_records_counts_results_and_evaluates_guardrails_after_commit(
+    pulse, monkeypatch, django_capture_on_commit_callbacks
+):
+    round_ = open_one(4)
+    ResponseFactory(round=round_)
+    ResponseFactory(round=round_)
+    computed = []
+    monkeypatch.setattr(
+        "feedback.results.compute_results", lambda r: computed.append(r.pk) or {"n": 2}
+    )
+    evaluated = []
+    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
+    closed_at = WEDNESDAY + datetime.timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = scheduling.close_round(round_.pk, now=closed_at)
+    round_.refresh_from_db()
+    assert closed == round_
+    assert (round_.status, round_.closed_at) == ("closed", closed_at)
+    assert (round_.invited_count, round_.response_count) == (4, 2)
+    assert round_.results == {"n": 2}
+    assert computed == [round_.pk]
+    assert evaluated == [round_.pk]
+
+
+def test_closing_twice_is_a_no_op(pulse, monkeypatch):
+    round_ = open_one(2)
+    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", lambda pk: None)
+    first_close = WEDNESDAY + datetime.timedelta(days=3)
+    assert scheduling.close_round(round_.pk, now=first_close) is not None
+    assert scheduling.close_round(round_.pk, now=first_close + datetime.timedelta(hours=1)) is None
+    round_.refresh_from_db()
+    assert round_.closed_at == first_close
+
+
+def test_only_rounds_whose_window_has_passed_are_closed(pulse, django_capture_on_commit_callbacks):
+    due = FeedbackRoundFactory(
+        opens_at=WEDNESDAY - datetime.timedelta(days=4),
+        closes_at=WEDNESDAY - datetime.timedelta(days=1),
+    )
+    FeedbackRoundFactory(opens_at=WEDNESDAY, closes_at=WEDNESDAY + datetime.timedelta(days=3))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert scheduling.close_due_rounds(now=WEDNESDAY) == [due.pk]
+    assert len(callbacks) == 1
+
+
+def test_a_closed_round_counts_prompts_of_answered_and_unanswered_participants(pulse):
+    round_ = FeedbackRoundFactory()
+    PromptFactory(round=round_, answered=True)
+    PromptFactory(round=round_)
+    ResponseFactory(round=round_)
+    scheduling.close_round(round_.pk, now=WEDNESDAY)
+    round_.refresh_from_db()
+    assert (round_.invited_count, round_.response_count) == (2, 1)
+    assert round_.response_rate == 0.5
