@@ -1,0 +1,411 @@
+"""The Ops admin, driven through its own views: lists, read-only audit, gated stage actions."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from pilots import lifecycle
+from pilots.lifecycle import Action
+from pilots.models import Pilot, Review, Stage, StageChange
+from tests.factories import (
+    AIToolFactory,
+    FeedbackRoundFactory,
+    OpsUserFactory,
+    PilotFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:pilots_pilot_changelist")
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def choose_action(client, action: str, *pilots: Pilot):
+    """Tick pilots in the list and run an action: the intermediate page answers."""
+    return client.post(
+        CHANGELIST, {"action": action, "index": 0, "_selected_action": [p.pk for p in pilots]}
+    )
+
+
+def confirm(client, action: str, *pilots: Pilot, expected: dict | None = None, **form):
+    """Submit the intermediate page as rendered: expected stages in hidden fields."""
+    data = {"action": action, "confirm": "yes", "_selected_action": [p.pk for p in pilots]}
+    for p in pilots:
+        data[f"expected_stage_{p.pk}"] = (expected or {}).get(p.pk, p.stage)
+    data.update(form)
+    return client.post(CHANGELIST, data, follow=True)
+
+
+@pytest.fixture
+def ops_client(client, ops):
+    client.force_login(ops)
+    return client
+
+
+# --- Lists and forms ---------------------------------------------------------------------------
+
+
+def test_the_pilot_list_shows_stage_team_tool_risk_lead_and_days_in_stage(ops_client, lead, team):
+    PilotFactory(
+        title="Ticket drafts",
+        team=team,
+        lead=lead,
+        tool=AIToolFactory(name="Copilot"),
+        stage=Stage.SANDBOX,
+        risk_level=Pilot.RiskLevel.HIGH,
+        stage_changed_at=timezone.now() - datetime.timedelta(days=12),
+    )
+    response = ops_client.get(CHANGELIST)
+    assert response.status_code == 200
+    row = response.content.decode()
+    for text in (
+        "Ticket drafts",
+        "Sandbox",
+        "Support",
+        "Copilot",
+        "High",
+        "lead",
+        '<td class="field-days_in_stage">12</td>',
+    ):
+        assert text in row
+
+
+def test_the_pilot_list_filters_by_stage_and_searches(ops_client):
+    PilotFactory(title="Sandboxed drafting", stage=Stage.SANDBOX)
+    PilotFactory(title="Proposed summaries", stage=Stage.PROPOSED)
+    filtered = ops_client.get(CHANGELIST, {"stage__exact": "sandbox"})
+    assert list(filtered.context["cl"].result_list.values_list("title", flat=True)) == [
+        "Sandboxed drafting"
+    ]
+    searched = ops_client.get(CHANGELIST, {"q": "summaries"})
+    assert list(searched.context["cl"].result_list.values_list("title", flat=True)) == [
+        "Proposed summaries"
+    ]
+    tool_filter = ops_client.get(CHANGELIST, {"risk_level__exact": "high"})
+    assert tool_filter.context["cl"].result_count == 0
+
+
+def test_the_pilot_form_shows_the_stage_and_its_history_read_only(ops_client, ops2, lead, team):
+    pilot = PilotFactory(team=team, lead=lead)
+    lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
+    lifecycle.move(pilot.pk, Action.APPROVE, actor=ops2, expected_stage=Stage.PROPOSED)
+    response = ops_client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="stage"' not in html
+    assert 'name="stage_changes-0-rationale"' not in html
+    assert "stage_changes-0-DELETE" not in html
+    history = next(
+        f for f in response.context["inline_admin_formsets"] if f.opts.model is StageChange
+    )
+    assert history.has_add_permission is False
+    assert len(history.formset.queryset) == 2
+
+
+def _change_form_data(client, pilot: Pilot) -> dict:
+    """The pilot change form's data as the browser would post it back unchanged."""
+    response = client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk]))
+    data = {}
+    form = response.context["adminform"].form
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is not None:
+            data[name] = value.pk if hasattr(value, "pk") else value
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+    return data
+
+
+def test_a_metric_guardrail_without_a_threshold_is_a_field_error_in_the_admin(ops_client):
+    pilot = PilotFactory()
+    data = _change_form_data(ops_client, pilot)
+    data.update(
+        {
+            "guardrails-TOTAL_FORMS": 1,
+            "guardrails-0-kind": "metric",
+            "guardrails-0-description": "Trust stays high",
+            "guardrails-0-question_key": "trust",
+            "guardrails-0-statistic": "mean",
+            "guardrails-0-comparator": "ge",
+            "guardrails-0-threshold": "",
+            "guardrails-0-action": "flag",
+        }
+    )
+    response = ops_client.post(reverse("admin:pilots_pilot_change", args=[pilot.pk]), data)
+    assert response.status_code == 200
+    guardrails = next(
+        f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "guardrails"
+    )
+    assert "threshold" in guardrails.formset.forms[0].errors
+    assert not pilot.guardrails.exists()
+
+
+def test_a_metric_target_on_the_wrong_side_of_its_baseline_is_a_field_error(ops_client):
+    pilot = PilotFactory()
+    data = _change_form_data(ops_client, pilot)
+    data.update(
+        {
+            "metrics-TOTAL_FORMS": 1,
+            "metrics-0-name": "Quality",
+            "metrics-0-question_key": "q",
+            "metrics-0-direction": "higher",
+            "metrics-0-baseline": "4",
+            "metrics-0-target": "3",
+            "metrics-0-min_responses": 5,
+        }
+    )
+    response = ops_client.post(reverse("admin:pilots_pilot_change", args=[pilot.pk]), data)
+    metrics = next(
+        f for f in response.context["inline_admin_formsets"] if f.formset.prefix == "metrics"
+    )
+    assert "target" in metrics.formset.forms[0].errors
+
+
+def test_ops_record_a_review_and_conditions_must_be_written(ops_client, ops):
+    pilot = PilotFactory(stage=Stage.PILOT)
+    url = reverse("admin:pilots_review_add")
+    assert ops_client.get(url).context["adminform"].form.initial["reviewer"] == ops.pk
+    data = {
+        "pilot": pilot.pk,
+        "kind": "security",
+        "reviewer": ops.pk,
+        "reviewed_on": "2026-01-10",
+        "outcome": "cleared_with_conditions",
+        "notes": "",
+    }
+    refused = ops_client.post(url, data)
+    assert "notes" in refused.context["adminform"].form.errors
+    data["notes"] = "Anonymised tickets only."
+    assert ops_client.post(url, data).status_code == 302
+    assert Review.objects.get(pilot=pilot).outcome == "cleared_with_conditions"
+
+
+def test_the_stage_change_admin_lists_but_never_adds_changes_or_deletes(ops_client, lead, team):
+    pilot = PilotFactory(team=team, lead=lead)
+    change = lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
+    assert ops_client.get(reverse("admin:pilots_stagechange_changelist")).status_code == 200
+    assert ops_client.get(reverse("admin:pilots_stagechange_add")).status_code == 403
+    view = ops_client.get(reverse("admin:pilots_stagechange_change", args=[change.pk]))
+    assert view.status_code == 200
+    assert 'name="_save"' not in view.content.decode()
+    assert (
+        ops_client.post(
+            reverse("admin:pilots_stagechange_change", args=[change.pk]), {"rationale": "rewritten"}
+        ).status_code
+        == 403
+    )
+    assert (
+        ops_client.post(
+            reverse("admin:pilots_stagechange_delete", args=[change.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    listing = ops_client.post(
+        reverse("admin:pilots_stagechange_changelist"),
+        {"action": "delete_selected", "_selected_action": [change.pk]},
+        follow=True,
+    )
+    assert listing.status_code == 200
+    change.refresh_from_db()
+    assert change.rationale == ""
+
+
+# --- Stage actions -----------------------------------------------------------------------------
+
+
+def test_approve_shows_an_intermediate_page_then_moves_and_records(ops_client, ops, lead, team):
+    pilot = PilotFactory(team=team, lead=lead, stage=Stage.PROPOSED)
+    page = choose_action(ops_client, "approve", pilot)
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/pilots/pilot/stage_action.html"
+    html = page.content.decode()
+    assert "Proposed" in html
+    assert f'name="expected_stage_{pilot.pk}" value="proposed"' in html
+    assert 'name="rationale"' in html and 'name="override"' in html
+    assert "This move has no gate." in html
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PROPOSED  # nothing moves before confirmation
+
+    done = confirm(ops_client, "approve", pilot, rationale="Looks sound.")
+    assert done.status_code == 200
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.SANDBOX
+    change = StageChange.objects.get(pilot=pilot)
+    assert (change.actor, change.rationale, change.action) == (ops, "Looks sound.", "approve")
+    assert any("Proposed → Sandbox" in m for m in messages_of(done))
+
+
+def test_promote_shows_each_gate_result_and_refuses_without_override(ops_client):
+    pilot = PilotFactory(stage=Stage.SANDBOX)
+    page = choose_action(ops_client, "promote", pilot)
+    html = page.content.decode()
+    assert "no evidence yet" in html
+    assert "At least one closed feedback round" in html
+    assert "No open guardrail breach" in html
+    done = confirm(ops_client, "promote", pilot, rationale="Please.")
+    assert any("The gate is not passed" in m for m in messages_of(done))
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.SANDBOX
+    assert not StageChange.objects.exists()
+
+
+def test_promote_with_override_and_rationale_moves_and_records_the_override(ops_client):
+    pilot = PilotFactory(stage=Stage.SANDBOX)
+    now = timezone.now()
+    FeedbackRoundFactory(
+        pilot=pilot,
+        status="closed",
+        closed_at=now,
+        opens_at=now - datetime.timedelta(days=3),
+        closes_at=now,
+        invited_count=10,
+        response_count=2,
+    )
+    assert "failed" in choose_action(ops_client, "promote", pilot).content.decode()
+    confirm(ops_client, "promote", pilot, rationale="Exec sponsor asked.", override="on")
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PILOT
+    change = StageChange.objects.get(pilot=pilot)
+    assert change.overridden is True
+    assert change.rationale == "Exec sponsor asked."
+
+
+def test_override_without_rationale_is_refused_with_the_domain_message(ops_client):
+    pilot = PilotFactory(stage=Stage.SANDBOX)
+    done = confirm(ops_client, "promote", pilot, override="on", rationale="")
+    assert any("needs a written rationale" in m for m in messages_of(done))
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.SANDBOX
+
+
+@pytest.mark.parametrize(
+    ("stage", "action", "target"),
+    [
+        (Stage.PROPOSED, "send_back", Stage.DRAFT),
+        (Stage.PROPOSED, "reject", Stage.STOPPED),
+        (Stage.PILOT, "pause", Stage.PAUSED),
+        (Stage.PAUSED, "resume", Stage.PILOT),
+        (Stage.SANDBOX, "stop", Stage.STOPPED),
+        (Stage.APPROVED, "retire", Stage.RETIRED),
+    ],
+)
+def test_each_ungated_action_moves_through_the_admin(ops_client, stage, action, target):
+    pilot = PilotFactory(stage=stage, paused_from=Stage.PILOT if stage == Stage.PAUSED else "")
+    assert choose_action(ops_client, action, pilot).status_code == 200
+    confirm(ops_client, action, pilot, rationale="Decided at the Ops review.")
+    pilot.refresh_from_db()
+    assert pilot.stage == target
+
+
+def test_a_missing_rationale_is_reported_and_nothing_moves(ops_client):
+    pilot = PilotFactory(stage=Stage.PROPOSED)
+    done = confirm(ops_client, "reject", pilot, rationale="")
+    assert any("Give a reason" in m for m in messages_of(done))
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PROPOSED
+
+
+def test_an_illegal_action_names_the_stage_and_what_is_allowed(ops_client):
+    pilot = PilotFactory(stage=Stage.STOPPED)
+    page = choose_action(ops_client, "approve", pilot)
+    assert "this stage is final" in page.content.decode()
+    done = confirm(ops_client, "approve", pilot)
+    assert any("Stopped" in m and "final" in m for m in messages_of(done))
+    assert not StageChange.objects.exists()
+
+
+def test_a_stage_changed_since_the_page_was_shown_is_refused(ops_client, ops2):
+    pilot = PilotFactory(stage=Stage.PROPOSED)
+    choose_action(ops_client, "approve", pilot)
+    lifecycle.move(
+        pilot.pk,
+        Action.REJECT,
+        actor=ops2,
+        expected_stage=Stage.PROPOSED,
+        rationale="Out of scope.",
+    )
+    done = confirm(ops_client, "approve", pilot, expected={pilot.pk: Stage.PROPOSED})
+    assert any("changed meanwhile" in m for m in messages_of(done))
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.STOPPED
+
+
+def test_four_eyes_an_ops_lead_sees_the_refusal_and_cannot_approve_their_pilot(client, team):
+    ops_lead = OpsUserFactory(username="opslead")
+    client.force_login(ops_lead)
+    pilot = PilotFactory(stage=Stage.PROPOSED, lead=ops_lead, team=team)
+    assert "You may not make this move" in choose_action(client, "approve", pilot).content.decode()
+    done = confirm(client, "approve", pilot)
+    assert any("Four eyes" in m for m in messages_of(done))
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PROPOSED
+
+
+def test_an_action_on_several_pilots_reports_each(ops_client):
+    movable = PilotFactory(title="Movable", stage=Stage.PROPOSED)
+    stuck = PilotFactory(title="Already stopped", stage=Stage.STOPPED)
+    done = confirm(ops_client, "reject", movable, stuck, rationale="Portfolio cleanup.")
+    messages = messages_of(done)
+    assert any(m.startswith("Movable: Proposed → Stopped") for m in messages)
+    assert any(m.startswith("Already stopped:") and "final" in m for m in messages)
+    movable.refresh_from_db()
+    assert movable.stage == Stage.STOPPED
+
+
+@pytest.fixture
+def staff_not_ops(client):
+    user = UserFactory(username="auditor", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_pilot", "change_pilot", "delete_pilot"])
+    )
+    client.force_login(user)
+    return client
+
+
+def test_staff_who_are_not_ops_see_no_stage_actions(staff_not_ops):
+    PilotFactory(stage=Stage.PROPOSED)
+    response = staff_not_ops.get(CHANGELIST)
+    assert response.status_code == 200
+    choices = [name for name, _label in response.context["action_form"].fields["action"].choices]
+    assert "delete_selected" in choices
+    for action in (
+        "approve",
+        "send_back",
+        "reject",
+        "promote",
+        "pause",
+        "resume",
+        "stop",
+        "retire",
+    ):
+        assert action not in choices
+
+
+def test_staff_who_are_not_ops_cannot_post_a_stage_action(staff_not_ops):
+    pilot = PilotFactory(stage=Stage.PROPOSED)
+    page = choose_action(staff_not_ops, "approve", pilot)
+    assert page.status_code == 302  # Django refuses an action it did not offer
+    confirm(staff_not_ops, "approve", pilot, rationale="Sneaky.")
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PROPOSED
+    assert not StageChange.objects.exists()
+
+
+def test_the_tool_and_team_admins_answer(ops_client):
+    AIToolFactory(name="Copilot")
+    TeamFactory(name="Legal", slug="legal")
+    assert "Copilot" in ops_client.get(reverse("admin:pilots_aitool_changelist")).content.decode()
+    assert "Legal" in ops_client.get(reverse("admin:pilots_team_changelist")).content.decode()
+    assert ops_client.get(reverse("admin:pilots_team_add")).status_code == 200
