@@ -1,0 +1,254 @@
+"""Metric statuses, the recommendation, hours saved, snapshots and the portfolio figures."""
+
+import datetime
+from decimal import Decimal
+
+import numpy as np
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from scipy import stats as sp
+
+from pilots import evidence, lifecycle
+from pilots.evidence import MetricStatus, Recommendation
+from pilots.models import GuardrailBreach, StageChange
+from tests.factories import (
+    MetricGuardrailFactory,
+    ParticipationFactory,
+    PilotFactory,
+    SuccessMetricFactory,
+    TeamFactory,
+)
+from tests.pilots.evidence_support import add_round, scores
+
+pytestmark = pytest.mark.django_db
+
+
+def _pilot(**kwargs):
+    return PilotFactory(stage=kwargs.pop("stage", "pilot"), **kwargs)
+
+
+def test_a_metric_whose_whole_interval_beats_the_target_is_met():
+    pilot = _pilot()
+    metric = SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=10)
+    add_round(pilot, scores("quality", [4, 5, 4, 4, 5, 4, 5, 4, 4, 5]), weeks_ago=2)
+    add_round(pilot, scores("quality", [4, 4, 5, 5, 4, 4]), weeks_ago=1)
+    [e] = evidence.metric_statuses(pilot)
+    values = [4, 5, 4, 4, 5, 4, 5, 4, 4, 5, 4, 4, 5, 5, 4, 4]
+    low, high = sp.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sp.sem(values))
+    assert e.metric == metric
+    assert (e.status, e.enough_responses, e.n) == (MetricStatus.MET, True, 16)
+    assert e.estimate == pytest.approx(np.mean(values))
+    assert (e.ci_low, e.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert "above the target 3.5" in e.reason
+
+
+def test_a_mean_above_the_target_with_a_wide_interval_is_inconclusive_not_met():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    add_round(pilot, scores("quality", [1, 5, 5, 2, 5, 5]))
+    [e] = evidence.metric_statuses(pilot)
+    assert e.estimate > 3.5
+    assert e.status == MetricStatus.INCONCLUSIVE
+    assert e.enough_responses is True
+    assert "contains the target" in e.reason
+
+
+def test_a_metric_whose_whole_interval_misses_the_target_is_not_met():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("4"), min_responses=5)
+    add_round(pilot, scores("quality", [2, 2, 3, 2, 3, 2, 2]))
+    [e] = evidence.metric_statuses(pilot)
+    assert e.status == MetricStatus.NOT_MET
+
+
+def test_lower_is_better_metrics_are_judged_below_the_target():
+    pilot = _pilot()
+    SuccessMetricFactory(
+        pilot=pilot,
+        question_key="minutes_saved",
+        direction="lower",
+        baseline=Decimal("100"),
+        target=Decimal("60"),
+        min_responses=5,
+    )
+    add_round(pilot, scores("minutes_saved", [20, 25, 30, 22, 28, 26]))
+    [e] = evidence.metric_statuses(pilot)
+    assert e.status == MetricStatus.MET
+    assert "below the target 60" in e.reason
+
+
+def test_below_the_minimum_responses_a_metric_is_inconclusive_for_lack_of_answers():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, baseline=None, target=Decimal("2"), min_responses=20)
+    add_round(pilot, scores("quality", [5, 5, 5, 5, 5, 5]))
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.status, e.enough_responses, e.n) == (MetricStatus.INCONCLUSIVE, False, 6)
+
+
+def test_only_the_last_three_closed_rounds_count():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    add_round(pilot, scores("quality", [1] * 10), weeks_ago=4)  # too old to count
+    for weeks in (3, 2, 1):
+        add_round(pilot, scores("quality", [5, 4, 5, 5, 4]), weeks_ago=weeks)
+    add_round(pilot, scores("quality", [1] * 10), weeks_ago=0, closed=False)  # still open
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.n, e.rounds, e.status) == (15, 3, MetricStatus.MET)
+
+
+def test_rounds_withheld_under_the_threshold_do_not_count(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=1)
+    add_round(pilot, scores("quality", [5, 5, 5, 5]))
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.n, e.estimate) == (0, None)
+
+
+def test_without_a_closed_round_a_metric_has_no_evidence():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot)
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.status, e.enough_responses) == (MetricStatus.INCONCLUSIVE, False)
+
+
+def test_the_recommendation_is_to_promote_when_every_metric_is_met():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.2"), min_responses=5)
+    add_round(pilot, scores("quality", [5, 4, 5, 5, 4, 5]))
+    advice = evidence.page_context(pilot)["recommendation"]
+    assert advice.action == Recommendation.PROMOTE
+    assert advice.reason.startswith("Promote:")
+
+
+def test_the_recommendation_is_to_stop_when_a_metric_is_clearly_missed():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("4.5"), min_responses=5)
+    add_round(pilot, scores("quality", [2, 3, 2, 3, 2, 3]))
+    advice = evidence.page_context(pilot)["recommendation"]
+    assert (advice.action, advice.reason.count(".")) == (Recommendation.STOP, 1)
+    assert "Quality" in advice.reason
+
+
+def test_an_open_breach_makes_the_recommendation_keep_going():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.2"), min_responses=5)
+    r = add_round(pilot, scores("quality", [5, 4, 5, 5, 4, 5]))
+    GuardrailBreach.objects.create(
+        guardrail=MetricGuardrailFactory(pilot=pilot), pilot=pilot, round=r, detail="Trust fell."
+    )
+    advice = evidence.page_context(pilot)["recommendation"]
+    assert advice.action == Recommendation.KEEP_GOING
+    assert "breach" in advice.reason
+
+
+def test_hours_saved_scale_mean_minutes_by_cadence_and_participants():
+    pilot = _pilot(cadence="weekly")
+    for _ in range(4):
+        ParticipationFactory(pilot=pilot)
+    minutes = [60, 90, 120, 30, 60, 90]
+    add_round(pilot, scores("minutes_saved", minutes))
+    hours = evidence.page_context(pilot)["hours_saved"]
+    scale = 52 / 12 * 4 / 60
+    low, high = sp.t.interval(0.95, 5, loc=np.mean(minutes), scale=sp.sem(minutes))
+    assert hours.estimate == pytest.approx(np.mean(minutes) * scale)
+    assert (hours.ci_low, hours.ci_high) == (
+        pytest.approx(low * scale),
+        pytest.approx(high * scale),
+    )
+    assert hours.participants == 4
+
+
+def test_a_promotion_stores_the_evidence_snapshot_with_its_stage_change(ops):
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("3.2"), min_responses=5)
+    add_round(pilot, scores("quality", [5, 4, 5, 5, 4, 5]), invited=6)
+    change = lifecycle.move(
+        pilot.pk, "pause", actor=ops, expected_stage="pilot", rationale="Holiday"
+    )
+    assert change.evidence["metrics"][0]["metric"] == "Quality"
+    assert change.evidence["metrics"][0]["status"] == "met"
+    assert change.evidence["recommendation"]["action"] == "promote"
+    assert StageChange.objects.get(pk=change.pk).evidence == change.evidence
+
+
+def test_the_gate_to_approved_uses_the_same_statuses(ops):
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("4.5"), min_responses=5)
+    add_round(pilot, scores("quality", [2, 3, 2, 3, 2, 3]))
+    [gate] = [g for g in lifecycle.gates_for(pilot, "promote") if g.key.startswith("metric_")]
+    assert gate.status == "failed"
+    assert gate.detail == evidence.metric_statuses(pilot)[0].reason
+
+
+def _page_queries(pilot) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        evidence.page_context(pilot)
+    return len(ctx)
+
+
+def test_the_evidence_section_takes_the_same_queries_at_2_and_50_rounds():
+    small, big = _pilot(), _pilot()
+    for p in (small, big):
+        SuccessMetricFactory(pilot=p, min_responses=5)
+        SuccessMetricFactory(pilot=p, question_key="trust", min_responses=5)
+        MetricGuardrailFactory(pilot=p)
+    for weeks in range(2):
+        add_round(small, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
+    for weeks in range(50):
+        add_round(big, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
+    # Queries: closed rounds, metrics, open breaches, participants.
+    assert _page_queries(small) == _page_queries(big) == 4
+
+
+def test_the_portfolio_adds_hours_by_stage_and_by_team():
+    support, finance = TeamFactory(name="Support"), TeamFactory(name="Finance")
+    pilots = []
+    for team, stage in ((support, "pilot"), (support, "sandbox"), (finance, "pilot")):
+        p = _pilot(team=team, stage=stage, cadence="monthly")
+        ParticipationFactory(pilot=p)
+        add_round(p, scores("minutes_saved", [60, 120, 60, 120, 90]))
+        pilots.append(p)
+    context = evidence.portfolio_context(type(pilots[0]).objects.all())
+    by_stage = {r["key"]: r for r in context["hours_by_stage"]}
+    assert by_stage["pilot"]["hours"] == pytest.approx(2 * 90 / 60)
+    assert by_stage["pilot"]["pilots"] == 2
+    assert by_stage["sandbox"]["hours"] == pytest.approx(90 / 60)
+    by_team = {r["key"]: r for r in context["hours_by_team"]}
+    assert by_team["Support"]["hours"] == pytest.approx(2 * 90 / 60)
+
+
+def test_the_portfolio_counts_pilots_per_stage_at_each_month_end(ops, ops2, lead):
+    start = timezone.make_aware(datetime.datetime(2026, 1, 10, 12))
+    with time_machine.travel(start, tick=False):
+        pilot = PilotFactory(lead=lead)  # draft in January
+    with time_machine.travel(start + datetime.timedelta(days=31), tick=False):
+        lifecycle.move(pilot.pk, "submit", actor=lead, expected_stage="draft")
+    with time_machine.travel(start + datetime.timedelta(days=62), tick=False):
+        lifecycle.move(pilot.pk, "approve", actor=ops, expected_stage="proposed")
+    with time_machine.travel(start + datetime.timedelta(days=150), tick=False):
+        context = evidence.portfolio_context(type(pilot).objects.all())
+    history = context["stage_history"]
+    assert history["months"] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    counts = {s["key"]: s["counts"] for s in history["stages"]}
+    assert counts["draft"] == [1, 0, 0, 0, 0, 0]
+    assert counts["proposed"] == [0, 1, 0, 0, 0, 0]
+    assert counts["sandbox"] == [0, 0, 1, 1, 1, 1]
+    assert 'role="img"' in context["stage_history_chart"]
+
+
+def test_the_portfolio_takes_the_same_queries_for_2_and_20_pilots():
+    def queries(n):
+        for _ in range(n):
+            p = _pilot()
+            ParticipationFactory(pilot=p)
+            add_round(p, scores("minutes_saved", [60, 120, 60, 120, 90]))
+        with CaptureQueriesContext(connection) as ctx:
+            evidence.portfolio_context(type(p).objects.all())
+        return len(ctx)
+
+    # Queries: pilots, participant counts, last rounds per pilot, stage changes.
+    assert queries(2) == queries(18) == 4

@@ -1,0 +1,292 @@
+"""Guardrails that act: breach records, the system's pause, the Ops email, resolution."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from pilots import guardrails, lifecycle, tasks
+from pilots.exceptions import GateFailed, PermissionRefused, ValidationFailed
+from pilots.guardrails import BreachAlreadyResolved
+from pilots.models import Guardrail, GuardrailBreach, Pilot, StageChange
+from tests.factories import GuardrailFactory, MetricGuardrailFactory, PilotFactory
+from tests.pilots.evidence_support import add_round, scores
+
+pytestmark = pytest.mark.django_db
+
+LOW_TRUST = [2, 2, 1, 3, 2, 2]  # mean 2 < 3
+
+
+@pytest.fixture
+def pilot(ops):  # ops: someone to email
+    return PilotFactory(stage="pilot")
+
+
+def test_a_broken_metric_guardrail_is_recorded_with_the_value_seen_and_the_round(pilot):
+    guardrail = MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    [breach] = guardrails.evaluate_round(r.pk)
+    assert (breach.guardrail, breach.pilot, breach.round) == (guardrail, pilot, r)
+    assert breach.observed_value == Decimal("2")
+    assert "was 2.00, it must stay ≥ 3" in breach.detail
+    assert breach.resolved_at is None
+
+
+def test_a_guardrail_that_holds_records_nothing(pilot):
+    MetricGuardrailFactory(pilot=pilot)
+    r = add_round(pilot, scores("trust", [3, 4, 5, 3, 4]))
+    assert guardrails.evaluate_round(r.pk) == []
+    assert not GuardrailBreach.objects.exists()
+
+
+def test_a_pause_guardrail_pauses_the_pilot_as_the_system_with_the_breach_as_rationale(
+    pilot, django_capture_on_commit_callbacks
+):
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.PAUSE)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    with django_capture_on_commit_callbacks(execute=True):
+        [breach] = guardrails.evaluate_round(r.pk)
+    pilot.refresh_from_db()
+    assert (pilot.stage, pilot.paused_from) == ("paused", "pilot")
+    change = StageChange.objects.get(pilot=pilot)
+    assert change.actor is None
+    assert change.action == "pause"
+    assert change.rationale == breach.detail
+    assert change.evidence["breach"] == breach.pk
+
+
+def test_evaluating_a_round_twice_records_one_breach_pauses_once_and_emails_once(
+    pilot, django_capture_on_commit_callbacks, settings
+):
+    settings.OPS_EMAILS = ["oncall@example.com"]
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.PAUSE)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = tasks.evaluate_round_guardrails.apply(args=[r.pk]).get()
+    assert result == {"round": r.pk, "breaches": 0}
+    assert GuardrailBreach.objects.count() == 1
+    assert StageChange.objects.filter(pilot=pilot, action="pause").count() == 1
+    assert len(mail.outbox) == 1
+    assert sorted(mail.outbox[0].to) == ["oncall@example.com", "ops@example.com"]
+    assert pilot.title in mail.outbox[0].subject
+
+
+def test_a_flag_guardrail_emails_ops_but_does_not_pause(pilot, django_capture_on_commit_callbacks):
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    with django_capture_on_commit_callbacks(execute=True):
+        guardrails.evaluate_round(r.pk)
+    pilot.refresh_from_db()
+    assert pilot.stage == "pilot"
+    assert len(mail.outbox) == 1
+
+
+def test_below_the_anonymity_threshold_a_breach_acts_but_withholds_the_value(
+    pilot, settings, django_capture_on_commit_callbacks
+):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    MetricGuardrailFactory(
+        pilot=pilot,
+        question_key="incident",
+        statistic="yes_count",
+        comparator="eq",
+        threshold=Decimal("0"),
+        description="No incident at all.",
+    )
+    r = add_round(pilot, [{"incident": True}, {"incident": False}, {"incident": False}])
+    with django_capture_on_commit_callbacks(execute=True):
+        [breach] = guardrails.evaluate_round(r.pk)
+    assert breach.observed_value is None
+    assert "withheld" in breach.detail
+    pilot.refresh_from_db()
+    assert pilot.stage == "paused"
+    assert "withheld" in mail.outbox[0].body
+    assert "1.00" not in mail.outbox[0].body
+
+
+def test_a_yes_share_guardrail_compares_the_share_of_yes_answers(pilot):
+    MetricGuardrailFactory(
+        pilot=pilot,
+        question_key="incident",
+        statistic="yes_share",
+        comparator="le",
+        threshold=Decimal("0.2"),
+        action="flag",
+    )
+    r = add_round(pilot, scores("incident", [True, True, False, False, False]))
+    [breach] = guardrails.evaluate_round(r.pk)
+    assert breach.observed_value == Decimal("0.4")
+
+
+def test_an_open_round_is_not_evaluated(pilot):
+    MetricGuardrailFactory(pilot=pilot)
+    r = add_round(pilot, scores("trust", LOW_TRUST), closed=False)
+    assert guardrails.evaluate_round(r.pk) == []
+    assert guardrails.evaluate_round(999_999) == []
+
+
+def test_a_confidential_data_exposure_breaches_every_guardrail_forbidding_it_at_once(
+    pilot, django_capture_on_commit_callbacks
+):
+    forbids = GuardrailFactory(
+        pilot=pilot,
+        forbids_data_exposure=True,
+        action="pause",
+        description="No confidential data leaves the company.",
+    )
+    GuardrailFactory(pilot=pilot, description="A human reviews every output.")
+    r = add_round(
+        pilot, [{"incident": True, "incident_kind": "confidential_data_exposed"}], closed=False
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = tasks.record_exposure_incident.apply(args=[r.pk]).get()
+        again = guardrails.record_exposure_incident(r.pk)
+    assert result == {"round": r.pk, "breaches": 1}
+    assert again == []
+    breach = GuardrailBreach.objects.get()
+    assert (breach.guardrail, breach.round, breach.observed_value) == (forbids, r, None)
+    pilot.refresh_from_db()
+    assert pilot.stage == "paused"
+    assert StageChange.objects.get(pilot=pilot).rationale == breach.detail
+    assert len(mail.outbox) == 1
+
+
+def test_an_exposure_task_without_such_an_incident_records_nothing(pilot):
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True)
+    r = add_round(pilot, [{"incident": True, "incident_kind": "other"}], closed=False)
+    assert guardrails.record_exposure_incident(r.pk) == []
+
+
+def test_an_open_breach_blocks_promotion_and_only_an_override_with_rationale_passes(ops2):
+    pilot = PilotFactory(stage="sandbox")
+    MetricGuardrailFactory(pilot=pilot, action="flag")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    guardrails.evaluate_round(r.pk)
+    with pytest.raises(GateFailed) as refused:
+        lifecycle.move(pilot.pk, "promote", actor=ops2, expected_stage="sandbox")
+    assert {g.key: g.status for g in refused.value.results}["no_open_breach"] == "failed"
+    with pytest.raises(ValidationFailed) as no_reason:
+        lifecycle.move(pilot.pk, "promote", actor=ops2, expected_stage="sandbox", override=True)
+    assert no_reason.value.code == "override_rationale_required"
+    change = lifecycle.move(
+        pilot.pk,
+        "promote",
+        actor=ops2,
+        expected_stage="sandbox",
+        override=True,
+        rationale="The breach was a data-entry error.",
+    )
+    assert change.overridden is True
+    assert Pilot.objects.get(pk=pilot.pk).stage == "pilot"
+
+
+def test_resolving_the_breach_unblocks_promotion(ops, ops2):
+    pilot = PilotFactory(stage="sandbox")
+    MetricGuardrailFactory(pilot=pilot, action="flag")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    [breach] = guardrails.evaluate_round(r.pk)
+    resolved = guardrails.resolve_breach(breach.pk, actor=ops, note="Retrained the team.")
+    assert (resolved.resolved_by, resolved.resolution_note) == (ops, "Retrained the team.")
+    change = lifecycle.move(pilot.pk, "promote", actor=ops2, expected_stage="sandbox")
+    assert change.overridden is False
+
+
+def test_resolving_needs_ops_a_note_and_an_open_breach(pilot, ops, lead):
+    MetricGuardrailFactory(pilot=pilot, action="flag")
+    [breach] = guardrails.evaluate_round(add_round(pilot, scores("trust", LOW_TRUST)).pk)
+    with pytest.raises(PermissionRefused):
+        guardrails.resolve_breach(breach.pk, actor=lead, note="Fine")
+    with pytest.raises(ValidationFailed) as no_note:
+        guardrails.resolve_breach(breach.pk, actor=ops, note="  ")
+    assert (no_note.value.code, no_note.value.field) == ("note_required", "note")
+    guardrails.resolve_breach(breach.pk, actor=ops, note="Done")
+    with pytest.raises(BreachAlreadyResolved) as twice:
+        guardrails.resolve_breach(breach.pk, actor=ops, note="Again")
+    assert twice.value.code == "breach_already_resolved"
+    assert GuardrailBreach.objects.get().resolution_note == "Done"
+
+
+def test_the_database_refuses_a_second_breach_of_a_guardrail_in_the_same_round(pilot):
+    guardrail = MetricGuardrailFactory(pilot=pilot, action="flag")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, round=r)
+    with pytest.raises(
+        IntegrityError,
+        # PostgreSQL names the constraint; SQLite names its columns.
+        match=r"pilots_guardrailbreach_once_per_round|pilots_guardrailbreach\.guardrail_id",
+    ):
+        GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, round=r)
+
+
+def test_the_database_refuses_a_resolution_without_a_note(pilot):
+    guardrail = MetricGuardrailFactory(pilot=pilot, action="flag")
+    with pytest.raises(IntegrityError, match="pilots_guardrailbreach_resolution_has_note"):
+        GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, resolved_at=timezone.now())
+
+
+def test_ops_resolve_breaches_from_the_admin_with_a_note(client, ops, pilot):
+    MetricGuardrailFactory(pilot=pilot, action="flag")
+    [breach] = guardrails.evaluate_round(add_round(pilot, scores("trust", LOW_TRUST)).pk)
+    client.force_login(ops)
+    url = reverse("admin:pilots_guardrailbreach_changelist")
+    listing = client.get(url)
+    assert listing.status_code == 200
+    assert pilot.title in listing.content.decode()
+    asked = client.post(url, {"action": "resolve", "_selected_action": [breach.pk]})
+    assert asked.status_code == 200
+    assert "Resolution note" in asked.content.decode()
+    empty = client.post(
+        url, {"action": "resolve", "_selected_action": [breach.pk], "confirm": "yes", "note": ""}
+    )
+    assert "Write a note" in empty.content.decode()
+    done = client.post(
+        url,
+        {
+            "action": "resolve",
+            "_selected_action": [breach.pk],
+            "confirm": "yes",
+            "note": "Talked to the team.",
+        },
+    )
+    assert done.status_code == 302
+    breach.refresh_from_db()
+    assert (breach.resolved_by, breach.resolution_note) == (ops, "Talked to the team.")
+
+
+def test_the_admin_offers_no_add_or_delete_of_breaches(client, ops):
+    client.force_login(ops)
+    assert client.get(reverse("admin:pilots_guardrailbreach_add")).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_evaluating_the_same_round_record_one_breach_and_one_pause(postgres):
+    pilot = PilotFactory(stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, action="pause")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait(timeout=10)
+            guardrails.evaluate_round(r.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert GuardrailBreach.objects.count() == 1
+    assert StageChange.objects.filter(pilot=pilot, action="pause").count() == 1
+    with transaction.atomic():
+        assert Pilot.objects.get(pk=pilot.pk).stage == "paused"
