@@ -127,7 +127,7 @@ def _require_ops(actor) -> None:
 def _lock_new(declaration_id: int) -> ToolDeclaration:
     # Locked and re-checked, so two Ops clicking at once handle a declaration only once.
     declaration = (
-        ToolDeclaration.objects.select_for_update()
+        ToolDeclaration.objects.select_for_update(of=("self",))
         .select_related("declared_by", "team")
         .get(pk=declaration_id)
     )

@@ -1,0 +1,122 @@
+"""Tool declarations: declared by anyone, turned by Ops into a tool or a draft pilot."""
+
+import pytest
+from django.urls import reverse
+
+from pilots import declarations
+from pilots.exceptions import PermissionRefused, ValidationFailed
+from pilots.models import AITool, Pilot, ToolDeclaration
+from tests.factories import AIToolFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _declare(user, **kwargs) -> ToolDeclaration:
+    return declarations.declare(
+        user=user,
+        tool_name=kwargs.pop("tool_name", "MeetingBot"),
+        used_for="Meeting notes",
+        data_classification="internal",
+        **kwargs,
+    )
+
+
+def test_a_declaration_goes_to_the_declaring_persons_team(participant, team):
+    assert _declare(participant).team == team
+
+
+def test_a_person_cannot_declare_for_a_team_they_are_not_in(participant, outsider):
+    finance = outsider.teams.get()
+    with pytest.raises(ValidationFailed) as e:
+        _declare(participant, team=finance)
+    assert e.value.field == "team"
+
+
+def test_registering_creates_a_tool_under_evaluation(ops, participant):
+    declaration = _declare(participant)
+    tool = declarations.register_tool(declaration.pk, actor=ops)
+    declaration.refresh_from_db()
+    assert (tool.name, tool.approval_status) == ("MeetingBot", "under_evaluation")
+    assert (declaration.status, declaration.tool) == ("registered", tool)
+
+
+def test_registering_a_known_tool_links_it_instead_of_duplicating(ops, participant):
+    known = AIToolFactory(name="MeetingBot")
+    declaration = _declare(participant, tool_name="meetingbot")
+    assert declarations.register_tool(declaration.pk, actor=ops) == known
+    assert AITool.objects.count() == 1
+
+
+def test_a_declaration_is_handled_only_once(ops, participant):
+    declaration = _declare(participant)
+    declarations.register_tool(declaration.pk, actor=ops)
+    with pytest.raises(ValidationFailed) as e:
+        declarations.turn_into_pilot(declaration.pk, actor=ops)
+    assert e.value.code == "already_handled"
+    assert not Pilot.objects.exists()
+
+
+def test_only_ops_handle_declarations(lead, participant):
+    declaration = _declare(participant)
+    with pytest.raises(PermissionRefused):
+        declarations.register_tool(declaration.pk, actor=lead)
+
+
+def test_a_draft_pilot_opens_for_the_declaring_team_led_by_the_declarer(ops, participant, team):
+    declaration = _declare(participant)
+    pilot = declarations.turn_into_pilot(declaration.pk, actor=ops)
+    declaration.refresh_from_db()
+    assert (pilot.stage, pilot.team, pilot.lead) == ("draft", team, participant)
+    assert pilot.tool.name == "MeetingBot"
+    assert pilot.problem == "Meeting notes"
+    assert (declaration.status, declaration.pilot) == ("piloted", pilot)
+
+
+def test_a_declarer_without_a_team_gets_no_pilot(ops):
+    loner = UserFactory(username="loner")
+    declaration = _declare(loner)
+    with pytest.raises(ValidationFailed) as e:
+        declarations.turn_into_pilot(declaration.pk, actor=ops)
+    assert e.value.code == "no_team"
+    declaration.refresh_from_db()
+    assert declaration.status == "new"
+
+
+# Through the admin --------------------------------------------------------------------------
+
+
+def _run_action(client, action: str, declaration: ToolDeclaration):
+    return client.post(
+        reverse("admin:pilots_tooldeclaration_changelist"),
+        {"action": action, "_selected_action": [declaration.pk]},
+        follow=True,
+    )
+
+
+def test_ops_register_a_declared_tool_from_the_admin(client, ops, participant):
+    declaration = _declare(participant)
+    client.force_login(ops)
+    changelist = client.get(reverse("admin:pilots_tooldeclaration_changelist"))
+    assert "MeetingBot" in changelist.content.decode()
+    response = _run_action(client, "register_as_tool", declaration)
+    assert "registered as the tool MeetingBot" in response.content.decode()
+    declaration.refresh_from_db()
+    assert declaration.status == "registered"
+    assert AITool.objects.filter(name="MeetingBot").exists()
+
+
+def test_ops_turn_a_declaration_into_a_draft_pilot_from_the_admin(client, ops, participant, team):
+    declaration = _declare(participant)
+    client.force_login(ops)
+    response = _run_action(client, "turn_into_draft_pilot", declaration)
+    assert "draft pilot" in response.content.decode()
+    pilot = Pilot.objects.get()
+    assert (pilot.team, pilot.lead, pilot.stage) == (team, participant, "draft")
+
+
+def test_the_admin_shows_why_a_declaration_cannot_become_a_pilot(client, ops):
+    declaration = _declare(UserFactory(username="loner"))
+    client.force_login(ops)
+    response = _run_action(client, "turn_into_draft_pilot", declaration)
+    assert "belongs to no team" in response.content.decode()
+    assert not Pilot.objects.exists()

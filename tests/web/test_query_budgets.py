@@ -1,0 +1,138 @@
+"""Query budgets: the main pages cost the same number of queries at 10 and at 1,000 pilots.
+
+Each budget is one number asserted at both sizes, so a query per pilot would break it.
+"""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from feedback.models import FeedbackRound, Prompt
+from feedback.tokens import make_token
+from pilots.models import (
+    ACTIVE_STAGES,
+    Guardrail,
+    GuardrailBreach,
+    Participation,
+    Pilot,
+    Stage,
+    StageChange,
+    SuccessMetric,
+)
+from tests.factories import AIToolFactory, QuestionnaireFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+SIZES = [10, 1000]
+STAGES = list(Stage.values)
+
+
+def populate(n: int, *, team, lead, participant) -> list[Pilot]:
+    """Bulk-create n pilots across every stage, half in the lead's team, with their rows."""
+    other_team = TeamFactory(name="Elsewhere", slug="elsewhere")
+    tool = AIToolFactory(name="Copilot")
+    today = timezone.localdate()
+    now = timezone.now()
+    pilots = Pilot.objects.bulk_create(
+        Pilot(
+            title=f"Pilot {i}",
+            team=team if i % 2 == 0 else other_team,
+            lead=lead,
+            tool=tool,
+            problem="p",
+            hypothesis_intervention="i",
+            hypothesis_outcome="o",
+            hypothesis_who="w",
+            hypothesis_signal="s",
+            planned_start=today,
+            planned_end=today + datetime.timedelta(days=30),
+            stage=STAGES[i % len(STAGES)],
+            paused_from="sandbox" if STAGES[i % len(STAGES)] == "paused" else "",
+        )
+        for i in range(n)
+    )
+    SuccessMetric.objects.bulk_create(
+        SuccessMetric(pilot=p, name="Quality", question_key="quality", target=4) for p in pilots
+    )
+    guardrails = Guardrail.objects.bulk_create(
+        Guardrail(pilot=p, description="A human checks") for p in pilots
+    )
+    Participation.objects.bulk_create(Participation(pilot=p, user=participant) for p in pilots)
+    StageChange.objects.bulk_create(
+        StageChange(pilot=p, action="submit", from_stage="draft", to_stage="proposed", actor=lead)
+        for p in pilots
+    )
+    questionnaire = QuestionnaireFactory()
+    active = [p for p in pilots if p.stage in ACTIVE_STAGES]
+    rounds = []
+    for p in active:
+        for weeks_ago, responses in ((2, 8), (1, 4)):
+            opens = now - datetime.timedelta(weeks=weeks_ago)
+            rounds.append(
+                FeedbackRound(
+                    pilot=p,
+                    questionnaire=questionnaire,
+                    period_start=today - datetime.timedelta(weeks=weeks_ago),
+                    opens_at=opens,
+                    closes_at=opens + datetime.timedelta(days=3),
+                    status="closed",
+                    closed_at=opens + datetime.timedelta(days=3),
+                    invited_count=10,
+                    response_count=responses,
+                )
+            )
+        rounds.append(
+            FeedbackRound(
+                pilot=p,
+                questionnaire=questionnaire,
+                period_start=today,
+                opens_at=now,
+                closes_at=now + datetime.timedelta(days=3),
+            )
+        )
+    FeedbackRound.objects.bulk_create(rounds)
+    Prompt.objects.bulk_create(
+        Prompt(round=r, participant=participant, token_hash=make_token()[1])
+        for r in rounds
+        if r.status == "open"
+    )
+    by_pilot = {g.pilot_id: g for g in guardrails}
+    GuardrailBreach.objects.bulk_create(
+        GuardrailBreach(guardrail=by_pilot[p.pk], pilot=p) for p in active
+    )
+    return pilots
+
+
+@pytest.fixture(params=SIZES, ids=lambda n: f"{n}_pilots")
+def pilots(request, team, lead, participant):
+    return populate(request.param, team=team, lead=lead, participant=participant)
+
+
+# Budgets per page and viewer. Every page starts with the session, the user, the Ops group and
+# the "leads a team" check of the navigation (4 queries). The lead's home shows the promotion
+# gates of at most HOME_PILOTS pilots (a few queries each), so its budget is bounded too.
+BUDGETS = {
+    ("home", "ops"): 12,
+    ("home", "lead"): 23,
+    ("home", "participant"): 8,
+    ("portfolio", "ops"): 12,
+    ("portfolio", "lead"): 12,
+    ("detail", "lead"): 14,
+}
+
+
+@pytest.mark.parametrize(("page", "viewer"), list(BUDGETS))
+def test_the_page_costs_the_same_queries_at_every_size(
+    client, django_assert_max_num_queries, pilots, ops, lead, participant, page, viewer
+):
+    client.force_login({"ops": ops, "lead": lead, "participant": participant}[viewer])
+    url = {
+        "home": reverse("home"),
+        "portfolio": reverse("portfolio"),
+        "detail": reverse("pilot_detail", args=[pilots[2].pk]),
+    }[page]
+    with django_assert_max_num_queries(BUDGETS[(page, viewer)]):
+        response = client.get(url)
+    assert response.status_code == 200
