@@ -244,4 +244,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Answer links carry a token in their path: never log it (feedback.log_filters).
+    "filters": {"redact_answer_tokens": {"()": "feedback.log_filters.RedactAnswerTokens"}},
+    "loggers": {
+        name: {"filters": ["redact_answer_tokens"]}
+        for name in ("django.request", "django.security.csrf", "django.server")
+    },
 }

@@ -1,0 +1,34 @@
+"""Keep answer tokens out of the logs.
+
+An answer link's token opens a prompt (so, a person) and, hashed differently, finds an
+anonymous response: a log line holding it would link the two. Django logs the path of every
+4xx/5xx response (django.request, django.security.csrf) and runserver logs every request
+(django.server); this filter replaces the token in those lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+TOKEN_IN_PATH = re.compile(r"(/feedback/answer/)[^/\s\"'?]+")
+REDACTED = r"\1<redacted>"
+
+
+def redact(text: str) -> str:
+    return TOKEN_IN_PATH.sub(REDACTED, text)
+
+
+class RedactAnswerTokens(logging.Filter):
+    """Rewrite a record's message and arguments without the token of any answer link."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
+        return True
