@@ -7,6 +7,7 @@ is escaped here; the result is marked safe only once it is fully built.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from django.utils.html import escape
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 36
+INSET = 16
 PALETTE = ["#1f5f99", "#c2571a", "#2e7d32", "#7b1fa2", "#6d4c41", "#00838f", "#ad1457", "#546e7a"]
 
 
@@ -51,10 +53,11 @@ class _Scale:
         self.low, self.high, self.count = low - pad, high + pad, max(count, 1)
 
     def x(self, index: int) -> float:
-        span = WIDTH - LEFT - RIGHT
+        # Inset from the axes, so the first and last bars do not straddle them.
+        span = WIDTH - LEFT - RIGHT - 2 * INSET
         if self.count == 1:
-            return LEFT + span / 2
-        return LEFT + span * index / (self.count - 1)
+            return LEFT + INSET + span / 2
+        return LEFT + INSET + span * index / (self.count - 1)
 
     def y(self, value: float) -> float:
         span = HEIGHT - TOP - BOTTOM
@@ -85,8 +88,18 @@ def _axes(scale: _Scale, labels: list[str], ticks: list[float], unit: str = "") 
     return body
 
 
-def _ticks(low: float, high: float) -> list[float]:
-    return [low + (high - low) * i / 4 for i in range(5)]
+def _nice_ticks(low: float, high: float) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 × 10^k) covering [low, high]."""
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    start = math.floor(low / step) * step
+    ticks = [start]
+    while ticks[-1] < high - 1e-9:
+        ticks.append(ticks[-1] + step)
+    return ticks
 
 
 def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeString:
@@ -100,7 +113,9 @@ def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeStri
             points.append((i, entry["mean"], ci[0], ci[1], r))
     labels = [r.period_start.strftime("%d %b") for r in rounds]
     values = [target] + [v for p in points for v in p[1:4]]
-    scale = _Scale(min(values), max(values), len(rounds))
+    ticks = _nice_ticks(min(values), max(values))
+    scale = _Scale(ticks[0], ticks[-1], len(rounds))
+    scale.low, scale.high = ticks[0], ticks[-1]
     title = _("%(metric)s per round, with its 95%% interval and the target %(target)s") % {
         "metric": metric.name,
         "target": _num(target),
@@ -120,16 +135,23 @@ def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeStri
         desc = _("No round has enough answers to show this metric yet; target %(target)s.") % {
             "target": _num(target)
         }
-    body = _axes(scale, labels, _ticks(scale.low, scale.high))
-    if len(points) > 1:
-        upper = " ".join(f"{scale.x(i):.1f},{scale.y(hi):.1f}" for i, _m, _lo, hi, _r in points)
+    body = _axes(scale, labels, ticks)
+    # One band and one line per run of consecutive rounds: a withheld round leaves a gap.
+    runs: list[list[tuple]] = []
+    for point in points:
+        if runs and runs[-1][-1][0] == point[0] - 1:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    for run in (r for r in runs if len(r) > 1):
+        upper = " ".join(f"{scale.x(i):.1f},{scale.y(hi):.1f}" for i, _m, _lo, hi, _r in run)
         lower = " ".join(
-            f"{scale.x(i):.1f},{scale.y(lo):.1f}" for i, _m, lo, _hi, _r in reversed(points)
+            f"{scale.x(i):.1f},{scale.y(lo):.1f}" for i, _m, lo, _hi, _r in reversed(run)
         )
         body.append(
             f'<polygon class="band" points="{upper} {lower}" fill="#1f5f99" fill-opacity="0.15"/>'
         )
-        line = " ".join(f"{scale.x(i):.1f},{scale.y(m):.1f}" for i, m, _lo, _hi, _r in points)
+        line = " ".join(f"{scale.x(i):.1f},{scale.y(m):.1f}" for i, m, _lo, _hi, _r in run)
         body.append(
             f'<polyline class="value" points="{line}" fill="none" stroke="#1f5f99" '
             f'stroke-width="2"/>'

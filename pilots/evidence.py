@@ -331,7 +331,10 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
         "evidence_rounds": rounds,
         "round_rows": [round_row(r) for r in rounds],
         "open_breaches": breaches,
-        "metric_charts": [charts.metric_chart(e.metric, chronological) for e in evaluations],
+        "metric_charts": [
+            {"metric": e.metric, "svg": charts.metric_chart(e.metric, chronological)}
+            for e in evaluations
+        ],
         "response_rate_chart": charts.response_rate_chart(chronological),
     }
 
