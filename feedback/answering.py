@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -111,10 +112,11 @@ def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
 def questions_for_round(feedback_round: FeedbackRound) -> list[Question]:
     """Return the round's questionnaire questions, then the pilot's own extra questions."""
     return list(
-        Question.objects.filter(questionnaire_id=feedback_round.questionnaire_id).order_by(
-            "position", "pk"
-        )
-    ) + list(Question.objects.filter(pilot_id=feedback_round.pilot_id).order_by("position", "pk"))
+        Question.objects.filter(
+            Q(questionnaire_id=feedback_round.questionnaire_id)
+            | Q(pilot_id=feedback_round.pilot_id)
+        ).order_by(F("pilot_id").asc(nulls_first=True), "position", "pk")
+    )
 
 
 def refusal(

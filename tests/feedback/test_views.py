@@ -260,3 +260,42 @@ def test_someone_else_s_prompt_is_not_found(client, participant, outsider):
         client.post(reverse("feedback_prompt", args=[prompt.pk]), GOOD_ANSWERS).status_code == 404
     )
     assert not Response.objects.exists()
+
+
+def add_extra_questions(feedback_round, count: int) -> dict[str, str]:
+    from feedback.models import Question
+    from tests.factories import QuestionFactory
+
+    answers = {}
+    for n in range(count):
+        QuestionFactory(
+            questionnaire=None,
+            pilot=feedback_round.pilot,
+            key=f"extra_{n}",
+            kind=Question.Kind.SCALE,
+            min_value=1,
+            max_value=5,
+            position=n,
+        )
+        answers[f"extra_{n}"] = "3"
+    return answers
+
+
+@pytest.mark.parametrize("extra", [0, 5])
+def test_the_answer_page_makes_the_same_queries_for_few_or_many_questions(
+    client, participant, django_assert_max_num_queries, extra
+):
+    feedback_round = pulse_round()
+    answers = add_extra_questions(feedback_round, extra)
+    _prompt, token = prompt_with_token(feedback_round, participant)
+    url = reverse("feedback_answer", args=[token])
+
+    # Prompt with round, pilot and questionnaire; the round's questions; the token's response.
+    with django_assert_max_num_queries(3):
+        assert client.get(url).status_code == 200
+    # The above, then: the prompt by token, savepoint, lock the round, the pilot, the
+    # questions, the prompt under the lock, the token's response, the conditional update, the
+    # response, the answers in bulk, release.
+    with django_assert_max_num_queries(14):
+        assert client.post(url, {**GOOD_ANSWERS, **answers}).status_code == 302
+    assert Answer.objects.count() == 5 + extra
