@@ -145,6 +145,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="AI Pilot Tracker <no
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where EMAIL_URL=filemail:// writes messages (one file per connection).
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
+# A dotted backend path overrides EMAIL_URL's (the worker tests count emails with their own).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 OPS_EMAILS = env.list("OPS_EMAILS", default=[])
 

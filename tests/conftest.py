@@ -102,3 +102,158 @@ def celery_eager():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+class CeleryWorkerProcess:
+    """A real `celery -A aiops_site worker` subprocess against the tests' database and Redis."""
+
+    def __init__(self, *, env: dict[str, str], log_dir, name: str, concurrency: int) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.name = name
+        self.concurrency = concurrency
+        self.process = None
+        self.starts = 0
+
+    @property
+    def nodename(self) -> str:
+        return f"{self.name}@localhost"
+
+    def start(self, *, timeout: float = 60) -> None:
+        """Start the worker and wait until it answers a control ping."""
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        from aiops_site.celery import app
+
+        self.starts += 1
+        log = open(Path(self.log_dir) / f"worker-{self.starts}.log", "wb")  # noqa: SIM115
+        celery = str(Path(sys.executable).with_name("celery"))
+        self.process = subprocess.Popen(
+            [celery, "-A", "aiops_site", "worker", "--loglevel=INFO", "--pool=prefork",
+             f"--concurrency={self.concurrency}", f"--hostname={self.nodename}",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a kill reaches the pool too
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the worker exited with {self.process.returncode}; see {log.name}")
+            if app.control.ping(destination=[self.nodename], timeout=0.5):
+                return
+        self.stop()
+        pytest.fail(f"the worker did not answer a ping within {timeout}s; see {log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes, as a crash or an OOM kill would."""
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop the worker (warm shutdown), killing it if it does not exit in time."""
+        import signal
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def wait_idle(self, *, timeout: float = 60) -> None:
+        """Wait until the queue is empty and the worker runs and holds no task."""
+        import time
+
+        import redis
+
+        from aiops_site.celery import app
+
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            inspect = app.control.inspect(destination=[self.nodename], timeout=0.5)
+            active, reserved = inspect.active(), inspect.reserved()
+            busy = (
+                client.llen(queue)
+                or active is None
+                or reserved is None
+                or any(active.values())
+                or any(reserved.values())
+            )
+            # Twice in a row: a task may be between the queue and the pool at one look.
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 2:
+                return
+        pytest.fail(f"the worker was still busy after {timeout}s")
+
+
+def _purge_broker(url: str) -> None:
+    """Drop queued and unacknowledged messages a previous run may have left in Redis."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = [settings.CELERY_TASK_DEFAULT_QUEUE, "unacked", "unacked_index", "unacked_mutex"]
+    keys += [k.decode() for k in client.keys(f"{settings.CELERY_TASK_DEFAULT_QUEUE}\x06\x16*")]
+    client.delete(*keys)
+
+
+@pytest.fixture
+def celery_worker(request, redis_url, postgres, tmp_path):
+    """Start a real Celery worker on the test database; yield it; stop it afterwards.
+
+    Use with @pytest.mark.django_db(transaction=True): the worker is another process and sees
+    only committed rows. Extra environment for the worker can be given with
+    @pytest.mark.worker_env(NAME="value"). Emails go to files under worker.email_dir.
+    """
+    from urllib.parse import quote
+
+    db = settings.DATABASES["default"]
+    user = quote(db.get("USER") or "", safe="")
+    password = quote(db.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    email_dir = tmp_path / "emails"
+    email_dir.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{credentials}{host}:{port}/{db['NAME']}",
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "EMAIL_BACKEND": "tests.feedback.email_files.OneFilePerConnectionBackend",
+        "EMAIL_FILE_PATH": str(email_dir),
+        "SITE_URL": "http://testserver",
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "CONN_MAX_AGE": "0",
+        "PYTHONPATH": str(settings.BASE_DIR),
+        "AIOPS_VAR_DIR": str(tmp_path / "var"),
+    }
+    concurrency = 2
+    for marker in reversed(list(request.node.iter_markers("worker_env"))):  # closest wins
+        env.update({k: str(v) for k, v in marker.kwargs.items()})
+    for marker in request.node.iter_markers("worker_concurrency"):
+        concurrency = marker.args[0]
+    _purge_broker(redis_url)
+    worker = CeleryWorkerProcess(env=env, log_dir=tmp_path, name=f"test-{os.getpid()}",
+                                 concurrency=concurrency)
+    worker.email_dir = email_dir
+    worker.start()
+    yield worker
+    worker.stop()
+    _purge_broker(redis_url)
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "worker_env(**env): extra environment for celery_worker")
+    config.addinivalue_line("markers", "worker_concurrency(n): pool size of celery_worker")

@@ -1,0 +1,251 @@
+"""Drills with a real Celery worker process, real Redis and PostgreSQL.
+
+Each test starts `celery -A aiops_site worker` on the test database (the celery_worker
+fixture), enqueues tasks the way beat or a commit would, and checks rows and the emails the
+worker wrote to files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import Counter
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from feedback import scheduling, tasks
+from feedback.models import FeedbackRound, Prompt
+from feedback.tokens import hash_token
+from pilots.models import Participation
+from tests.factories import PilotFactory, ResponseFactory, TeamFactory, pulse_questionnaire
+from tests.feedback.email_files import read_emails
+
+pytestmark = [
+    pytest.mark.celery_worker,
+    pytest.mark.django_db(transaction=True),
+    # Periods start at midnight UTC today, so a round is due whatever the time of the run.
+    pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _open_at_midnight(settings):
+    settings.FEEDBACK_ROUND_OPEN_HOUR = 0
+
+
+def wait_until(predicate, *, timeout: float = 60, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)  # polling interval of a wait with a deadline, not a fixed delay
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def make_pilot(participants: int):
+    pulse_questionnaire()
+    today = timezone.now().astimezone(datetime.UTC)
+    pilot = PilotFactory(
+        stage="pilot",
+        team=TeamFactory(timezone="UTC"),
+        cadence="weekly",
+        cadence_weekday=today.weekday(),
+        response_window_days=3,
+    )
+    user_model = get_user_model()
+    users = user_model.objects.bulk_create(
+        user_model(username=f"p{pilot.pk}-{i}", email=f"p{pilot.pk}-{i}@example.com")
+        for i in range(participants)
+    )
+    Participation.objects.bulk_create(Participation(pilot=pilot, user=u) for u in users)
+    return pilot
+
+
+def count(**filters) -> int:
+    return Prompt.objects.filter(**filters).count()
+
+
+def assert_every_email_link_works(emails) -> None:
+    hashes = dict(Prompt.objects.values_list("participant__email", "token_hash"))
+    for sent in emails:
+        assert hashes[sent.to] == hash_token(sent.token), f"dead link emailed to {sent.to}"
+
+
+def test_open_send_remind_and_close_run_end_to_end_through_the_worker(celery_worker):
+    make_pilot(3)
+    tasks.open_due_rounds.delay()
+    wait_until(lambda: count(send_status="sent") == 3, what="three prompts sent")
+    celery_worker.wait_idle()
+    round_ = FeedbackRound.objects.get()
+    first = read_emails(celery_worker.email_dir)
+    assert sorted(e.to for e in first) == sorted(
+        Prompt.objects.values_list("participant__email", flat=True)
+    )
+    assert_every_email_link_works(first)
+
+    # Halfway through the window: one participant answered, the two others are reminded.
+    now = timezone.now()
+    FeedbackRound.objects.filter(pk=round_.pk).update(
+        opens_at=now - datetime.timedelta(days=2), closes_at=now + datetime.timedelta(days=1)
+    )
+    answered = Prompt.objects.first()
+    Prompt.objects.filter(pk=answered.pk).update(answered=True)
+    ResponseFactory(round=round_)
+    tasks.remind_participants.delay()
+    wait_until(lambda: count(reminder_status="sent") == 2, what="two reminders sent")
+    celery_worker.wait_idle()
+    emails = read_emails(celery_worker.email_dir)
+    reminders = [e for e in emails if e not in first]
+    assert len(reminders) == 2
+    assert answered.participant.email not in {e.to for e in reminders}
+    assert_every_email_link_works(reminders)
+
+    # The window has passed: the round closes with its counts.
+    FeedbackRound.objects.filter(pk=round_.pk).update(
+        opens_at=now - datetime.timedelta(days=3), closes_at=now - datetime.timedelta(minutes=1)
+    )
+    tasks.close_due_rounds.delay()
+    wait_until(lambda: FeedbackRound.objects.closed().exists(), what="the round closed")
+    celery_worker.wait_idle()
+    round_.refresh_from_db()
+    assert (round_.invited_count, round_.response_count) == (3, 1)
+    assert round_.closed_at is not None
+    assert round_.results is not None
+
+
+def test_opening_twice_in_a_row_and_twice_at_once_opens_and_sends_once(celery_worker):
+    make_pilot(4)
+    tasks.open_due_rounds.delay()
+    celery_worker.wait_idle()
+    tasks.open_due_rounds.delay()
+    celery_worker.wait_idle()
+    make_pilot(4)
+    tasks.open_due_rounds.delay()
+    tasks.open_due_rounds.delay()
+    celery_worker.wait_idle()
+    assert FeedbackRound.objects.count() == 2
+    assert count() == 8
+    assert count(send_status="sent", send_attempts=1) == 8
+    emails = read_emails(celery_worker.email_dir)
+    assert len(emails) == 8
+    assert max(Counter(e.to for e in emails).values()) == 1
+
+
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.02")
+def test_sending_twice_in_a_row_and_twice_at_once_emails_each_participant_once(celery_worker):
+    make_pilot(30)
+    [round_id] = scheduling.open_due_rounds()  # enqueues one send after commit
+    tasks.send_prompts.delay(round_id)  # ...and two more copies run beside it
+    tasks.send_prompts.delay(round_id)
+    celery_worker.wait_idle()
+    tasks.send_prompts.delay(round_id)
+    celery_worker.wait_idle()
+    assert count(send_status="sent", send_attempts=1) == 30
+    emails = read_emails(celery_worker.email_dir)
+    assert len(emails) == 30
+    assert max(Counter(e.to for e in emails).values()) == 1
+    assert_every_email_link_works(emails)
+
+
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.02")
+def test_reminding_twice_in_a_row_and_twice_at_once_reminds_each_participant_once(celery_worker):
+    make_pilot(20)
+    [round_id] = scheduling.open_due_rounds()
+    wait_until(lambda: count(send_status="sent") == 20, what="the prompts sent")
+    now = timezone.now()
+    FeedbackRound.objects.filter(pk=round_id).update(
+        opens_at=now - datetime.timedelta(days=2), closes_at=now + datetime.timedelta(days=1)
+    )
+    tasks.remind_participants.delay()
+    tasks.remind_participants.delay()
+    celery_worker.wait_idle()
+    tasks.remind_participants.delay()
+    tasks.send_reminders.delay(round_id)
+    celery_worker.wait_idle()
+    assert count(reminder_status="sent") == 20
+    emails = read_emails(celery_worker.email_dir)
+    assert len(emails) == 40
+    assert set(Counter(e.to for e in emails).values()) == {2}
+
+
+def test_closing_twice_in_a_row_and_twice_at_once_closes_once(celery_worker):
+    make_pilot(3)
+    [round_id] = scheduling.open_due_rounds()
+    wait_until(lambda: count(send_status="sent") == 3, what="the prompts sent")
+    now = timezone.now()
+    FeedbackRound.objects.filter(pk=round_id).update(
+        opens_at=now - datetime.timedelta(days=3), closes_at=now - datetime.timedelta(minutes=1)
+    )
+    tasks.close_due_rounds.delay()
+    tasks.close_due_rounds.delay()
+    tasks.close_round.delay(round_id)
+    celery_worker.wait_idle()
+    closed_at = FeedbackRound.objects.get().closed_at
+    tasks.close_round.delay(round_id)
+    tasks.close_due_rounds.delay()
+    celery_worker.wait_idle()
+    round_ = FeedbackRound.objects.get()
+    assert round_.status == "closed"
+    assert round_.closed_at == closed_at
+    assert round_.invited_count == 3
+
+
+@pytest.mark.worker_concurrency(1)
+@pytest.mark.worker_env(
+    FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.03", CELERY_VISIBILITY_TIMEOUT="4"
+)
+def test_a_worker_killed_in_the_middle_of_a_fan_out_leaves_one_prompt_and_at_most_one_email(
+    celery_worker,
+):
+    make_pilot(200)
+    [round_id] = scheduling.open_due_rounds()
+    wait_until(lambda: count(send_status="sent") >= 40, what="the fan-out under way")
+    celery_worker.kill()
+    assert count(send_status="queued") > 0, "the worker should die in the middle of the fan-out"
+    assert count(send_status="sending") <= 1
+
+    # Restarted, the worker gets the unacknowledged task back (after the visibility timeout)
+    # and sends what is still queued; the prompt it was sending when killed stays aside.
+    celery_worker.start()
+    wait_until(lambda: count(send_status="queued") == 0, timeout=120, what="the fan-out resumed")
+    celery_worker.wait_idle()
+    assert count(round_id=round_id) == 200
+    assert Prompt.objects.values("participant").distinct().count() == 200
+    assert count(send_status="sending") <= 1
+    assert count(send_status="sent") + count(send_status="sending") == 200
+    emails = read_emails(celery_worker.email_dir)
+    assert max(Counter(e.to for e in emails).values()) == 1
+    assert len(emails) >= count(send_status="sent")
+    assert_every_email_link_works(emails)
+
+    # The sweep puts a prompt stuck in 'sending' back in the queue; it is sent again with a
+    # new link (at-least-once: the killed send may or may not have got out).
+    scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
+    wait_until(lambda: count(send_status="sent") == 200, what="every prompt sent")
+    celery_worker.wait_idle()
+    emails = read_emails(celery_worker.email_dir)
+    per_person = Counter(e.to for e in emails)
+    assert len(per_person) == 200
+    assert sum(per_person.values()) <= 201
+    latest = {e.to: e for e in emails}
+    assert_every_email_link_works(latest.values())
+
+
+def test_after_beat_was_silent_for_three_periods_only_the_current_round_opens(celery_worker):
+    pilot = make_pilot(2)
+    three_weeks_ago = timezone.now() - datetime.timedelta(weeks=3)
+    with time_machine.travel(three_weeks_ago, tick=False):
+        [old_round] = scheduling.open_due_rounds()
+    # Beat is back: its tick arrives, twice even.
+    tasks.open_due_rounds.delay()
+    tasks.open_due_rounds.delay()
+    celery_worker.wait_idle()
+    starts = list(pilot.rounds.order_by("period_start").values_list("period_start", flat=True))
+    today = timezone.now().astimezone(datetime.UTC).date()
+    assert starts == [FeedbackRound.objects.get(pk=old_round).period_start, today]
+    assert starts[1] - starts[0] == datetime.timedelta(weeks=3)
+    current = pilot.rounds.get(period_start=today)
+    assert current.prompts.filter(send_status="sent").count() == 2
