@@ -57,7 +57,7 @@ def test_a_validation_error_from_the_domain_is_shown_in_french(client, lead, tea
         proposal_post(team=team, tool=tool, **{"metrics-0-target": "2"}),
         HTTP_ACCEPT_LANGUAGE="fr",
     )
-    assert "la cible doit être au-dessus de la référence" in response.content.decode()
+    assert "la cible doit donc être au-dessus de la référence" in response.content.decode()
 
 
 def test_every_french_message_is_translated_and_none_is_fuzzy():
