@@ -1,0 +1,95 @@
+"""Settings from the environment: production passes `check --deploy`, secrets are required."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process with exactly the given environment (plus PATH)."""
+    base = {"PATH": os.environ.get("PATH", ""), "AIOPS_VAR_DIR": str(tmp_path / "var")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "ALLOWED_HOSTS": "pilots.example.com",
+    "DATABASE_URL": "postgres://aiops:secret@db.example.com:5432/aiops",
+    "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+    "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+}
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50)}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_missing_secret_key_with_debug_off_fails_clearly(tmp_path):
+    result = manage("check", env=PRODUCTION, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_a_weak_secret_key_fails_the_deploy_check(tmp_path):
+    env = {**PRODUCTION, "SECRET_KEY": "short"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout
+
+
+def test_with_no_environment_it_uses_sqlite_and_the_filesystem_broker(tmp_path):
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps({"
+        "'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
+        "'debug': s.DEBUG, 'email': s.EMAIL_BACKEND, 'tz': s.TIME_ZONE}))"
+    )
+    result = manage("shell", "-c", code, env={"DEBUG": "1"}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "engine": "django.db.backends.sqlite3",
+        "broker": "filesystem://",
+        "debug": True,
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "tz": "Europe/Paris",
+    }
+    assert (tmp_path / "var" / "celery-broker" / "queue").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "setting", "expected"),
+    [
+        ("TIME_ZONE", "UTC", "TIME_ZONE", "UTC"),
+        (
+            "DATABASE_URL",
+            "postgres://u:p@db:5432/x",
+            "DATABASES['default']['ENGINE']",
+            "django.db.backends.postgresql",
+        ),
+    ],
+)
+def test_the_environment_overrides_the_defaults(tmp_path, name, value, setting, expected):
+    code = f"from django.conf import settings as s; print(s.{setting})"
+    result = manage("shell", "-c", code, env={"DEBUG": "1", name: value}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
