@@ -1,0 +1,203 @@
+"""Feedback in the Ops admin: questionnaires (frozen once used), rounds, prompts, absences.
+
+Deliberately absent: any screen listing responses or answers. Responses of anonymous pilots
+carry no respondent, and no admin page may put a person next to an answer; rounds show only
+their aggregated counts, prompts only whether they were sent and answered.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from pilots.exceptions import DomainError
+
+from . import questionnaires
+from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
+
+
+class QuestionInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        changed = any(form.has_changed() for form in self.forms) or bool(self.deleted_forms)
+        if changed and self.instance.pk:
+            try:
+                questionnaires.check_questions_editable(self.instance)
+            except DomainError as e:
+                raise forms.ValidationError(e.message, code=e.code) from e
+
+
+class QuestionInline(admin.StackedInline):
+    model = Question
+    formset = QuestionInlineFormSet
+    extra = 0
+    fields = [
+        ("position", "key", "kind", "required"),
+        "text",
+        "help_text",
+        ("min_value", "max_value", "unit"),
+        ("min_label", "max_label"),
+        "choices",
+        ("shown_if_key", "shown_if_value"),
+    ]
+
+
+class QuestionnaireForm(forms.ModelForm):
+    class Meta:
+        model = Questionnaire
+        fields = ["name", "slug"]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if self.instance.pk is None and Questionnaire.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(
+                _("A questionnaire with this slug exists: create a new version of it instead."),
+                code="slug_taken",
+            )
+        return slug
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    form = QuestionnaireForm
+    list_display = ["name", "slug", "version", "is_current", "is_default", "round_count"]
+    list_filter = ["is_current", "is_default"]
+    search_fields = ["name", "slug"]
+    inlines = [QuestionInline]
+    actions = ["create_new_version"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(round_count=Count("rounds"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Questionnaire | None = None):
+        # Versions and the current/default flags change only through "create a new version".
+        if obj is None:
+            return ["version", "is_current", "is_default", "created_at"]
+        return ["slug", "version", "is_current", "is_default", "created_at"]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj=None,
+    ):
+        if obj is not None and request.method == "GET" and questionnaires.is_frozen(obj):
+            messages.warning(request, questionnaires.frozen_message(obj))
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
+    @admin.display(description=gettext_lazy("rounds"), ordering="round_count")
+    def round_count(self, obj: Questionnaire) -> int:
+        return obj.round_count
+
+    @admin.action(description=gettext_lazy("Create a new version of the selected questionnaires"))
+    def create_new_version(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for questionnaire in queryset:
+            try:
+                copy = questionnaires.new_version(questionnaire.pk, actor=request.user)
+            except DomainError as e:
+                self.message_user(request, e.message, messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _("Created version %(version)d of “%(name)s”; new rounds will use it.")
+                % {"version": copy.version, "name": copy.name},
+                messages.SUCCESS,
+            )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(FeedbackRound)
+class FeedbackRoundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pilot",
+        "period_start",
+        "status",
+        "opens_at",
+        "closes_at",
+        "invited_count",
+        "response_count",
+        "rate",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["pilot"]
+    search_fields = ["pilot__title"]
+    date_hierarchy = "period_start"
+    # Aggregates only: no inline of prompts or responses on a round.
+    fields = [
+        "pilot",
+        "questionnaire",
+        "period_start",
+        "opens_at",
+        "closes_at",
+        "status",
+        "closed_at",
+        "invited_count",
+        "response_count",
+        "rate",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("response rate"))
+    def rate(self, obj: FeedbackRound) -> str:
+        if obj.response_rate is None:
+            return "—"
+        return f"{obj.response_rate:.0%}"
+
+
+@admin.register(Prompt)
+class PromptAdmin(ReadOnlyAdmin):
+    # Never the token hash, never a link to a response (anonymous pilots have none to give).
+    list_display = [
+        "participant",
+        "round",
+        "send_status",
+        "send_attempts",
+        "sent_at",
+        "reminder_status",
+        "answered",
+    ]
+    list_filter = ["send_status", "reminder_status", "answered"]
+    list_select_related = ["participant", "round__pilot"]
+    search_fields = ["participant__username", "round__pilot__title"]
+    fields = [
+        "round",
+        "participant",
+        "created_at",
+        "send_status",
+        "send_attempts",
+        "send_started_at",
+        "sent_at",
+        "reminder_status",
+        "reminder_started_at",
+        "reminded_at",
+        "answered",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(Absence)
+class AbsenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "starts_on", "ends_on"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    date_hierarchy = "starts_on"
+    raw_id_fields = ["user"]

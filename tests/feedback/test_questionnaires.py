@@ -1,0 +1,281 @@
+"""The default questionnaire, versions and the freeze rule, and the feedback admin screens."""
+
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+
+import pytest
+from django.apps import apps as django_apps
+from django.urls import reverse
+
+from feedback import questionnaires
+from feedback.models import Question, Questionnaire
+from pilots.exceptions import PermissionRefused, ValidationFailed
+from tests.factories import (
+    FeedbackRoundFactory,
+    PromptFactory,
+    QuestionFactory,
+    QuestionnaireFactory,
+    ResponseFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PULSE_KEYS = [
+    "minutes_saved",
+    "quality",
+    "trust",
+    "recommend",
+    "incident",
+    "incident_kind",
+    "incident_description",
+    "comment",
+]
+
+
+@pytest.fixture
+def pulse() -> Questionnaire:
+    """The migrated questionnaire (re-created if a transactional test flushed it)."""
+    existing = Questionnaire.objects.filter(slug="ai-pilot-pulse").first()
+    if existing is not None:
+        return existing
+    migration = importlib.import_module("feedback.migrations.0003_ai_pilot_pulse_questionnaire")
+    Questionnaire.objects.filter(is_default=True).update(is_default=False)
+    migration.create_pulse(django_apps, None)
+    return Questionnaire.objects.get(slug="ai-pilot-pulse")
+
+
+def test_the_default_questionnaire_is_the_ai_pilot_pulse_with_its_stable_keys(pulse):
+    assert (pulse.name, pulse.version, pulse.is_current, pulse.is_default) == (
+        "AI pilot pulse",
+        1,
+        True,
+        True,
+    )
+    questions = {q.key: q for q in pulse.questions.all()}
+    assert list(pulse.questions.values_list("key", flat=True)) == PULSE_KEYS
+    minutes = questions["minutes_saved"]
+    assert (minutes.kind, minutes.unit, minutes.min_value, minutes.max_value) == (
+        "number",
+        "minutes",
+        Decimal("0"),
+        Decimal("2400"),
+    )
+    for key in ("quality", "trust"):
+        assert (questions[key].kind, questions[key].min_value, questions[key].max_value) == (
+            "scale",
+            1,
+            5,
+        )
+    assert questions["quality"].min_label and questions["quality"].max_label
+    assert (questions["recommend"].min_value, questions["recommend"].max_value) == (0, 10)
+    assert "recommend this tool to a colleague" in questions["recommend"].text
+    assert questions["incident"].kind == "yes_no"
+    kind = questions["incident_kind"]
+    assert [c[0] for c in kind.choices] == [
+        "confidential_data_exposed",
+        "wrong_output_acted_on",
+        "other",
+    ]
+    for key in ("incident_kind", "incident_description"):
+        assert (questions[key].shown_if_key, questions[key].shown_if_value) == ("incident", "yes")
+        assert questions[key].required is False
+    assert questions["comment"].required is False
+
+
+def test_a_new_version_copies_the_questions_and_becomes_current_and_default(pulse, ops):
+    FeedbackRoundFactory(questionnaire=pulse)
+    copy = questionnaires.new_version(pulse.pk, actor=ops)
+    pulse.refresh_from_db()
+    assert (copy.slug, copy.version, copy.is_current, copy.is_default) == (
+        "ai-pilot-pulse",
+        2,
+        True,
+        True,
+    )
+    assert (pulse.is_current, pulse.is_default) == (False, False)
+    assert list(copy.questions.values_list("key", flat=True)) == PULSE_KEYS
+    assert pulse.questions.count() == len(PULSE_KEYS)
+    assert pulse.rounds.count() == 1
+    third = questionnaires.new_version(pulse.pk, actor=ops)
+    assert third.version == 3
+
+
+def test_only_ops_create_versions(pulse, lead):
+    with pytest.raises(PermissionRefused):
+        questionnaires.new_version(pulse.pk, actor=lead)
+    assert Questionnaire.objects.filter(slug=pulse.slug).count() == 1
+
+
+def test_a_question_of_a_version_used_by_a_round_cannot_be_edited(ops):
+    questionnaire = QuestionnaireFactory()
+    question = QuestionFactory(questionnaire=questionnaire, text="Before?")
+    FeedbackRoundFactory(questionnaire=questionnaire)
+    with pytest.raises(ValidationFailed) as refused:
+        questionnaires.update_question(question.pk, actor=ops, text="After?")
+    assert refused.value.code == "questionnaire_frozen"
+    assert refused.value.field == "questions"
+    assert "Create a new version" in refused.value.message
+    question.refresh_from_db()
+    assert question.text == "Before?"
+
+
+def test_a_question_of_an_unused_version_can_be_edited(ops):
+    question = QuestionFactory(text="Before?")
+    questionnaires.update_question(question.pk, actor=ops, text="After?")
+    question.refresh_from_db()
+    assert question.text == "After?"
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin
+
+
+def inline_post_data(questionnaire: Questionnaire, **changes) -> dict:
+    """The admin change form's POST data for a questionnaire and its questions."""
+    data = {
+        "name": questionnaire.name,
+        "questions-TOTAL_FORMS": 0,
+        "questions-INITIAL_FORMS": 0,
+        "questions-MIN_NUM_FORMS": 0,
+        "questions-MAX_NUM_FORMS": 1000,
+    }
+    fields = [
+        "position",
+        "key",
+        "kind",
+        "text",
+        "help_text",
+        "min_value",
+        "max_value",
+        "unit",
+        "min_label",
+        "max_label",
+        "shown_if_key",
+        "shown_if_value",
+    ]
+    questions = list(questionnaire.questions.all())
+    for i, q in enumerate(questions):
+        prefix = f"questions-{i}-"
+        data[prefix + "id"] = q.pk
+        data[prefix + "questionnaire"] = questionnaire.pk
+        for name in fields:
+            value = getattr(q, name)
+            data[prefix + name] = "" if value is None else value
+        data[prefix + "choices"] = "[]" if not q.choices else str(q.choices).replace("'", '"')
+        if q.required:
+            data[prefix + "required"] = "on"
+    data["questions-TOTAL_FORMS"] = data["questions-INITIAL_FORMS"] = len(questions)
+    data.update(changes)
+    return data
+
+
+def test_the_admin_refuses_editing_a_frozen_questionnaire_with_the_reason(client, ops):
+    questionnaire = QuestionnaireFactory(name="Pulse")
+    question = QuestionFactory(questionnaire=questionnaire, text="Before?")
+    FeedbackRoundFactory(questionnaire=questionnaire)
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[questionnaire.pk])
+    response = client.post(url, inline_post_data(questionnaire, **{"questions-0-text": "After?"}))
+    assert response.status_code == 200
+    assert "its questions are frozen" in response.content.decode()
+    question.refresh_from_db()
+    assert question.text == "Before?"
+
+
+def test_the_admin_saves_edits_of_an_unused_questionnaire(client, ops):
+    questionnaire = QuestionnaireFactory(name="Pulse")
+    question = QuestionFactory(questionnaire=questionnaire, text="Before?")
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[questionnaire.pk])
+    response = client.post(url, inline_post_data(questionnaire, **{"questions-0-text": "After?"}))
+    assert response.status_code == 302
+    question.refresh_from_db()
+    assert question.text == "After?"
+
+
+def test_the_admin_action_creates_a_new_version(client, ops):
+    questionnaire = QuestionnaireFactory(name="Pulse")
+    QuestionFactory(questionnaire=questionnaire)
+    client.force_login(ops)
+    response = client.post(
+        reverse("admin:feedback_questionnaire_changelist"),
+        {"action": "create_new_version", "_selected_action": [questionnaire.pk]},
+        follow=True,
+    )
+    assert "Created version 2" in response.content.decode()
+    copy = Questionnaire.objects.get(slug=questionnaire.slug, version=2)
+    assert copy.is_current
+    assert copy.questions.count() == 1
+
+
+def test_the_round_admin_shows_the_response_rate_and_no_responses(client, ops):
+    round_ = FeedbackRoundFactory(
+        status="closed",
+        closed_at=FeedbackRoundFactory().opens_at,
+        invited_count=4,
+        response_count=3,
+    )
+    ResponseFactory(round=round_, respondent=None)
+    prompt = PromptFactory(round=round_, answered=True)
+    client.force_login(ops)
+    listing = client.get(reverse("admin:feedback_feedbackround_changelist")).content.decode()
+    assert "75%" in listing
+    detail = client.get(reverse("admin:feedback_feedbackround_change", args=[round_.pk]))
+    page = detail.content.decode()
+    assert detail.status_code == 200
+    assert "75%" in page
+    assert "/admin/feedback/response/" not in page
+    assert reverse("admin:feedback_prompt_change", args=[prompt.pk]) not in page
+    assert prompt.participant.username not in page
+
+
+def test_no_admin_screen_lists_responses_or_answers(client, ops):
+    client.force_login(ops)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "/admin/feedback/response/" not in index
+    assert "/admin/feedback/answer/" not in index
+    assert client.get("/admin/feedback/response/").status_code == 404
+    assert client.get("/admin/feedback/answer/").status_code == 404
+
+
+def test_the_prompt_admin_never_shows_the_token_hash(client, ops):
+    prompt = PromptFactory(answered=True)
+    client.force_login(ops)
+    listing = client.get(reverse("admin:feedback_prompt_changelist")).content.decode()
+    detail = client.get(reverse("admin:feedback_prompt_change", args=[prompt.pk])).content.decode()
+    for page in (listing, detail):
+        assert prompt.token_hash not in page
+        assert "/admin/feedback/response/" not in page
+    assert prompt.participant.username in listing
+
+
+def test_rounds_and_prompts_cannot_be_changed_in_the_admin(client, ops):
+    prompt = PromptFactory()
+    client.force_login(ops)
+    assert client.get(reverse("admin:feedback_feedbackround_add")).status_code == 403
+    assert client.get(reverse("admin:feedback_prompt_add")).status_code == 403
+    response = client.post(
+        reverse("admin:feedback_prompt_change", args=[prompt.pk]), {"send_status": "queued"}
+    )
+    assert response.status_code == 403
+
+
+def test_an_absence_is_listed_in_the_admin(client, ops, participant):
+    participant.absences.create(starts_on="2026-12-01", ends_on="2026-12-05")
+    client.force_login(ops)
+    page = client.get(reverse("admin:feedback_absence_changelist")).content.decode()
+    assert "participant" in page
+
+
+def test_questions_keep_their_order_in_a_new_version(ops):
+    questionnaire = QuestionnaireFactory()
+    for position, key in enumerate(["b", "a", "c"]):
+        QuestionFactory(questionnaire=questionnaire, key=f"k_{key}", position=position)
+    copy = questionnaires.new_version(questionnaire.pk, actor=ops)
+    assert list(Question.objects.filter(questionnaire=copy).values_list("key", flat=True)) == [
+        "k_b",
+        "k_a",
+        "k_c",
+    ]
