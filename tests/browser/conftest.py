@@ -63,7 +63,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def sign_in(page, username: str, password: str = "pw") -> None:
+def sign_in(page, username: str, password: str) -> None:
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)

@@ -13,7 +13,7 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
 ):
     AIToolFactory(name="Copilot", max_data_classification="confidential")
     page = browser_page
-    sign_in(page, "lead")
+    sign_in(page, "lead", "pw")
     page.get_by_role("navigation").get_by_role("link", name="Propose a pilot").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Propose a pilot")
 
@@ -44,9 +44,7 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     expect(summary).to_contain_text("the target must be above the baseline")
     expect(summary.get_by_role("link")).to_have_attribute("href", "#id_metrics-0-target")
     expect(page.locator("#id_metrics-0-target")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_guardrails-0-description")).to_have_value(
-        "A human sends every reply"
-    )
+    expect(page.locator("#id_guardrails-0-description")).to_have_value("A human sends every reply")
     assert not Pilot.objects.exists()
     screenshot(page, "propose-validation-error")
 
