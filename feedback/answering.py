@@ -11,7 +11,9 @@ under the round lock, stores ``edit_key_hash`` of the fresh token on the respons
 fresh token back once (``response.edit_token``); the view sends the participant to the link of
 that token and nothing on the server keeps it. The emailed link stops working, because
 the prompt now has another token. An anonymous response answered from the inbox can therefore
-be edited only through that new link; the inbox cannot find it (and says so).
+be edited only through that new link. The server cannot find it from the person; the browser
+that answered keeps the link in a signed, http-only cookie so its inbox can offer it
+(feedback.views), and any other browser's inbox says to use the link.
 
 Rounds are closed by ``feedback.scheduling.close_round``, which locks the round row and counts
 responses. Every submission locks the same row first and re-checks that the round is open, so a

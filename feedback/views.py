@@ -9,11 +9,13 @@ with their path, and the path holds the token.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -27,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import Pilot
 
-from . import absences, answering, pilot_questions
+from . import absences, answering, pilot_questions, tokens
 from .forms import AbsenceForm, AnswerForm, ExtraQuestionForm
 from .models import Absence, FeedbackRound, Prompt, Question
 
@@ -134,7 +136,10 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
                     target = reverse("feedback_answer", args=[edit_token])
                 else:
                     target = reverse("feedback_prompt", args=[prompt.pk])
-                return redirect(f"{target}?{urlencode({'saved': '1'})}")
+                reply = redirect(f"{target}?{urlencode({'saved': '1'})}")
+                if pilot.anonymous_feedback and edit_token:
+                    _remember_edit_link(request, reply, prompt, edit_token)
+                return reply
     else:
         form = AnswerForm(questions, initial=answering.answers_of(response))
     context.update(
@@ -150,6 +155,66 @@ def _when(moment: Any) -> str:
     from django.utils import formats
 
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+# ---------------------------------------------------------------------------------------------
+# Edit links of anonymous answers, kept only in the participant's browser
+#
+# The server cannot find an anonymous response from a person (that is the point), so the inbox
+# cannot offer "change my answer" by itself. After answering while logged in, the browser keeps
+# {prompt id: token} in a signed, http-only cookie bound to the user; the inbox shows the edit
+# link when the token still opens that prompt. Nothing of it is stored on the server (not in
+# the session either), and the cookie is useless once the round closes.
+
+EDIT_LINKS_COOKIE = "feedback_edit_links"
+
+
+def _edit_links_salt(user: Any) -> str:
+    return f"feedback.edit-links:{user.pk}"
+
+
+def edit_links(request: HttpRequest) -> dict[int, str]:
+    """Return the {prompt id: token} this browser kept for the logged-in participant."""
+    if not request.user.is_authenticated:
+        return {}
+    signed = request.get_signed_cookie(
+        EDIT_LINKS_COOKIE, default=None, salt=_edit_links_salt(request.user)
+    )
+    try:
+        raw = json.loads(signed) if signed else {}
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {int(k): v for k, v in raw.items() if str(k).isdigit() and isinstance(v, str)}
+
+
+def _remember_edit_link(
+    request: HttpRequest, reply: HttpResponse, prompt: Prompt, token: str
+) -> None:
+    if not request.user.is_authenticated or prompt.participant_id != request.user.pk:
+        return
+    links = edit_links(request)
+    links[prompt.pk] = token
+    # Keep only the prompts of rounds still open: the others' links no longer edit anything.
+    still_open = Prompt.objects.filter(
+        pk__in=links,
+        participant=request.user,
+        round__status=FeedbackRound.Status.OPEN,
+        round__closes_at__gt=timezone.now(),
+    ).values_list("pk", "round__closes_at")
+    kept = {pk: links[pk] for pk, _closes in still_open}
+    last_close = max((closes for _pk, closes in still_open), default=timezone.now())
+    reply.set_signed_cookie(
+        EDIT_LINKS_COOKIE,
+        json.dumps({str(k): v for k, v in kept.items()}),
+        salt=_edit_links_salt(request.user),
+        max_age=max(0, int((last_close - timezone.now()).total_seconds())),
+        path=reverse("feedback_inbox"),
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,12 +236,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
         .select_related("round__pilot")
         .order_by("round__closes_at", "pk")
     )
+    links = edit_links(request)
     rows = [
         {
             "prompt": p,
             "round": p.round,
             "pilot": p.round.pilot,
             "closed": answering.refusal(p.round, p.round.pilot, now),
+            "edit_url": _edit_url(p, links.get(p.pk)),
         }
         for p in prompts
     ]
@@ -195,6 +262,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "feedback/inbox.html",
         {"rows": rows, "participations": participations, "absences": away},
     )
+
+
+def _edit_url(prompt: Prompt, token: str | None) -> str | None:
+    if token and prompt.answered and tokens.hash_token(token) == prompt.token_hash:
+        return reverse("feedback_answer", args=[token])
+    return None
 
 
 @login_required

@@ -7,6 +7,7 @@ import re
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -227,12 +228,52 @@ def test_an_anonymous_answer_from_the_inbox_leads_to_a_new_private_link(client, 
     page = client.get(response["Location"]).content.decode()
     assert "Keep this page" in page
     assert client.get(reverse("feedback_answer", args=[emailed])).status_code == 404
-    inbox = client.get(reverse("feedback_inbox")).content.decode()
-    assert "Answered, anonymously" in inbox
-    assert reverse("feedback_prompt", args=[prompt.pk]) not in inbox
     reopened = client.get(reverse("feedback_prompt", args=[prompt.pk])).content.decode()
     assert "not linked to your account" in reopened
     assert 'name="quality"' not in reopened
+
+
+def test_the_browser_that_answered_anonymously_keeps_the_edit_link_in_a_signed_cookie(
+    client, participant
+):
+    feedback_round = pulse_round()
+    prompt, _emailed = prompt_with_token(feedback_round, participant)
+    client.force_login(participant)
+
+    reply = client.post(reverse("feedback_prompt", args=[prompt.pk]), GOOD_ANSWERS)
+
+    cookie = reply.cookies["feedback_edit_links"]
+    assert cookie["httponly"] and cookie["path"] == "/feedback/"
+    assert cookie["samesite"] == "Lax"
+    edit_path = reply["Location"].split("?")[0]
+    inbox = client.get(reverse("feedback_inbox")).content.decode()
+    assert f'href="{edit_path}"' in inbox
+    assert "Change my answer" in inbox
+    assert reverse("feedback_prompt", args=[prompt.pk]) not in inbox
+
+
+def test_another_browser_or_another_account_cannot_use_the_kept_edit_link(
+    client, participant, outsider
+):
+    feedback_round = pulse_round()
+    prompt, _emailed = prompt_with_token(feedback_round, participant)
+    client.force_login(participant)
+    reply = client.post(reverse("feedback_prompt", args=[prompt.pk]), GOOD_ANSWERS)
+    stolen = reply.cookies["feedback_edit_links"].value
+
+    elsewhere = Client()
+    elsewhere.force_login(participant)
+    inbox = elsewhere.get(reverse("feedback_inbox")).content.decode()
+    assert "Answered, anonymously. To change it, use the link" in inbox
+    assert "/feedback/answer/" not in inbox
+
+    # The cookie is signed for its user: copied into another account's browser it is ignored.
+    other_round = pulse_round()
+    prompt_with_token(other_round, outsider)
+    thief = Client()
+    thief.force_login(outsider)
+    thief.cookies["feedback_edit_links"] = stolen
+    assert "/feedback/answer/" not in thief.get(reverse("feedback_inbox")).content.decode()
 
 
 def test_a_named_answer_from_the_inbox_can_be_changed_from_the_inbox(client, participant):
