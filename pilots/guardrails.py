@@ -23,8 +23,8 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from feedback.models import Answer, FeedbackRound
-from feedback.results import EXPOSURE_KIND, INCIDENT_KIND_KEY, anonymity_threshold
+from feedback.models import Answer, FeedbackRound, Question
+from feedback.results import EXPOSURE_KIND, anonymity_threshold
 
 from . import lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
@@ -131,7 +131,9 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
             pilot.refresh_from_db(fields=["stage", "paused_from", "stage_changed_at"])
     if created:
         ids = [b.pk for b in created]
-        transaction.on_commit(lambda: _email_ops(ids))
+        # robust: a mail server failure is logged; the breach stays visible on the pilot page,
+        # the Ops home and the admin, and is not emailed twice.
+        transaction.on_commit(lambda: _email_ops(ids), robust=True)
 
 
 def evaluate_round(round_id: int) -> list[GuardrailBreach]:
@@ -181,7 +183,10 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
                     % params
                 )
             breach, new = _record(
-                guardrail, feedback_round, value=value if shown else None, detail=detail
+                guardrail,
+                feedback_round,
+                value=value.quantize(Decimal("0.0001")) if shown else None,
+                detail=detail,
             )
             if new:
                 created.append(breach)
@@ -199,7 +204,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
         # Re-check: the task may run after the answer was edited away.
         reported = Answer.objects.filter(
             response__round_id=round_id,
-            question__key=INCIDENT_KIND_KEY,
+            question__kind=Question.Kind.CHOICE,
             text=EXPOSURE_KIND,
         ).exists()
         if not reported:
