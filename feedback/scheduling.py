@@ -120,7 +120,7 @@ def next_period_start(cadence: str, weekday: int, start: datetime.date) -> datet
     return _first_weekday_of_month(*_shift_month(start, 1), weekday)
 
 
-def _opening_instant(day: datetime.date, tz: ZoneInfo) -> datetime.datetime:
+def opening_instant(day: datetime.date, tz: ZoneInfo) -> datetime.datetime:
     hour = settings.FEEDBACK_ROUND_OPEN_HOUR
     # In UTC, so that subtracting two instants counts real hours across a DST change.
     return datetime.datetime.combine(day, datetime.time(hour), tzinfo=tz).astimezone(datetime.UTC)
@@ -135,12 +135,12 @@ def current_period(pilot: Pilot, *, now: datetime.datetime) -> Period:
     cadence = effective_cadence(pilot)
     weekday = pilot.cadence_weekday
     start = period_start_on_or_before(cadence, weekday, now.astimezone(tz).date())
-    if _opening_instant(start, tz) > now:  # today is the start day, before the opening hour
+    if opening_instant(start, tz) > now:  # today is the start day, before the opening hour
         start = period_start_on_or_before(cadence, weekday, start - datetime.timedelta(days=1))
     return Period(
         start=start,
-        opens_at=_opening_instant(start, tz),
-        next_opens_at=_opening_instant(next_period_start(cadence, weekday, start), tz),
+        opens_at=opening_instant(start, tz),
+        next_opens_at=opening_instant(next_period_start(cadence, weekday, start), tz),
     )
 
 
