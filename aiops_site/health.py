@@ -35,9 +35,7 @@ def _broker() -> str:
             connect_timeout=BROKER_TIMEOUT_SECONDS,
         ) as conn:
             # One attempt, no retry loop: a probe must answer quickly.
-            conn.ensure_connection(
-                max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS
-            )
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_TIMEOUT_SECONDS)
     except Exception:  # kombu raises transport-specific errors; any of them means "down"
         logger.exception("Health check: the broker does not answer.")
         return "error"

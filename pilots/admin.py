@@ -89,8 +89,7 @@ class StageChangeInline(admin.TabularInline):
     model = StageChange
     extra = 0
     can_delete = False
-    fields = ["created_at", "action", "from_stage", "to_stage", "actor", "rationale",
-              "overridden"]
+    fields = ["created_at", "action", "from_stage", "to_stage", "actor", "rationale", "overridden"]
     readonly_fields = fields
     ordering = ["created_at", "pk"]
     verbose_name_plural = gettext_lazy("stage history")
@@ -120,24 +119,56 @@ class PilotAdmin(admin.ModelAdmin):
     list_display = ["title", "stage", "team", "tool", "risk_level", "lead", "days_in_stage"]
     list_filter = ["stage", "team", "tool", "risk_level"]
     list_select_related = ["team", "tool", "lead"]
-    search_fields = ["title", "problem", "team__name", "tool__name", "lead__username",
-                     "lead__last_name"]
+    search_fields = [
+        "title",
+        "problem",
+        "team__name",
+        "tool__name",
+        "lead__username",
+        "lead__last_name",
+    ]
     raw_id_fields = ["lead"]
     readonly_fields = ["stage", "paused_from", "stage_changed_at", "proposed_by"]
-    inlines = [SuccessMetricInline, GuardrailInline, ParticipationInline, ReviewInline,
-               StageChangeInline]
+    inlines = [
+        SuccessMetricInline,
+        GuardrailInline,
+        ParticipationInline,
+        ReviewInline,
+        StageChangeInline,
+    ]
     actions = [_stage_action(a) for a in STAGE_ACTIONS]
     fieldsets = [
         (None, {"fields": ["title", "team", "lead", "tool", "risk_level"]}),
-        (gettext_lazy("Stage"), {"fields": ["stage", "paused_from", "stage_changed_at",
-                                            "proposed_by"]}),
-        (gettext_lazy("Problem and hypothesis"), {"fields": [
-            "problem", "hypothesis_intervention", "hypothesis_outcome", "hypothesis_who",
-            "hypothesis_signal"]}),
+        (
+            gettext_lazy("Stage"),
+            {"fields": ["stage", "paused_from", "stage_changed_at", "proposed_by"]},
+        ),
+        (
+            gettext_lazy("Problem and hypothesis"),
+            {
+                "fields": [
+                    "problem",
+                    "hypothesis_intervention",
+                    "hypothesis_outcome",
+                    "hypothesis_who",
+                    "hypothesis_signal",
+                ]
+            },
+        ),
         (gettext_lazy("Data"), {"fields": ["data_classification", "data_description"]}),
-        (gettext_lazy("Plan and feedback"), {"fields": [
-            "planned_start", "planned_end", "anonymous_feedback", "cadence", "cadence_weekday",
-            "response_window_days"]}),
+        (
+            gettext_lazy("Plan and feedback"),
+            {
+                "fields": [
+                    "planned_start",
+                    "planned_end",
+                    "anonymous_feedback",
+                    "cadence",
+                    "cadence_weekday",
+                    "response_window_days",
+                ]
+            },
+        ),
     ]
 
     @admin.display(description=gettext_lazy("days in stage"), ordering="stage_changed_at")
@@ -174,12 +205,12 @@ class PilotAdmin(admin.ModelAdmin):
                 if action not in allowed:
                     row["problem"] = _(
                         "You may not make this move on this pilot (Ops only; four eyes: not "
-                        "whoever proposed or leads it).")
+                        "whoever proposed or leads it)."
+                    )
             rows.append(row)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("%(action)s: check the gates") % {
-                "action": lifecycle.ACTION_LABELS[action]},
+            "title": _("%(action)s: check the gates") % {"action": lifecycle.ACTION_LABELS[action]},
             "opts": self.model._meta,
             "action": action,
             "action_label": lifecycle.ACTION_LABELS[action],
@@ -198,16 +229,31 @@ class PilotAdmin(admin.ModelAdmin):
             # The stage the Ops saw on the intermediate page; a change since then is refused.
             expected = request.POST.get(f"expected_stage_{pilot.pk}", "")
             try:
-                change = lifecycle.move(pilot.pk, action, actor=request.user,
-                                        expected_stage=expected, rationale=rationale,
-                                        override=override)
+                change = lifecycle.move(
+                    pilot.pk,
+                    action,
+                    actor=request.user,
+                    expected_stage=expected,
+                    rationale=rationale,
+                    override=override,
+                )
             except DomainError as e:
-                self.message_user(request, _("%(pilot)s: %(error)s") % {
-                    "pilot": pilot, "error": e.message}, messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(pilot)s: %(error)s") % {"pilot": pilot, "error": e.message},
+                    messages.ERROR,
+                )
             else:
-                self.message_user(request, _("%(pilot)s: %(from)s → %(to)s.") % {
-                    "pilot": pilot, "from": change.get_from_stage_display(),
-                    "to": change.get_to_stage_display()}, messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(pilot)s: %(from)s → %(to)s.")
+                    % {
+                        "pilot": pilot,
+                        "from": change.get_from_stage_display(),
+                        "to": change.get_to_stage_display(),
+                    },
+                    messages.SUCCESS,
+                )
 
 
 @admin.register(Review)
@@ -226,8 +272,15 @@ class ReviewAdmin(admin.ModelAdmin):
 class StageChangeAdmin(admin.ModelAdmin):
     """The stage audit: visible, never added, changed or deleted here."""
 
-    list_display = ["created_at", "pilot", "action", "from_stage", "to_stage", "actor",
-                    "overridden"]
+    list_display = [
+        "created_at",
+        "pilot",
+        "action",
+        "from_stage",
+        "to_stage",
+        "actor",
+        "overridden",
+    ]
     list_filter = ["action", "to_stage", "overridden"]
     list_select_related = ["pilot", "actor"]
     search_fields = ["pilot__title", "rationale"]

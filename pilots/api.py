@@ -57,8 +57,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
             .prefetch_related(
                 "metrics",
                 "guardrails",
-                Prefetch("participations",
-                         queryset=Participation.objects.select_related("user")),
+                Prefetch("participations", queryset=Participation.objects.select_related("user")),
             )
             .order_by("pk")
         )

@@ -75,15 +75,31 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(Action.APPROVE, Stage.PROPOSED, Stage.SANDBOX, four_eyes=True),
     Transition(Action.SEND_BACK, Stage.PROPOSED, Stage.DRAFT, rationale_required=True),
     Transition(Action.REJECT, Stage.PROPOSED, Stage.STOPPED, rationale_required=True),
-    Transition(Action.PROMOTE, Stage.SANDBOX, Stage.PILOT, four_eyes=True, gate="to_pilot",
-               records_evidence=True),
-    Transition(Action.PROMOTE, Stage.PILOT, Stage.APPROVED, four_eyes=True, gate="to_approved",
-               records_evidence=True),
-    *(Transition(Action.PAUSE, s, Stage.PAUSED, rationale_required=True, records_evidence=True)
-      for s in ACTIVE_STAGES),
+    Transition(
+        Action.PROMOTE,
+        Stage.SANDBOX,
+        Stage.PILOT,
+        four_eyes=True,
+        gate="to_pilot",
+        records_evidence=True,
+    ),
+    Transition(
+        Action.PROMOTE,
+        Stage.PILOT,
+        Stage.APPROVED,
+        four_eyes=True,
+        gate="to_approved",
+        records_evidence=True,
+    ),
+    *(
+        Transition(Action.PAUSE, s, Stage.PAUSED, rationale_required=True, records_evidence=True)
+        for s in ACTIVE_STAGES
+    ),
     Transition(Action.RESUME, Stage.PAUSED, None),
-    *(Transition(Action.STOP, s, Stage.STOPPED, rationale_required=True, records_evidence=True)
-      for s in (Stage.SANDBOX, Stage.PILOT, Stage.PAUSED)),
+    *(
+        Transition(Action.STOP, s, Stage.STOPPED, rationale_required=True, records_evidence=True)
+        for s in (Stage.SANDBOX, Stage.PILOT, Stage.PAUSED)
+    ),
     Transition(Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True),
 )
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
@@ -102,8 +118,11 @@ def find_transition(stage: str, action: str) -> Transition:
     except KeyError:
         allowed = ", ".join(str(ACTION_LABELS[t.action]) for t in transitions_from(stage))
         raise IllegalTransition(
-            _("“%(action)s” is not possible from the stage %(stage)s. Allowed from here: "
-              "%(allowed)s.") % {
+            _(
+                "“%(action)s” is not possible from the stage %(stage)s. Allowed from here: "
+                "%(allowed)s."
+            )
+            % {
                 "action": ACTION_LABELS.get(action, action),
                 "stage": Stage(stage).label,
                 "allowed": allowed or _("nothing (this stage is final)"),
@@ -141,8 +160,12 @@ def _no_open_breach(pilot: Pilot) -> GateResult:
     count = pilot.breaches.open().count()
     label = _("No open guardrail breach")
     if count:
-        return GateResult("no_open_breach", label, GateStatus.FAILED,
-                          _("%(count)d open breach(es).") % {"count": count})
+        return GateResult(
+            "no_open_breach",
+            label,
+            GateStatus.FAILED,
+            _("%(count)d open breach(es).") % {"count": count},
+        )
     return GateResult("no_open_breach", label, GateStatus.PASSED)
 
 
@@ -152,17 +175,22 @@ def _closed_round_with_half_responding(pilot: Pilot) -> GateResult:
     rounds = [
         (invited, responded)
         for invited, responded in pilot.rounds.closed().values_list(
-            "invited_count", "response_count")
+            "invited_count", "response_count"
+        )
         if invited
     ]
     if not rounds:
-        return GateResult("closed_round", label, GateStatus.NO_EVIDENCE,
-                          _("No feedback round has closed yet."))
+        return GateResult(
+            "closed_round", label, GateStatus.NO_EVIDENCE, _("No feedback round has closed yet.")
+        )
     # Integer comparison: 2 × responses ≥ invited, no float rounding at the 50% edge.
     invited, responded = max(rounds, key=lambda r: Fraction(r[1], r[0]))
     # Floor, so a rate shown as 50% is never one that failed.
     detail = _("Best response rate: %(rate)d%% (%(responded)d of %(invited)d).") % {
-        "rate": responded * 100 // invited, "responded": responded, "invited": invited}
+        "rate": responded * 100 // invited,
+        "responded": responded,
+        "invited": invited,
+    }
     if 2 * responded >= invited:
         return GateResult("closed_round", label, GateStatus.PASSED, detail)
     return GateResult("closed_round", label, GateStatus.FAILED, detail)
@@ -173,8 +201,12 @@ def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
     # Reviews are ordered newest first: the latest review of a kind is the one that counts.
     latest = pilot.reviews.filter(kind=kind).first()
     if latest is None:
-        return GateResult(f"{kind}_review", label, GateStatus.NO_EVIDENCE,
-                          _("No %(kind)s review recorded.") % {"kind": Review.Kind(kind).label})
+        return GateResult(
+            f"{kind}_review",
+            label,
+            GateStatus.NO_EVIDENCE,
+            _("No %(kind)s review recorded.") % {"kind": Review.Kind(kind).label},
+        )
     if latest.outcome in Review.CLEARING_OUTCOMES:
         return GateResult(f"{kind}_review", label, GateStatus.PASSED, latest.get_outcome_display())
     return GateResult(f"{kind}_review", label, GateStatus.FAILED, latest.get_outcome_display())
@@ -183,8 +215,14 @@ def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
 def _metrics_met(pilot: Pilot) -> list[GateResult]:
     statuses = evidence.metric_statuses(pilot)
     if not statuses:
-        return [GateResult("metrics", _("Every success metric met"), GateStatus.FAILED,
-                           _("The pilot has no success metric."))]
+        return [
+            GateResult(
+                "metrics",
+                _("Every success metric met"),
+                GateStatus.FAILED,
+                _("The pilot has no success metric."),
+            )
+        ]
     results = []
     for s in statuses:
         label = _("Success metric “%(name)s” met") % {"name": s.metric.name}
@@ -236,7 +274,8 @@ def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
     if transition.four_eyes and actor.pk in _proposers(pilot):
         raise PermissionRefused(
-            _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it."))
+            _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it.")
+        )
 
 
 def _proposers(pilot: Pilot) -> set[int]:
@@ -290,27 +329,38 @@ def move(
     """
     rationale = (rationale or "").strip()
     if expected_stage not in Stage.values:
-        raise ValidationFailed(_("Unknown stage: %(stage)s.") % {"stage": expected_stage},
-                               code="unknown_stage", field="expected_stage")
+        raise ValidationFailed(
+            _("Unknown stage: %(stage)s.") % {"stage": expected_stage},
+            code="unknown_stage",
+            field="expected_stage",
+        )
     if action not in ACTION_LABELS:
-        raise ValidationFailed(_("Unknown action: %(action)s.") % {"action": action},
-                               code="unknown_action", field="action")
+        raise ValidationFailed(
+            _("Unknown action: %(action)s.") % {"action": action},
+            code="unknown_action",
+            field="action",
+        )
     if actor is None and breach is None:
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     with transaction.atomic():
         # The row lock serialises concurrent moves; the re-check below makes the loser fail.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
         if pilot.stage != expected_stage:
-            raise StageChangedMeanwhile(expected=Stage(expected_stage).label,
-                                        actual=Stage(pilot.stage).label)
+            raise StageChangedMeanwhile(
+                expected=Stage(expected_stage).label, actual=Stage(pilot.stage).label
+            )
         transition = find_transition(pilot.stage, action)
         _check_permission(pilot, transition, actor)
         if breach is not None and breach.pilot_id != pilot.pk:
-            raise ValidationFailed(_("This breach belongs to another pilot."),
-                                   code="breach_of_another_pilot", field="breach")
+            raise ValidationFailed(
+                _("This breach belongs to another pilot."),
+                code="breach_of_another_pilot",
+                field="breach",
+            )
         if transition.rationale_required and not rationale:
-            raise ValidationFailed(_("Give a reason for this move."), code="rationale_required",
-                                   field="rationale")
+            raise ValidationFailed(
+                _("Give a reason for this move."), code="rationale_required", field="rationale"
+            )
         if transition.target in ENTRY_CHECKED_STAGES:
             # The tool may have been re-classified or banned since the pilot was written.
             validate_tool_and_data(pilot.tool, pilot.data_classification)
@@ -319,14 +369,16 @@ def move(
         if failing:
             if not override:
                 raise GateFailed(
-                    _("The gate is not passed: %(criteria)s.") % {
-                        "criteria": "; ".join(g.label for g in failing)},
+                    _("The gate is not passed: %(criteria)s.")
+                    % {"criteria": "; ".join(g.label for g in failing)},
                     results=gate_results,
                 )
             if not rationale:
                 raise ValidationFailed(
                     _("Overriding a failing gate needs a written rationale."),
-                    code="override_rationale_required", field="rationale")
+                    code="override_rationale_required",
+                    field="rationale",
+                )
         target = transition.target or pilot.paused_from
         now = timezone.now()
         source = pilot.stage

@@ -22,21 +22,32 @@ def validate_tool_and_data(tool: AITool | None, data_classification: str) -> Non
     if tool.approval_status == AITool.ApprovalStatus.NOT_ALLOWED:
         raise ValidationFailed(
             _("%(tool)s is not allowed: choose another tool or ask Ops to re-evaluate it.")
-            % {"tool": tool.name}, code="tool_not_allowed", field="tool")
+            % {"tool": tool.name},
+            code="tool_not_allowed",
+            field="tool",
+        )
     if DataClassification.rank(data_classification) > DataClassification.rank(
-            tool.max_data_classification):
+        tool.max_data_classification
+    ):
         raise ValidationFailed(
-            _("%(tool)s may receive at most %(max)s data; this pilot uses %(used)s data.") % {
+            _("%(tool)s may receive at most %(max)s data; this pilot uses %(used)s data.")
+            % {
                 "tool": tool.name,
                 "max": DataClassification(tool.max_data_classification).label,
                 "used": DataClassification(data_classification).label,
-            }, code="classification_too_high", field="data_classification")
+            },
+            code="classification_too_high",
+            field="data_classification",
+        )
 
 
 def validate_dates(planned_start: datetime.date | None, planned_end: datetime.date | None) -> None:
     if planned_start and planned_end and planned_end < planned_start:
-        raise ValidationFailed(_("The planned end must be on or after the planned start."),
-                               code="dates_out_of_order", field="planned_end")
+        raise ValidationFailed(
+            _("The planned end must be on or after the planned start."),
+            code="dates_out_of_order",
+            field="planned_end",
+        )
 
 
 def validate_target(direction: str, baseline: Decimal | None, target: Decimal | None) -> None:
@@ -46,11 +57,17 @@ def validate_target(direction: str, baseline: Decimal | None, target: Decimal | 
     if direction == "higher" and not target > baseline:
         raise ValidationFailed(
             _("Higher is better, so the target must be above the baseline (%(baseline)s).")
-            % {"baseline": baseline}, code="target_not_improving", field="target")
+            % {"baseline": baseline},
+            code="target_not_improving",
+            field="target",
+        )
     if direction == "lower" and not target < baseline:
         raise ValidationFailed(
             _("Lower is better, so the target must be below the baseline (%(baseline)s).")
-            % {"baseline": baseline}, code="target_not_improving", field="target")
+            % {"baseline": baseline},
+            code="target_not_improving",
+            field="target",
+        )
 
 
 def validate_guardrail(
@@ -72,18 +89,31 @@ def validate_guardrail(
         for field, value in metric_fields.items():
             if value in (None, ""):
                 raise ValidationFailed(
-                    _("A metric threshold needs a question key, a statistic, a comparator "
-                      "and a threshold."), code="metric_guardrail_incomplete", field=field)
+                    _(
+                        "A metric threshold needs a question key, a statistic, a comparator "
+                        "and a threshold."
+                    ),
+                    code="metric_guardrail_incomplete",
+                    field=field,
+                )
         return
     for field, value in metric_fields.items():
         if value not in (None, ""):
             raise ValidationFailed(
-                _("A policy rule has no metric threshold: leave this empty or choose "
-                  "“Metric threshold”."), code="policy_guardrail_with_metric", field=field)
+                _(
+                    "A policy rule has no metric threshold: leave this empty or choose "
+                    "“Metric threshold”."
+                ),
+                code="policy_guardrail_with_metric",
+                field=field,
+            )
 
 
 def validate_review(outcome: str, notes: str) -> None:
     """Refuse a review cleared with conditions whose conditions are not written."""
     if outcome == "cleared_with_conditions" and not (notes or "").strip():
-        raise ValidationFailed(_("Write the conditions the review was cleared with."),
-                               code="conditions_missing", field="notes")
+        raise ValidationFailed(
+            _("Write the conditions the review was cleared with."),
+            code="conditions_missing",
+            field="notes",
+        )

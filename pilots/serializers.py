@@ -32,15 +32,23 @@ class AIToolSerializer(serializers.ModelSerializer):
 class SuccessMetricSerializer(serializers.ModelSerializer):
     class Meta:
         model = SuccessMetric
-        fields = ["id", "name", "question_key", "direction", "baseline", "target",
-                  "min_responses"]
+        fields = ["id", "name", "question_key", "direction", "baseline", "target", "min_responses"]
 
 
 class GuardrailSerializer(serializers.ModelSerializer):
     class Meta:
         model = Guardrail
-        fields = ["id", "kind", "description", "forbids_data_exposure", "question_key",
-                  "statistic", "comparator", "threshold", "action"]
+        fields = [
+            "id",
+            "kind",
+            "description",
+            "forbids_data_exposure",
+            "question_key",
+            "statistic",
+            "comparator",
+            "threshold",
+            "action",
+        ]
 
 
 class ParticipationSerializer(serializers.ModelSerializer):
@@ -62,10 +70,27 @@ class PilotSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Pilot
-        fields = ["id", "title", "team", "lead", "tool", "problem", "hypothesis",
-                  "data_classification", "risk_level", "planned_start", "planned_end",
-                  "anonymous_feedback", "cadence", "stage", "paused_from", "stage_changed_at",
-                  "metrics", "guardrails", "participants"]
+        fields = [
+            "id",
+            "title",
+            "team",
+            "lead",
+            "tool",
+            "problem",
+            "hypothesis",
+            "data_classification",
+            "risk_level",
+            "planned_start",
+            "planned_end",
+            "anonymous_feedback",
+            "cadence",
+            "stage",
+            "paused_from",
+            "stage_changed_at",
+            "metrics",
+            "guardrails",
+            "participants",
+        ]
         read_only_fields = fields
 
 
@@ -74,8 +99,19 @@ class StageChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StageChange
-        fields = ["id", "pilot", "action", "from_stage", "to_stage", "actor", "created_at",
-                  "rationale", "gate_results", "overridden", "evidence"]
+        fields = [
+            "id",
+            "pilot",
+            "action",
+            "from_stage",
+            "to_stage",
+            "actor",
+            "created_at",
+            "rationale",
+            "gate_results",
+            "overridden",
+            "evidence",
+        ]
         read_only_fields = fields
 
     def get_actor(self, obj: StageChange) -> str | None:
