@@ -126,14 +126,21 @@ class AnswerForm(forms.Form):
 
     def sections(self) -> list[dict[str, Any]]:
         """The bound fields with their question, for the template."""
+        texts = {q.key: q.text for q in self.questions}
         return [
             {
                 "field": self[q.key],
                 "question": q,
                 "is_group": isinstance(self.fields[q.key].widget, forms.RadioSelect),
+                "condition": texts.get(q.shown_if_key, ""),
+                "condition_value": _display_value(q.shown_if_value),
             }
             for q in self.questions
         ]
+
+
+def _display_value(value: str) -> str:
+    return {answering.YES: str(_("Yes")), answering.NO: str(_("No"))}.get(value, value)
 
 
 class AbsenceForm(forms.Form):
