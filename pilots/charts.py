@@ -214,7 +214,7 @@ def stage_history_chart(months: list[str], series: list[tuple[str, list[int]]]) 
     top = max([1, *(c for _label, counts in series for c in counts)])
     scale = _Scale(0.0, float(top), len(months))
     scale.low, scale.high = 0.0, float(top)
-    body = _axes(scale, months, sorted({0.0, top / 2, float(top)}))
+    body = _axes(scale, months, sorted({0.0, float(top // 2), float(top)}))
     described = []
     for k, (label, counts) in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]

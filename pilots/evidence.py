@@ -348,7 +348,8 @@ def round_row(feedback_round: FeedbackRound) -> dict:
         "invited": results.get("invited", feedback_round.invited_count),
         "response_rate": results.get("response_rate"),
         "shown": bool(results.get("shown")),
-        "questions": [q for q in results.get("questions", []) if q.get("shown")],
+        # Every question, with `shown` false where its figures were withheld.
+        "questions": [q for q in results.get("questions", []) if q.get("kind") != "text"],
         "incidents": results.get("incidents"),
         "comments": results.get("comments", []),
     }
@@ -439,21 +440,23 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-    changes: dict[int, list[tuple[datetime.datetime, str]]] = {}
-    for pilot_id, to_stage, created_at in (
+    changes: dict[int, list[tuple[datetime.datetime, str, str]]] = {}
+    for pilot_id, from_stage, to_stage, created_at in (
         StageChange.objects.filter(pilot_id__in=ids)
         .order_by("created_at", "pk")
-        .values_list("pilot_id", "to_stage", "created_at")
+        .values_list("pilot_id", "from_stage", "to_stage", "created_at")
     ):
-        changes.setdefault(pilot_id, []).append((created_at, to_stage))
+        changes.setdefault(pilot_id, []).append((created_at, from_stage, to_stage))
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
     for row in rows:
         history = changes.get(row["pk"], [])
         for label, at in points:
             if row["created_at"] > at:
                 continue
-            stage = Stage.DRAFT.value
-            for when, to_stage in history:
+            # Before its first move a pilot was in that move's source stage; a pilot never
+            # moved (created directly, e.g. imported) has always been in its current stage.
+            stage = history[0][1] if history else row["stage"]
+            for when, _from, to_stage in history:
                 if when > at:
                     break
                 stage = to_stage

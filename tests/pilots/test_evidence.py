@@ -252,3 +252,13 @@ def test_the_portfolio_takes_the_same_queries_for_2_and_20_pilots():
 
     # Queries: pilots, participant counts, last rounds per pilot, stage changes.
     assert queries(2) == queries(18) == 4
+
+
+def test_a_pilot_never_moved_counts_in_its_current_stage_since_it_was_created():
+    start = timezone.make_aware(datetime.datetime(2026, 3, 10, 12))
+    with time_machine.travel(start, tick=False):
+        pilot = PilotFactory(stage="sandbox")
+    with time_machine.travel(start + datetime.timedelta(days=40), tick=False):
+        history = evidence.portfolio_context(type(pilot).objects.all())["stage_history"]
+    assert history["months"][-2:] == ["2026-03", "2026-04"]
+    assert {s["key"]: s["counts"] for s in history["stages"]} == {"sandbox": [0, 0, 0, 0, 1, 1]}
