@@ -446,6 +446,8 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "changes": list(pilot.stage_changes.select_related("actor")),
         "rounds": rounds,
         "can_edit": can_edit,
+        "leads_it": pilot.lead_id == request.user.pk
+        or proposals.leads_team(request.user, pilot.team),
         "missing": proposals.missing_for_submission(
             pilot,
             metrics=pilot.metrics.count(),

@@ -265,3 +265,19 @@ def test_a_metric_target_is_shown_with_its_baseline(client, lead, team):
     client.force_login(lead)
     html = client.get(pilot.get_absolute_url()).content.decode()
     assert "12.00" in html and "20.00" in html
+
+
+def test_only_the_pilots_leads_get_the_link_to_add_their_own_questions(
+    client, lead, participant, team
+):
+    pilot = PilotFactory(lead=participant, team=team, stage="sandbox")
+    questions_url = reverse("feedback_pilot_questions", args=[pilot.pk])
+    client.force_login(lead)  # leads the team, not the pilot
+    assert questions_url in client.get(pilot.get_absolute_url()).content.decode()
+    client.force_login(participant)  # leads the pilot
+    assert questions_url in client.get(pilot.get_absolute_url()).content.decode()
+    other = PilotFactory(lead=lead, team=team, stage="sandbox")
+    assert (
+        reverse("feedback_pilot_questions", args=[other.pk])
+        not in client.get(other.get_absolute_url()).content.decode()
+    )
