@@ -342,6 +342,9 @@ def move(
         )
     if actor is None and breach is None:
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
+    if breach is not None and not rationale:
+        # A system pause always says why, even when the breach carries no detail.
+        rationale = _("Guardrail breached: %(guardrail)s") % {"guardrail": breach.guardrail}
     with transaction.atomic():
         # The row lock serialises concurrent moves; the re-check below makes the loser fail.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)

@@ -754,3 +754,12 @@ def test_the_metric_threshold_fixture_is_consistent():
     # Guards the helper above: a Decimal target above its baseline is a valid metric.
     metric = SuccessMetricFactory(baseline=Decimal("3.0"), target=Decimal("3.5"))
     metric.full_clean()
+
+
+def test_a_system_pause_without_a_rationale_records_the_breached_guardrail():
+    pilot = make_pilot(Stage.SANDBOX)
+    breach = open_breach(pilot)
+    change = lifecycle.move(
+        pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.SANDBOX, breach=breach
+    )
+    assert change.rationale == f"Guardrail breached: {breach.guardrail.description}"
