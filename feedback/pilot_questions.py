@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from pilots.exceptions import PermissionRefused, ValidationFailed
@@ -39,6 +40,21 @@ def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
     ).exists()
 
 
+def pilots_managed_by(user: AbstractBaseUser) -> QuerySet[Pilot]:
+    """Pilots whose questions a user may change (the same rule as can_manage), still running."""
+    if not user.is_authenticated:
+        return Pilot.objects.none()
+    return (
+        Pilot.objects.filter(
+            Q(lead_id=user.pk)
+            | Q(team__memberships__user_id=user.pk, team__memberships__role=Membership.Role.LEAD)
+        )
+        .exclude(stage__in=CLOSED_STAGES)
+        .distinct()
+        .order_by("title")
+    )
+
+
 def _check_manager(pilot: Pilot, user: AbstractBaseUser) -> None:
     if not can_manage(pilot, user):
         raise PermissionRefused(
@@ -48,8 +64,6 @@ def _check_manager(pilot: Pilot, user: AbstractBaseUser) -> None:
 
 def reserved_keys(pilot: Pilot) -> set[str]:
     """Keys taken by the questionnaires the pilot's rounds use, or the default one."""
-    from django.db.models import Q
-
     questionnaires = Questionnaire.objects.filter(
         Q(rounds__pilot=pilot) | Q(is_default=True, is_current=True)
     ).values("pk")

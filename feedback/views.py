@@ -225,7 +225,7 @@ def _remember_edit_link(
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     # Queries: open prompts with round and pilot; participations with pilot, team and tool;
-    # current absences. Three, whatever the number of prompts.
+    # current absences; pilots the user leads. Four, whatever the number of prompts.
     now = timezone.now()
     prompts = list(
         Prompt.objects.filter(
@@ -257,10 +257,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "starts_on"
         )
     )
+    led = list(pilot_questions.pilots_managed_by(request.user))
     return render(
         request,
         "feedback/inbox.html",
-        {"rows": rows, "participations": participations, "absences": away},
+        {"rows": rows, "participations": participations, "absences": away, "led": led},
     )
 
 

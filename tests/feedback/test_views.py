@@ -185,6 +185,7 @@ def test_the_inbox_lists_open_prompts_and_the_pilots_one_takes_part_in(client, p
     html = response.content.decode()
     assert reverse("feedback_prompt", args=[prompt.pk]) in html
     assert open_round.pilot.title in html
+    assert reverse("pilot_detail", args=[open_round.pilot.pk]) in html
     assert closed_round.pilot.title not in html
     assert someone_else.pilot.title not in html
     assert_private(response)
@@ -207,8 +208,8 @@ def test_the_inbox_makes_the_same_queries_for_few_or_many_prompts(
         prompt_with_token(feedback_round, participant)
     client.force_login(participant)
 
-    # Session, user, open prompts with rounds and pilots, participations, absences.
-    with django_assert_max_num_queries(6):
+    # Session, user, open prompts with rounds and pilots, participations, absences, pilots led.
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("feedback_inbox"))
 
     assert response.content.decode().count("Answer now") == size
@@ -340,3 +341,16 @@ def test_the_answer_page_makes_the_same_queries_for_few_or_many_questions(
     with django_assert_max_num_queries(14):
         assert client.post(url, {**GOOD_ANSWERS, **answers}).status_code == 302
     assert Answer.objects.count() == 5 + extra
+
+
+def test_the_inbox_of_a_lead_links_to_their_pilots_own_questions(client, lead, team):
+    from tests.factories import PilotFactory
+
+    led = PilotFactory(team=team, lead=lead, stage="pilot")
+    stopped = PilotFactory(team=team, lead=lead, stage="stopped")
+    client.force_login(lead)
+
+    html = client.get(reverse("feedback_inbox")).content.decode()
+
+    assert reverse("feedback_pilot_questions", args=[led.pk]) in html
+    assert reverse("feedback_pilot_questions", args=[stopped.pk]) not in html
