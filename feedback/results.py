@@ -157,7 +157,11 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
             n = sum(counts.values())
             entry = _question_result(question, n=n, shown=round_shown)
             if round_shown:
-                labels = {str(c[0]): str(c[1]) for c in question.choices or [] if len(c) >= 2}
+                labels = {
+                    str(c[0]): str(c[1])
+                    for c in question.choices or []
+                    if isinstance(c, list | tuple) and len(c) >= 2
+                }
                 entry["choices"] = [
                     [value, labels.get(value, value), counts.get(value, 0)]
                     for value in [*labels, *sorted(set(counts) - set(labels))]

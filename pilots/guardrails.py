@@ -120,14 +120,18 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
     """Pause the pilot for the first new pausing breach; email Ops after commit."""
     for breach in created:
         if breach.guardrail.action == Guardrail.Action.PAUSE and pilot.stage in ACTIVE_STAGES:
-            lifecycle.move(
-                pilot.pk,
-                lifecycle.Action.PAUSE,
-                actor=None,
-                expected_stage=pilot.stage,
-                rationale=breach.detail,
-                breach=breach,
-            )
+            try:
+                # move() runs in a savepoint: if it refuses, the breach record still stands.
+                lifecycle.move(
+                    pilot.pk,
+                    lifecycle.Action.PAUSE,
+                    actor=None,
+                    expected_stage=pilot.stage,
+                    rationale=breach.detail,
+                    breach=breach,
+                )
+            except DomainError:
+                logger.exception("Guardrail breach %s: the pause was refused", breach.pk)
             pilot.refresh_from_db(fields=["stage", "paused_from", "stage_changed_at"])
     if created:
         ids = [b.pk for b in created]
@@ -234,7 +238,9 @@ def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
             field="note",
         )
     with transaction.atomic():
-        breach = GuardrailBreach.objects.select_for_update().get(pk=breach_id)
+        breach = GuardrailBreach.objects.select_for_update().filter(pk=breach_id).first()
+        if breach is None:
+            raise ValidationFailed(_("This breach does not exist."), code="breach_not_found")
         if breach.resolved_at is not None:
             raise BreachAlreadyResolved(
                 _("This breach was already resolved by someone else."), field="note"

@@ -290,3 +290,27 @@ def test_two_workers_evaluating_the_same_round_record_one_breach_and_one_pause(p
     assert StageChange.objects.filter(pilot=pilot, action="pause").count() == 1
     with transaction.atomic():
         assert Pilot.objects.get(pk=pilot.pk).stage == "paused"
+
+
+def test_a_refused_pause_still_leaves_the_breach_on_record_and_emails_ops(
+    pilot, monkeypatch, django_capture_on_commit_callbacks
+):
+    from pilots.exceptions import IllegalTransition
+
+    def refuse(*args, **kwargs):
+        raise IllegalTransition("Not from here.")
+
+    monkeypatch.setattr(lifecycle, "move", refuse)
+    MetricGuardrailFactory(pilot=pilot, action="pause")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    with django_capture_on_commit_callbacks(execute=True):
+        [breach] = guardrails.evaluate_round(r.pk)
+    assert GuardrailBreach.objects.get() == breach
+    assert Pilot.objects.get(pk=pilot.pk).stage == "pilot"
+    assert len(mail.outbox) == 1
+
+
+def test_resolving_a_breach_that_does_not_exist_is_refused(ops):
+    with pytest.raises(ValidationFailed) as missing:
+        guardrails.resolve_breach(999_999, actor=ops, note="Done")
+    assert missing.value.code == "breach_not_found"
