@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import models
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
@@ -195,7 +196,7 @@ def test_the_world_really_holds_the_answers(world):
 
 
 def test_no_database_row_links_a_respondent_to_an_answer(world):
-    user_model = apps.get_model("auth", "User")
+    user_model = get_user_model()
     respondent_pks = {u.pk for u in world.users}
     answer_models = {Response, Answer}
     offenders = []
