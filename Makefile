@@ -1,5 +1,8 @@
 # The two commands: `make run` and `make test`. Everything else is a step they call.
-PYTHON ?= python3
+# python3 if it is 3.11 or newer, else the first versioned python3.1x on PATH that is.
+PYTHON ?= $(or $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
