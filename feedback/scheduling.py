@@ -162,8 +162,9 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
     """Open the current period's round of every active pilot that has none; return round ids.
 
     Creates the rounds and their prompts in one transaction with a constant number of queries,
-    then enqueues `send_prompts` for each round after commit. Running it twice, or twice at
-    once, opens nothing twice: (pilot, period_start) is unique and conflicts are ignored.
+    then, after commit, enqueues one task that enqueues `send_prompts` for each round. Running
+    it twice, or twice at once, opens nothing twice: (pilot, period_start) is unique and
+    conflicts are ignored.
     """
     now = now or timezone.now()
     questionnaire = Questionnaire.objects.filter(is_default=True, is_current=True).first()
@@ -215,8 +216,10 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
         create_prompts(round_ids, now=now)
         from . import tasks
 
-        for round_id in round_ids:
-            tasks.send_prompts.delay_on_commit(round_id)
+        # One message for all the rounds (a worker fans it out to one send task per round):
+        # publishing 500 messages here would cost more than creating 10,000 prompts.
+        if round_ids:
+            tasks.send_prompts_for_rounds.delay_on_commit(round_ids)
     logger.info("Opened %d feedback round(s).", len(round_ids))
     return round_ids
 

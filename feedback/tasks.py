@@ -31,6 +31,14 @@ def send_prompts(round_id: int) -> dict:
 
 
 @shared_task(**TASK_OPTIONS)
+def send_prompts_for_rounds(round_ids: list[int]) -> dict:
+    """Enqueue send_prompts for each newly opened round (one message from open_due_rounds)."""
+    for round_id in round_ids:
+        send_prompts.delay(round_id)
+    return {"rounds": len(round_ids)}
+
+
+@shared_task(**TASK_OPTIONS)
 def remind_participants() -> dict:
     """Queue the halfway reminders of open rounds (send_reminders does the emailing)."""
     return {"rounds": scheduling.remind()}

@@ -221,13 +221,13 @@ def test_opening_enqueues_the_send_after_commit(
 ):
     make_pilot()
     enqueued = []
-    monkeypatch.setattr("feedback.tasks.send_prompts.delay", enqueued.append)
+    monkeypatch.setattr("feedback.tasks.send_prompts_for_rounds.delay", enqueued.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         round_ids = scheduling.open_due_rounds(now=WEDNESDAY)
     assert enqueued == []
     for callback in callbacks:
         callback()
-    assert enqueued == round_ids
+    assert enqueued == [round_ids]
 
 
 def test_without_a_default_questionnaire_no_round_opens(pulse):

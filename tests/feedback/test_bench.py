@@ -1,0 +1,25 @@
+"""The open-rounds benchmark runs, and its query count does not grow with participants."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the bench truncates tables
+
+sys.path.insert(0, str(settings.BASE_DIR / "bench"))
+import bench_open_rounds  # noqa: E402
+
+
+def test_the_benchmark_opens_rounds_with_the_same_queries_at_two_participant_counts(
+    postgres, settings
+):
+    settings.FEEDBACK_ROUND_OPEN_HOUR = 0
+    small = bench_open_rounds.measure(3, 2, repeats=1)
+    large = bench_open_rounds.measure(3, 7, repeats=1)
+    assert (small["prompts"], large["prompts"]) == (6, 21)
+    assert small["queries"] == large["queries"] <= 8
+    assert small["copy_seconds"] > 0
+    assert large["ratio"] > 0
