@@ -19,8 +19,9 @@ Rounds are closed by ``feedback.scheduling.close_round``, which locks the round 
 responses. Every submission locks the same row first and re-checks that the round is open, so a
 response is either counted by the close or refused with "round closed", never lost.
 
-Nothing here logs: a log line with a time, a token or a user next to a response would be a
-link between a person and an anonymous answer.
+The database itself must not join them either: see _blur_row_versions for PostgreSQL's
+row-version stamps. Nothing here logs: a log line with a time, a token or a user next to a
+response would be a link between a person and an anonymous answer.
 """
 
 from __future__ import annotations
@@ -385,6 +386,8 @@ def submit_response(
                     tokens.edit_key_hash(edit_token or token) if pilot.anonymous_feedback else None
                 ),
             )
+            if pilot.anonymous_feedback:
+                _blur_row_versions(feedback_round.pk)
         else:
             response.answers.all().delete()
         Answer.objects.bulk_create(
@@ -405,6 +408,17 @@ def submit_response(
             record_exposure_incident.delay_on_commit(feedback_round.pk)
     response.edit_token = edit_token  # type: ignore[attr-defined]
     return response
+
+
+def _blur_row_versions(round_id: int) -> None:
+    """Rewrite every prompt of the round in this transaction.
+
+    PostgreSQL stamps each row version with the id of the transaction that wrote it (xmin).
+    The prompt marked answered and the response created here would otherwise carry the same
+    stamp, and ``xmin`` would join them. Rewritten together, all the round's prompts carry the
+    stamp of the latest answer, which matches every prompt or none.
+    """
+    Prompt.objects.filter(round_id=round_id).update(answered=F("answered"))
 
 
 def _response_to_fill(

@@ -3,7 +3,8 @@
 An answer link's token opens a prompt (so, a person) and, hashed differently, finds an
 anonymous response: a log line holding it would link the two. Django logs the path of every
 4xx/5xx response (django.request, django.security.csrf) and runserver logs every request
-(django.server); this filter replaces the token in those lines.
+(django.server); this filter replaces the token (and the prompt id of inbox answer pages) in
+those lines.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"(/feedback/answer/)[^/\s\"'?]+")
+# The answer link's token; the inbox answer page's prompt id (a prompt names its participant,
+# and the time of the request would point at the response written then).
+TOKEN_IN_PATH = re.compile(r"(/feedback/(?:answer|prompts)/)[^/\s\"'?]+")
 REDACTED = r"\1<redacted>"
 
 

@@ -412,3 +412,35 @@ def test_no_page_api_or_export_shows_who_said_what(world, client, superuser, vie
         checked += 1
         assert leaks(records_of(response), world.people) == [], url
     assert checked > 3
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL row versions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_row_version_stamps_do_not_join_a_prompt_to_its_response(postgres, client):
+    """xmin (the writing transaction's id) of a response must not single out one prompt."""
+    from django.db import connection
+
+    feedback_round = pulse_round(anonymous=True)
+    people = [prompt_with_token(feedback_round, UserFactory()) for _ in range(4)]
+    for _prompt, token in people[:3]:
+        answering.submit_response(token=token, answers=GOOD_ANSWERS)
+    user = people[3][0].participant
+    answering.submit_response(prompt_id=people[3][0].pk, user=user, answers=GOOD_ANSWERS)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, xmin::text FROM feedback_prompt WHERE round_id = %s", [feedback_round.pk]
+        )
+        prompt_stamps = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT xmin::text FROM feedback_response WHERE round_id = %s", [feedback_round.pk]
+        )
+        response_stamps = [row[0] for row in cursor.fetchall()]
+
+    assert len(response_stamps) == 4
+    for stamp in response_stamps:
+        matching = [pk for pk, s in prompt_stamps.items() if s == stamp]
+        assert len(matching) in (0, len(prompt_stamps)), (stamp, matching)

@@ -51,3 +51,10 @@ def test_the_filter_redacts_messages_and_arguments():
     assert RedactAnswerTokens().filter(record) is True
     assert record.getMessage() == '"GET /feedback/answer/<redacted>/?saved=1 HTTP/1.1" 200'
     assert redact("/feedback/away/") == "/feedback/away/"
+
+
+def test_the_inbox_answer_page_s_prompt_id_is_redacted_too():
+    assert (
+        redact("POST /feedback/prompts/42/ HTTP/1.1")
+        == "POST /feedback/prompts/<redacted>/ HTTP/1.1"
+    )

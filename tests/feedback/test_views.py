@@ -337,8 +337,8 @@ def test_the_answer_page_makes_the_same_queries_for_few_or_many_questions(
         assert client.get(url).status_code == 200
     # The above, then: the prompt by token, savepoint, lock the round, the pilot, the
     # questions, the prompt under the lock, the token's response, the conditional update, the
-    # response, the answers in bulk, release.
-    with django_assert_max_num_queries(14):
+    # response, the rewrite of the round's prompts (anonymity), the answers in bulk, release.
+    with django_assert_max_num_queries(15):
         assert client.post(url, {**GOOD_ANSWERS, **answers}).status_code == 302
     assert Answer.objects.count() == 5 + extra
 
