@@ -126,3 +126,28 @@ def test_the_report_takes_the_same_queries_at_2_and_50_rounds(client, team, lead
     # participants, decisions.
     assert _report_queries(client, small) == _report_queries(client, big)
     assert _report_queries(client, big) <= 10
+
+
+def _detail_queries(client, pilot) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("pilot_detail", args=[pilot.pk]))
+    assert page.status_code == 200
+    return len(ctx)
+
+
+def test_the_pilot_page_shows_the_evidence_with_the_same_queries_at_2_and_50_rounds(
+    client, team, lead, ops
+):
+    small = PilotFactory(stage="pilot", team=team, lead=lead)
+    big = PilotFactory(stage="pilot", team=team, lead=lead)
+    for p, count in ((small, 2), (big, 50)):
+        SuccessMetricFactory(pilot=p, name="Output quality", target=Decimal("3.2"), min_responses=5)
+        for weeks in range(count):
+            add_round(p, ANSWERS, weeks_ago=weeks)
+    client.force_login(ops)
+    html = client.get(reverse("pilot_detail", args=[big.pk])).content.decode()
+    assert "Recommendation" in html
+    assert 'id="chart-response-rate"' in html
+    assert "Output quality" in html
+    _detail_queries(client, small)  # warm the session
+    assert _detail_queries(client, small) == _detail_queries(client, big)
