@@ -42,6 +42,7 @@ from .models import (
     Stage,
     SuccessMetric,
     Team,
+    ToolDeclaration,
     is_ops,
 )
 
@@ -212,6 +213,9 @@ def _ops_home() -> dict[str, Any]:
             GuardrailBreach.objects.open().select_related("pilot", "guardrail")[:HOME_LIST]
         ),
         "falling": falling,
+        "new_declarations": ToolDeclaration.objects.filter(
+            status=ToolDeclaration.Status.NEW
+        ).count(),
     }
 
 

@@ -281,3 +281,16 @@ def test_only_the_pilots_leads_get_the_link_to_add_their_own_questions(
         reverse("feedback_pilot_questions", args=[other.pk])
         not in client.get(other.get_absolute_url()).content.decode()
     )
+
+
+def test_ops_see_how_many_tool_declarations_wait(client, ops, participant):
+    from pilots import declarations
+
+    for name in ("MeetingBot", "SlideGen"):
+        declarations.declare(
+            user=participant, tool_name=name, used_for="x", data_classification="internal"
+        )
+    client.force_login(ops)
+    html = client.get(reverse("home")).content.decode()
+    assert "2 tool declarations to handle" in html
+    assert reverse("admin:pilots_tooldeclaration_changelist") + "?status__exact=new" in html
