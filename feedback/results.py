@@ -15,6 +15,7 @@ would leak through exports and the API, so the figures are never stored.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -200,8 +201,21 @@ def question_result(results: dict | None, key: str) -> dict | None:
 
 
 def summary_of(results: dict | None, key: str) -> stats.Summary | None:
-    """The (n, mean, sd) of a shown number or scale question of a round, else None."""
+    """The (n, mean, sd) of a shown question of a round, else None.
+
+    A yes/no question counts yes as 1 and no as 0: its mean is the share of yes answers.
+    """
     entry = question_result(results, key)
-    if not entry or not entry.get("shown") or entry.get("mean") is None:
+    if not entry or not entry.get("shown"):
         return None
-    return stats.Summary(entry["n"], entry["mean"], entry.get("sd"))
+    if entry.get("mean") is not None:
+        return stats.Summary(entry["n"], entry["mean"], entry.get("sd"))
+    if entry.get("yes") is not None:
+        yes, no = entry["yes"], entry.get("no", 0)
+        n = yes + no
+        if not n:
+            return None
+        # Sample variance of 0/1 answers: yes·no / (n·(n − 1)).
+        sd = math.sqrt(yes * no / (n * (n - 1))) if n > 1 else None
+        return stats.Summary(n, yes / n, sd)
+    return None

@@ -145,3 +145,14 @@ def test_the_median_is_the_same_on_every_database():
     answers = [{"minutes_saved": v} for v in (10, 20, 30, 40, 1000, 0)]
     q = _by_key(add_round(PilotFactory(stage="sandbox"), answers).results)["minutes_saved"]
     assert q["median"] == pytest.approx(25.0)
+
+
+def test_a_yes_no_question_summarises_as_the_share_of_yes_answers():
+    from feedback.results import summary_of
+
+    answers = [{"incident": v} for v in (True, False, False, True, False, False)]
+    summary = summary_of(add_round(PilotFactory(stage="sandbox"), answers).results, "incident")
+    values = [1, 0, 0, 1, 0, 0]
+    assert summary.n == 6
+    assert summary.mean == pytest.approx(np.mean(values))
+    assert summary.sd == pytest.approx(np.std(values, ddof=1))
