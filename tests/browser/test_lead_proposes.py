@@ -16,6 +16,15 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     sign_in(page, "lead", "pw")
     page.get_by_role("navigation").get_by_role("link", name="Propose a pilot").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Propose a pilot")
+    # Keyboard order: the skip link first, then the form in reading order.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.focus("#id_title")
+    focused = []
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.id"))
+    assert focused == ["id_team", "id_problem", "id_hypothesis_intervention"]
 
     page.fill("#id_title", "Reply drafts")
     page.fill("#id_problem", "Ticket replies take too long.")
