@@ -2,7 +2,9 @@
 
 Thin adapters: they parse input, call one function of feedback.answering, feedback.absences or
 feedback.pilot_questions, and render. Pages whose URL or HTML holds an answer token are never
-cached and send no Referer, so the token does not leak to other sites or shared caches.
+cached and send a Referer without any path ("strict-origin"), so the token reaches no other
+site, no shared cache and no log of a Referer header. Not "no-referrer": under it browsers send
+"Origin: null" with the page's own POST forms, which Django's CSRF check rightly refuses.
 Every outcome of a token page is a 200 (or 404 for an unknown link): Django logs 4xx responses
 with their path, and the path holds the token.
 """
@@ -35,13 +37,13 @@ from .models import Absence, FeedbackRound, Prompt, Question
 
 
 def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Mark a page that shows a token (in its URL or HTML): no cache, no Referer, no index."""
+    """Mark a page that shows a token (in its URL or HTML): no cache, no path in Referer."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "strict-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
