@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from . import proposals
 from .models import (
     AITool,
     DataClassification,
@@ -69,6 +71,13 @@ class ProposalForm(forms.ModelForm):
         self.fields["team"].queryset = teams
         self.fields["tool"].queryset = AITool.objects.usable()
         self.fields["participants"].queryset = members
+        window = self.fields["response_window_days"]
+        window.min_value, window.max_value = proposals.RESPONSE_WINDOW_DAYS
+        window.widget.attrs.update(min=window.min_value, max=window.max_value)
+        window.validators += [
+            MinValueValidator(window.min_value),
+            MaxValueValidator(window.max_value),
+        ]
         if teams.count() == 1 and not self.initial.get("team"):
             self.initial["team"] = teams.first().pk
 

@@ -62,6 +62,8 @@ GUARDRAIL_FIELDS = (
     "threshold",
     "action",
 )
+# The days participants have to answer a round (the database checks the same range).
+RESPONSE_WINDOW_DAYS = (1, 14)
 METRIC_GUARDRAIL_FIELDS = ("question_key", "statistic", "comparator", "threshold")
 
 
@@ -203,6 +205,15 @@ def _validate(team: Team, proposal: Proposal) -> None:
     f = proposal.fields
     registry.validate_tool_and_data(f.get("tool"), f.get("data_classification", "internal"))
     registry.validate_dates(f.get("planned_start"), f.get("planned_end"))
+    low, high = RESPONSE_WINDOW_DAYS
+    window = f.get("response_window_days")
+    if window is not None and not low <= window <= high:
+        raise ValidationFailed(
+            _("Give participants from %(low)d to %(high)d days to answer.")
+            % {"low": low, "high": high},
+            code="window_out_of_range",
+            field="response_window_days",
+        )
     names: set[str] = set()
     for i, row in enumerate(proposal.metrics):
         try:

@@ -166,3 +166,11 @@ def test_ops_may_open_a_draft_for_someone_else(ops, team, participant):
         actor=ops, team=team, lead=participant, proposal=_proposal(AIToolFactory())
     )
     assert pilot.lead == participant
+
+
+def test_a_response_window_the_database_would_refuse_is_refused_on_its_field(lead, team):
+    with pytest.raises(ValidationFailed) as e:
+        proposals.create_draft(
+            actor=lead, team=team, proposal=_proposal(AIToolFactory(), response_window_days=15)
+        )
+    assert (e.value.code, e.value.field) == ("window_out_of_range", "response_window_days")

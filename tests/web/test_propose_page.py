@@ -246,3 +246,16 @@ def test_the_team_lead_may_edit_a_draft_another_member_leads(client, lead, team,
     pilot = PilotFactory(lead=member, team=team, tool=tool)
     client.force_login(lead)
     assert client.get(reverse("pilot_edit", args=[pilot.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("days", ["0", "15"])
+def test_a_response_window_outside_one_to_fourteen_days_is_refused_on_its_field(
+    client, lead, team, tool, days
+):
+    client.force_login(lead)
+    response = client.post(
+        reverse("pilot_propose"), proposal_post(team=team, tool=tool, response_window_days=days)
+    )
+    assert response.status_code == 400
+    assert 'href="#id_response_window_days"' in response.content.decode()
+    assert not Pilot.objects.exists()
