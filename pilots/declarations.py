@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -145,13 +145,22 @@ def _tool_for(declaration: ToolDeclaration) -> AITool:
     if declaration.tool_id:
         return declaration.tool
     tool = AITool.objects.filter(name__iexact=declaration.tool_name).first()
-    if tool is None:
-        tool = AITool.objects.create(
-            name=declaration.tool_name,
-            vendor=declaration.vendor or _("Unknown"),
-            approval_status=AITool.ApprovalStatus.UNDER_EVALUATION,
-            max_data_classification=declaration.data_classification,
-            notes=_("Declared by %(person)s: %(used_for)s")
-            % {"person": declaration.declared_by.get_username(), "used_for": declaration.used_for},
-        )
-    return tool
+    if tool is not None:
+        return tool
+    try:
+        # A savepoint: two declarations of one new tool handled at once create it once (the
+        # name is unique); the loser takes the winner's row.
+        with transaction.atomic():
+            return AITool.objects.create(
+                name=declaration.tool_name,
+                vendor=declaration.vendor or _("Unknown"),
+                approval_status=AITool.ApprovalStatus.UNDER_EVALUATION,
+                max_data_classification=declaration.data_classification,
+                notes=_("Declared by %(person)s: %(used_for)s")
+                % {
+                    "person": declaration.declared_by.get_username(),
+                    "used_for": declaration.used_for,
+                },
+            )
+    except IntegrityError:
+        return AITool.objects.get(name=declaration.tool_name)
