@@ -355,3 +355,24 @@ def test_the_inbox_of_a_lead_links_to_their_pilots_own_questions(client, lead, t
 
     assert reverse("feedback_pilot_questions", args=[led.pk]) in html
     assert reverse("feedback_pilot_questions", args=[stopped.pk]) not in html
+
+
+def test_the_inbox_says_when_a_pilot_with_an_open_round_is_paused(client, participant):
+    feedback_round = pulse_round(stage="paused")
+    prompt, _token = prompt_with_token(feedback_round, participant)
+    client.force_login(participant)
+
+    html = client.get(reverse("feedback_inbox")).content.decode()
+
+    assert "is paused" in html
+    assert reverse("feedback_prompt", args=[prompt.pk]) not in html
+
+
+def test_a_named_pilot_s_form_says_answers_carry_names(client, participant):
+    feedback_round = pulse_round(anonymous=False)
+    _prompt, token = prompt_with_token(feedback_round, participant)
+
+    html = client.get(reverse("feedback_answer", args=[token])).content.decode()
+
+    assert "collects feedback with names" in html
+    assert "Your answers are anonymous" not in html
