@@ -294,3 +294,26 @@ def test_ops_see_how_many_tool_declarations_wait(client, ops, participant):
     html = client.get(reverse("home")).content.decode()
     assert "2 tool declarations to handle" in html
     assert reverse("admin:pilots_tooldeclaration_changelist") + "?status__exact=new" in html
+
+
+def _nav(html: str) -> str:
+    return html.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+
+
+def test_the_navigation_depends_on_the_role(client, ops, lead, participant):
+    client.force_login(lead)
+    nav = _nav(client.get(reverse("home")).content.decode())
+    assert reverse("pilot_propose") in nav
+    assert reverse("admin:index") not in nav
+    client.force_login(participant)
+    nav = _nav(client.get(reverse("home")).content.decode())
+    assert reverse("pilot_propose") not in nav
+    assert reverse("feedback_inbox") in nav
+    client.force_login(ops)
+    nav = _nav(client.get(reverse("home")).content.decode())
+    assert reverse("admin:index") in nav
+    assert reverse("pilot_propose") not in nav
+
+
+def test_anonymous_visitors_see_no_navigation(client):
+    assert '<nav aria-label="Main">' not in client.get(reverse("login")).content.decode()
