@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import datetime
+import importlib.util
+from pathlib import Path
 
 import pytest
 
 from tests.factories import AIToolFactory
+
+
+def _compile_messages() -> None:
+    """Compile the .po files, as `make setup` does, so a bare `pytest` sees the French pages."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "compile_messages.py"
+    spec = importlib.util.spec_from_file_location("compile_messages", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+
+
+# At collection, before any test asks for a French catalogue (Django caches it per process).
+_compile_messages()
 
 
 @pytest.fixture
