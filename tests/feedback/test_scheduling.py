@@ -510,3 +510,70 @@ def test_a_closed_round_counts_prompts_of_answered_and_unanswered_participants(p
     round_.refresh_from_db()
     assert (round_.invited_count, round_.response_count) == (2, 1)
     assert round_.response_rate == 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# The database refuses what the scheduling relies on
+
+
+def refused(constraint: str, make) -> None:
+    from django.db import IntegrityError, connection, transaction
+
+    with pytest.raises(IntegrityError) as error, transaction.atomic():
+        make()
+    if connection.vendor == "postgresql":  # SQLite names the columns, not the constraint
+        assert constraint in str(error.value)
+
+
+def test_the_database_refuses_a_second_round_for_the_same_period(pulse):
+    round_ = FeedbackRoundFactory()
+    refused(
+        "feedback_feedbackround_one_per_period",
+        lambda: FeedbackRoundFactory(pilot=round_.pilot, period_start=round_.period_start),
+    )
+
+
+def test_the_database_refuses_a_second_prompt_for_the_same_participant(pulse):
+    prompt = PromptFactory()
+    refused(
+        "feedback_prompt_one_per_participant",
+        lambda: PromptFactory(round=prompt.round, participant=prompt.participant),
+    )
+
+
+def test_the_database_refuses_a_round_closing_before_it_opens(pulse):
+    refused(
+        "feedback_feedbackround_window_in_order",
+        lambda: FeedbackRoundFactory(opens_at=WEDNESDAY, closes_at=WEDNESDAY),
+    )
+
+
+def test_the_database_refuses_a_closed_round_without_a_closing_time(pulse):
+    refused(
+        "feedback_feedbackround_closed_at_iff_closed",
+        lambda: FeedbackRoundFactory(status="closed", closed_at=None),
+    )
+    refused(
+        "feedback_feedbackround_closed_at_iff_closed",
+        lambda: FeedbackRoundFactory(status="open", closed_at=WEDNESDAY),
+    )
+
+
+def test_the_database_refuses_more_responses_than_invitations(pulse):
+    refused(
+        "feedback_feedbackround_responses_within_invited",
+        lambda: FeedbackRoundFactory(invited_count=2, response_count=3),
+    )
+
+
+def test_the_database_refuses_two_current_versions_or_two_defaults(pulse):
+    from tests.factories import QuestionnaireFactory
+
+    refused(
+        "feedback_questionnaire_one_current_version",
+        lambda: QuestionnaireFactory(slug=pulse.slug, version=pulse.version + 1, is_current=True),
+    )
+    refused(
+        "feedback_questionnaire_one_default",
+        lambda: QuestionnaireFactory(is_default=True, is_current=True),
+    )

@@ -195,7 +195,12 @@ def test_closing_twice_in_a_row_and_twice_at_once_closes_once(celery_worker):
 
 @pytest.mark.worker_concurrency(1)
 @pytest.mark.worker_env(
-    FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.03", CELERY_VISIBILITY_TIMEOUT="4"
+    FEEDBACK_ROUND_OPEN_HOUR="0",
+    FEEDBACK_SEND_DELAY_SECONDS="0.03",
+    # The restarted worker takes back the killed one's unacknowledged task within seconds.
+    CELERY_VISIBILITY_TIMEOUT="4",
+    CELERY_UNACKED_RESTORE_INTERVAL="1",
+    CELERY_UNACKED_RESTORE_THROTTLE="1",
 )
 def test_a_worker_killed_in_the_middle_of_a_fan_out_leaves_one_prompt_and_at_most_one_email(
     celery_worker,
@@ -249,3 +254,59 @@ def test_after_beat_was_silent_for_three_periods_only_the_current_round_opens(ce
     assert starts[1] - starts[0] == datetime.timedelta(weeks=3)
     current = pilot.rounds.get(period_start=today)
     assert current.prompts.filter(send_status="sent").count() == 2
+
+
+def test_a_round_closing_while_answers_arrive_counts_exactly_the_accepted_answers(
+    celery_worker,
+):
+    import threading
+
+    from django.db import connection
+
+    from feedback.answering import AnsweringClosed, submit_response
+
+    make_pilot(30)
+    [round_id] = scheduling.open_due_rounds()
+    wait_until(lambda: count(send_status="sent") == 30, what="the prompts sent")
+    celery_worker.wait_idle()
+    tokens = [e.token for e in read_emails(celery_worker.email_dir)]
+    answers = {
+        "minutes_saved": "30",
+        "quality": "4",
+        "trust": "4",
+        "recommend": "8",
+        "incident": "no",
+    }
+    accepted, refused, errors = [], [], []
+
+    def answer(token: str) -> None:
+        try:
+            submit_response(token=token, answers=answers)
+            accepted.append(token)
+        except AnsweringClosed:
+            refused.append(token)
+        except Exception as exc:  # reported below: any other error fails the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    early = [threading.Thread(target=answer, args=(t,)) for t in tokens[:10]]
+    late = [threading.Thread(target=answer, args=(t,)) for t in tokens[10:]]
+    for thread in early:
+        thread.start()
+    for thread in early:
+        thread.join(timeout=60)
+    # The close goes to the worker while twenty more answers are on their way.
+    tasks.close_round.delay(round_id)
+    for thread in late:
+        thread.start()
+    for thread in late:
+        thread.join(timeout=60)
+    wait_until(lambda: FeedbackRound.objects.closed().exists(), what="the round closed")
+    celery_worker.wait_idle()
+    assert errors == []
+    assert len(accepted) + len(refused) == 30
+    assert len(accepted) >= 10
+    round_ = FeedbackRound.objects.get()
+    assert round_.response_count == len(accepted) == round_.responses.count()
+    assert count(round_id=round_id, answered=True) == len(accepted)
