@@ -409,3 +409,15 @@ def test_the_tool_and_team_admins_answer(ops_client):
     assert "Copilot" in ops_client.get(reverse("admin:pilots_aitool_changelist")).content.decode()
     assert "Legal" in ops_client.get(reverse("admin:pilots_team_changelist")).content.decode()
     assert ops_client.get(reverse("admin:pilots_team_add")).status_code == 200
+
+
+def test_a_pilot_with_a_stage_history_cannot_be_deleted_from_the_admin(ops_client, lead, team):
+    pilot = PilotFactory(team=team, lead=lead)
+    lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
+    url = reverse("admin:pilots_pilot_delete", args=[pilot.pk])
+    page = ops_client.get(url)
+    assert "<title>Cannot delete pilot" in page.content.decode()
+    assert page.context["protected"]  # the stage history protects it
+    ops_client.post(url, {"post": "yes"})
+    assert Pilot.objects.filter(pk=pilot.pk).exists()
+    assert StageChange.objects.filter(pilot=pilot).count() == 1
