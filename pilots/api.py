@@ -64,7 +64,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=MoveSerializer, responses={201: StageChangeSerializer})
     @action(detail=True, methods=["post"])
-    def move(self, request: Request, pk: str | None = None) -> Response:
+    def move(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         pilot = self.get_object()
         data = MoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +80,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses={200: StageChangeSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="stage-changes")
-    def stage_changes(self, request: Request, pk: str | None = None) -> Response:
+    def stage_changes(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         pilot = self.get_object()
         changes = StageChange.objects.filter(pilot=pilot).select_related("actor")
         page = self.paginate_queryset(changes)

@@ -148,6 +148,14 @@ def test_the_stage_history_of_a_pilot_is_listed(ops, ops2, lead, team):
     ]
 
 
+def test_the_stage_history_is_also_served_with_a_format_suffix(ops, lead, team):
+    pilot = PilotFactory(team=team, lead=lead)
+    lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
+    response = api_as(ops).get(f"/api/pilots/{pilot.pk}/stage-changes.json")
+    assert response.status_code == 200
+    assert [c["to_stage"] for c in response.json()["results"]] == ["proposed"]
+
+
 @pytest.mark.parametrize(
     ("stage", "payload", "status", "code", "field"),
     [
