@@ -132,10 +132,23 @@ class CeleryWorkerProcess:
         log = open(Path(self.log_dir) / f"worker-{self.starts}.log", "wb")  # noqa: SIM115
         celery = str(Path(sys.executable).with_name("celery"))
         self.process = subprocess.Popen(
-            [celery, "-A", "aiops_site", "worker", "--loglevel=INFO", "--pool=prefork",
-             f"--concurrency={self.concurrency}", f"--hostname={self.nodename}",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                celery,
+                "-A",
+                "aiops_site",
+                "worker",
+                "--loglevel=INFO",
+                "--pool=prefork",
+                f"--concurrency={self.concurrency}",
+                f"--hostname={self.nodename}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a kill reaches the pool too
         )
         deadline = time.monotonic() + timeout
@@ -245,8 +258,9 @@ def celery_worker(request, redis_url, postgres, tmp_path):
     for marker in request.node.iter_markers("worker_concurrency"):
         concurrency = marker.args[0]
     _purge_broker(redis_url)
-    worker = CeleryWorkerProcess(env=env, log_dir=tmp_path, name=f"test-{os.getpid()}",
-                                 concurrency=concurrency)
+    worker = CeleryWorkerProcess(
+        env=env, log_dir=tmp_path, name=f"test-{os.getpid()}", concurrency=concurrency
+    )
     worker.email_dir = email_dir
     worker.start()
     yield worker

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from django.conf import settings
+
+from bench import bench_open_rounds
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the bench truncates tables
-
-sys.path.insert(0, str(settings.BASE_DIR / "bench"))
-import bench_open_rounds  # noqa: E402
 
 
 def test_the_benchmark_opens_rounds_with_the_same_queries_at_two_participant_counts(
