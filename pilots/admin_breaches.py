@@ -40,8 +40,9 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "round",
         "is_open",
         "resolved_by",
+        "notify_status",
     ]
-    list_filter = [OpenFilter, "guardrail__action"]
+    list_filter = [OpenFilter, "guardrail__action", "notify_status"]
     list_select_related = ["pilot", "guardrail", "round", "resolved_by"]
     search_fields = ["pilot__title", "guardrail__description", "detail"]
     date_hierarchy = "created_at"
@@ -55,6 +56,9 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "resolved_at",
         "resolved_by",
         "resolution_note",
+        "notify_status",
+        "notify_attempts",
+        "notified_at",
     ]
     fields = readonly_fields
     actions = ["resolve"]

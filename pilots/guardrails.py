@@ -6,12 +6,20 @@ a pilot). What is *recorded* respects the threshold: below it the breach stores 
 its detail says only which rule broke, so the record and the email reveal no answer.
 
 Repeats are harmless: a breach is unique per (guardrail, round) in the database, the pilot row
-is locked while a round is evaluated, and the pause and the email happen only for a breach
-this call created.
+is locked while a round is evaluated, and the pause happens only for a breach this call created.
+
+The Ops email of a breach is its own task (notify_breach), enqueued after commit. Its state on
+the breach goes queued → sending → sent: a worker claims the breach with a conditional UPDATE
+(exactly one row changed, or someone else has it), emails, then marks it sent. A failed send
+puts it back in the queue and the task retries with backoff; a breach left in sending by a
+worker that died is put back in the queue by sweep_stuck_notifications, which also re-enqueues
+queued breaches whose task was lost. So every breach is emailed, and twice only if a worker
+dies between the mail server accepting the email and the row being marked sent.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 from decimal import Decimal
 
@@ -19,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +39,7 @@ from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .models import ACTIVE_STAGES, OPS_GROUP, Guardrail, GuardrailBreach, Pilot, is_ops
 
 logger = logging.getLogger(__name__)
+NotifyStatus = GuardrailBreach.NotifyStatus
 
 
 class BreachAlreadyResolved(DomainError):
@@ -77,27 +86,101 @@ def _ops_recipients() -> list[str]:
     return sorted({*users, *settings.OPS_EMAILS})
 
 
-def _email_ops(breach_ids: list[int]) -> None:
-    breaches = GuardrailBreach.objects.filter(pk__in=breach_ids).select_related(
-        "pilot", "guardrail"
+class NotifyOutcome:
+    SENT = "sent"
+    SKIPPED = "skipped"  # gone, already sent, or another worker holds it
+    FAILED = "failed"  # the mail server refused or was unreachable: back in the queue
+    NO_RECIPIENT = "no_recipient"  # nobody to email: back in the queue for the sweep
+
+
+def _breach_email(breach: GuardrailBreach) -> tuple[str, str]:
+    url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
+    subject = _("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title}
+    body = _("%(detail)s\n\nAction: %(action)s.\n%(url)s") % {
+        "detail": breach.detail,
+        "action": breach.guardrail.get_action_display(),
+        "url": url,
+    }
+    return subject, body
+
+
+def notify_breach(breach_id: int) -> str:
+    """Email Ops about one breach, at most once per claim; return a NotifyOutcome.
+
+    The claim is a conditional UPDATE outside any long transaction: the email is sent without
+    holding a lock, and a second worker (a repeated or duplicated task) changes no row and
+    sends nothing.
+    """
+    claimed_at = timezone.now()
+    claimed = GuardrailBreach.objects.filter(
+        pk=breach_id, notify_status=NotifyStatus.QUEUED
+    ).update(
+        notify_status=NotifyStatus.SENDING,
+        notify_started_at=claimed_at,
+        notify_attempts=F("notify_attempts") + 1,
     )
+    if claimed != 1:
+        return NotifyOutcome.SKIPPED
+    # Only this claim's row: if the sweep took it back meanwhile, nothing below changes it.
+    mine = GuardrailBreach.objects.filter(
+        pk=breach_id, notify_status=NotifyStatus.SENDING, notify_started_at=claimed_at
+    )
+    breach = GuardrailBreach.objects.select_related("pilot", "guardrail").get(pk=breach_id)
     recipients = _ops_recipients()
     if not recipients:
-        logger.warning("Guardrail breach %s: no Ops recipient configured", breach_ids)
-        return
-    for breach in breaches:
-        url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
-        send_mail(
-            subject=_("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title},
-            message=_("%(detail)s\n\nAction: %(action)s.\n%(url)s")
-            % {
-                "detail": breach.detail,
-                "action": breach.guardrail.get_action_display(),
-                "url": url,
-            },
-            from_email=None,
-            recipient_list=recipients,
+        logger.warning("Guardrail breach %s: no Ops recipient configured", breach_id)
+        mine.update(notify_status=NotifyStatus.QUEUED)
+        return NotifyOutcome.NO_RECIPIENT
+    subject, body = _breach_email(breach)
+    try:
+        delivered = send_mail(
+            subject=subject, message=body, from_email=None, recipient_list=recipients
         )
+    except Exception:
+        # Any backend error (SMTP, DNS, timeout): the breach goes back in the queue.
+        logger.exception("Guardrail breach %s: emailing Ops failed", breach_id)
+        delivered = 0
+    if not delivered:
+        mine.update(notify_status=NotifyStatus.QUEUED)
+        return NotifyOutcome.FAILED
+    if mine.update(notify_status=NotifyStatus.SENT, notified_at=timezone.now()) != 1:
+        logger.warning("Guardrail breach %s: emailed after the sweep requeued it", breach_id)
+    return NotifyOutcome.SENT
+
+
+def sweep_stuck_notifications(*, now: datetime.datetime) -> dict:
+    """Requeue breach emails stuck in sending, and re-enqueue the queued ones left behind.
+
+    A breach stays in sending only if its worker died between claim and sent; after
+    GUARDRAIL_NOTIFY_STUCK_MINUTES (longer than any single send, EMAIL_TIMEOUT) it goes back
+    to queued. Queued breaches whose last attempt (or creation) is that old have no live task
+    (the message was lost, or the task gave up its retries): their task is enqueued again.
+    """
+    stale = now - datetime.timedelta(minutes=settings.GUARDRAIL_NOTIFY_STUCK_MINUTES)
+    from . import tasks
+
+    with transaction.atomic():
+        # skip_locked: two sweeps at once requeue each row once.
+        stuck = list(
+            GuardrailBreach.objects.select_for_update(skip_locked=True)
+            .filter(notify_status=NotifyStatus.SENDING, notify_started_at__lt=stale)
+            .values_list("pk", flat=True)
+        )
+        requeued = GuardrailBreach.objects.filter(
+            pk__in=stuck, notify_status=NotifyStatus.SENDING
+        ).update(notify_status=NotifyStatus.QUEUED)
+        forgotten = list(
+            GuardrailBreach.objects.filter(notify_status=NotifyStatus.QUEUED)
+            .filter(
+                Q(notify_started_at__lt=stale)
+                | Q(notify_started_at__isnull=True, created_at__lt=stale)
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for breach_id in forgotten:
+            tasks.notify_breach.delay_on_commit(breach_id)
+    return {"requeued": requeued, "enqueued": forgotten}
 
 
 def _record(
@@ -117,7 +200,7 @@ def _record(
 
 
 def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
-    """Pause the pilot for the first new pausing breach; email Ops after commit."""
+    """Pause the pilot for the first new pausing breach; enqueue the Ops emails after commit."""
     for breach in created:
         if breach.guardrail.action == Guardrail.Action.PAUSE and pilot.stage in ACTIVE_STAGES:
             try:
@@ -133,11 +216,11 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
             except DomainError:
                 logger.exception("Guardrail breach %s: the pause was refused", breach.pk)
             pilot.refresh_from_db(fields=["stage", "paused_from", "stage_changed_at"])
-    if created:
-        ids = [b.pk for b in created]
-        # robust: a mail server failure is logged; the breach stays visible on the pilot page,
-        # the Ops home and the admin, and is not emailed twice.
-        transaction.on_commit(lambda: _email_ops(ids), robust=True)
+    from . import tasks
+
+    for breach in created:
+        # After commit: the worker must see the breach; a rollback emails nobody.
+        tasks.notify_breach.delay_on_commit(breach.pk)
 
 
 def evaluate_round(round_id: int) -> list[GuardrailBreach]:

@@ -60,7 +60,7 @@ def test_a_pause_guardrail_pauses_the_pilot_as_the_system_with_the_breach_as_rat
 
 
 def test_evaluating_a_round_twice_records_one_breach_pauses_once_and_emails_once(
-    pilot, django_capture_on_commit_callbacks, settings
+    pilot, django_capture_on_commit_callbacks, settings, celery_eager
 ):
     settings.OPS_EMAILS = ["oncall@example.com"]
     MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.PAUSE)
@@ -76,7 +76,9 @@ def test_evaluating_a_round_twice_records_one_breach_pauses_once_and_emails_once
     assert pilot.title in mail.outbox[0].subject
 
 
-def test_a_flag_guardrail_emails_ops_but_does_not_pause(pilot, django_capture_on_commit_callbacks):
+def test_a_flag_guardrail_emails_ops_but_does_not_pause(
+    pilot, django_capture_on_commit_callbacks, celery_eager
+):
     MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
     r = add_round(pilot, scores("trust", LOW_TRUST))
     with django_capture_on_commit_callbacks(execute=True):
@@ -87,7 +89,7 @@ def test_a_flag_guardrail_emails_ops_but_does_not_pause(pilot, django_capture_on
 
 
 def test_below_the_anonymity_threshold_a_breach_acts_but_withholds_the_value(
-    pilot, settings, django_capture_on_commit_callbacks
+    pilot, settings, django_capture_on_commit_callbacks, celery_eager
 ):
     settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
     MetricGuardrailFactory(
@@ -131,7 +133,7 @@ def test_an_open_round_is_not_evaluated(pilot):
 
 
 def test_a_confidential_data_exposure_breaches_every_guardrail_forbidding_it_at_once(
-    pilot, django_capture_on_commit_callbacks
+    pilot, django_capture_on_commit_callbacks, celery_eager
 ):
     forbids = GuardrailFactory(
         pilot=pilot,
@@ -293,7 +295,7 @@ def test_two_workers_evaluating_the_same_round_record_one_breach_and_one_pause(p
 
 
 def test_a_refused_pause_still_leaves_the_breach_on_record_and_emails_ops(
-    pilot, monkeypatch, django_capture_on_commit_callbacks
+    pilot, monkeypatch, django_capture_on_commit_callbacks, celery_eager
 ):
     from pilots.exceptions import IllegalTransition
 
