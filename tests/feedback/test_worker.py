@@ -310,3 +310,26 @@ def test_a_round_closing_while_answers_arrive_counts_exactly_the_accepted_answer
     round_ = FeedbackRound.objects.get()
     assert round_.response_count == len(accepted) == round_.responses.count()
     assert count(round_id=round_id, answered=True) == len(accepted)
+
+
+@pytest.mark.worker_concurrency(1)
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.03")
+def test_pausing_a_pilot_in_the_middle_of_a_fan_out_stops_its_emails(celery_worker, ops):
+    from pilots import lifecycle
+
+    pilot = make_pilot(100)
+    scheduling.open_due_rounds()
+    wait_until(lambda: count(send_status="sent") >= 10, what="the fan-out under way")
+    lifecycle.move(
+        pilot.pk, "pause", actor=ops, expected_stage="pilot", rationale="Incident under review"
+    )
+    # Only a prompt already claimed when the pause committed may still go out.
+    in_flight = count(send_status="sent") + count(send_status="sending")
+    celery_worker.wait_idle()
+    assert count(send_status="sent") <= in_flight
+    assert count(send_status="queued") >= 100 - in_flight
+    assert len(read_emails(celery_worker.email_dir)) == count(send_status="sent")
+    # Nothing more goes out later either: the sweep leaves a paused pilot's prompts alone.
+    scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
+    celery_worker.wait_idle()
+    assert count(send_status="sent") <= in_flight
