@@ -225,7 +225,7 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
 
 
 def _random_hash_sql() -> str:
-    # A placeholder hash of 256 random bits nobody knows: a prompt gets its real token only
+    # A placeholder: the hash of 244 random bits nobody knows. A prompt gets its real token only
     # when its email is sent (see send_prompts), so no token exists before that.
     if connection.vendor == "postgresql":
         return (
