@@ -4,11 +4,14 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from aiops_site.health import healthz
+from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
 from pilots.api import AIToolViewSet, PilotViewSet
 
 api = DefaultRouter()
 api.register("pilots", PilotViewSet, basename="pilot")
 api.register("tools", AIToolViewSet, basename="tool")
+api.register("rounds", FeedbackRoundViewSet, basename="feedback-round")
+api.register("evidence", EvidenceViewSet, basename="evidence")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
