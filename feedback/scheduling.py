@@ -380,6 +380,11 @@ def send_prompts(
     if round_ is None:
         return report
     create_prompts([round_id], now=now)
+    # Someone who answered (e.g. from the inbox) while their prompt waited for a re-send needs
+    # no email, and a new token would only kill the link they are using.
+    Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED, answered=True).update(
+        send_status=Status.SKIPPED
+    )
     queued = list(
         Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED)
         .select_related("participant")
@@ -391,7 +396,7 @@ def send_prompts(
             token, token_hash = make_token()
             claimed_at = timezone.now()
             claimed = (
-                Prompt.objects.filter(pk=prompt.pk, send_status=Status.QUEUED)
+                Prompt.objects.filter(pk=prompt.pk, send_status=Status.QUEUED, answered=False)
                 .filter(_claimable(claimed_at))
                 .update(
                     send_status=Status.SENDING,

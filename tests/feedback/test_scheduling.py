@@ -291,6 +291,20 @@ def test_sending_twice_sends_nothing_twice(pulse):
     assert len(mail.outbox) == 3
 
 
+def test_a_prompt_answered_while_waiting_for_a_resend_gets_no_email_and_keeps_its_link(pulse):
+    round_ = open_one(2)
+    answered = Prompt.objects.first()
+    Prompt.objects.filter(pk=answered.pk).update(answered=True)
+    before = Prompt.objects.get(pk=answered.pk).token_hash
+    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    assert report.sent == 1
+    assert [m.to for m in mail.outbox] == [
+        [Prompt.objects.exclude(pk=answered.pk).get().participant.email]
+    ]
+    answered.refresh_from_db()
+    assert (answered.send_status, answered.token_hash) == ("skipped", before)
+
+
 def test_a_paused_pilot_gets_no_more_prompts(pulse, ops):
     round_ = open_one(3)
     lifecycle.move(
