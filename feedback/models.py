@@ -253,6 +253,8 @@ class Response(models.Model):
 
 
 class Answer(models.Model):
+    # Random ids: sequential ones would give away the order in which people answered.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     number = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Answer',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('number', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
                 ('boolean', models.BooleanField(blank=True, null=True)),
                 ('text', models.TextField(blank=True)),
