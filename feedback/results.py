@@ -131,7 +131,7 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
             if entry["shown"]:
                 counts = per_number[pk]
                 summary = stats.Summary(n, _float(row["mean"]), _float(row["sd"]))
-                interval = stats.t_interval(summary)
+                interval = stats.interval(summary)
                 entry.update(
                     mean=summary.mean,
                     sd=summary.sd,
@@ -203,7 +203,8 @@ def question_result(results: dict | None, key: str) -> dict | None:
 def summary_of(results: dict | None, key: str) -> stats.Summary | None:
     """The (n, mean, sd) of a shown question of a round, else None.
 
-    A yes/no question counts yes as 1 and no as 0: its mean is the share of yes answers.
+    A yes/no question counts yes as 1 and no as 0: its mean is the share of yes answers, and
+    the summary is marked as a proportion so it is judged with the Wilson interval.
     """
     entry = question_result(results, key)
     if not entry or not entry.get("shown"):
@@ -217,5 +218,5 @@ def summary_of(results: dict | None, key: str) -> stats.Summary | None:
             return None
         # Sample variance of 0/1 answers: yes·no / (n·(n − 1)).
         sd = math.sqrt(yes * no / (n * (n - 1))) if n > 1 else None
-        return stats.Summary(n, yes / n, sd)
+        return stats.Summary(n, yes / n, sd, proportion=True)
     return None

@@ -8,6 +8,16 @@ bisection, accurate to about 1e-10, so production code does not need scipy.
 
 Round summaries are pooled exactly: from each round's (n, mean, sd) the pooled mean and the
 pooled sample variance are the same as those of the raw answers of all rounds together.
+
+Two cases where the plain t interval would claim certainty it does not have (see `interval`):
+- Answers all equal (sd = 0) give a zero-width interval [m, m], i.e. a verdict from the mean
+  alone. Answers are given on a grid (whole points on a scale, whole minutes), so a sample of
+  identical answers is still compatible with a true spread of at least the rounding error of
+  that grid: the sd is floored at resolution/√12 (the sd of a uniform rounding error, as in
+  Sheppard's correction). Five answers of 4 on a 1–5 scale then give 4 ± 0.36, not [4, 4].
+- Yes/no shares use the Wilson score interval, not a t interval on 0/1 values: all "yes" of n
+  gives [n/(n+z²), 1], never [1, 1], and its coverage stays near 95% for small n and shares
+  near 0 or 1, where the Wald/t interval fails.
 """
 
 from __future__ import annotations
@@ -17,8 +27,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 CONFIDENCE = 0.95
+# Answers to number and scale questions are given on a grid of this step (scale points,
+# whole minutes): the smallest spread a sample of identical answers can hide.
+RESOLUTION = 1.0
 
 
 class Status:
@@ -34,6 +48,8 @@ class Summary:
     n: int
     mean: float | None
     sd: float | None
+    # A share of yes answers (mean of 0/1 values): judged with the Wilson interval.
+    proportion: bool = False
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Summary:
@@ -200,6 +216,46 @@ def t_interval(summary: Summary, confidence: float = CONFIDENCE) -> Interval | N
     return Interval(summary.mean - half, summary.mean + half)
 
 
+def sd_floor(resolution: float = RESOLUTION) -> float:
+    """The smallest sd believed for answers on a grid of `resolution`: its rounding error."""
+    return resolution / math.sqrt(12.0)
+
+
+def wilson_interval(share: float, n: float, confidence: float = CONFIDENCE) -> Interval | None:
+    """Wilson score interval of a proportion observed as `share` of `n` answers."""
+    if n <= 0 or share is None:
+        return None
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    z2n = z * z / n
+    centre = (share + z2n / 2.0) / (1.0 + z2n)
+    half = z * math.sqrt(share * (1.0 - share) / n + z2n / (4.0 * n)) / (1.0 + z2n)
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def interval(
+    summary: Summary,
+    *,
+    n_eff: int | None = None,
+    resolution: float = RESOLUTION,
+    confidence: float = CONFIDENCE,
+) -> Interval | None:
+    """The 95% interval used to judge a metric; never of zero width.
+
+    Proportions: Wilson. Means: Student t with the sd floored at `sd_floor(resolution)`.
+    `n_eff` (≤ summary.n) replaces the number of answers when they are not independent, e.g.
+    the same people answering in several pooled rounds (pilots.evidence).
+    """
+    n = summary.n if n_eff is None else min(n_eff, summary.n)
+    if summary.mean is None or n < 1:
+        return None
+    if summary.proportion:
+        return wilson_interval(summary.mean, n, confidence)
+    if n < 2 or summary.sd is None:
+        return None
+    sd = max(summary.sd, sd_floor(resolution))
+    return t_interval(Summary(n, summary.mean, sd), confidence)
+
+
 # ---------------------------------------------------------------------------------------------
 # Pooling and judging
 
@@ -214,13 +270,19 @@ def pool(summaries: Iterable[Summary]) -> Summary:
     total = sum(s.n for s in parts)
     if not total:
         return Summary(0, None, None)
+    proportion = all(s.proportion for s in parts)
     pooled_mean = math.fsum(s.n * s.mean for s in parts) / total
     if total < 2:
-        return Summary(total, pooled_mean, None)
+        return Summary(total, pooled_mean, None, proportion)
     squares = math.fsum(
         (s.n - 1) * (s.sd or 0.0) ** 2 + s.n * (s.mean - pooled_mean) ** 2 for s in parts
     )
-    return Summary(total, pooled_mean, math.sqrt(max(squares, 0.0) / (total - 1)))
+    return Summary(total, pooled_mean, math.sqrt(max(squares, 0.0) / (total - 1)), proportion)
+
+
+def effective_n(summaries: Iterable[Summary]) -> int:
+    """The largest single sample among pooled ones: see pilots.evidence on repeated answers."""
+    return max((s.n for s in summaries if s.n > 0 and s.mean is not None), default=0)
 
 
 def judge(interval: Interval | None, *, target: float, higher_is_better: bool) -> str:

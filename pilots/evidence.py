@@ -130,7 +130,7 @@ def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> Metri
         )
     summaries = [s for s in (summary_of(r.results, metric.question_key) for r in rounds) if s]
     pooled = stats.pool(summaries)
-    interval = stats.t_interval(pooled)
+    interval = stats.interval(pooled)
     target = float(metric.target)
     common = {
         "n": pooled.n,
@@ -250,7 +250,7 @@ def hours_saved(pilot: Pilot, rounds: list[FeedbackRound], participants: int) ->
     if pooled.mean is None:
         return HoursSaved(None, None, None, 0, participants, per_month)
     scale = per_month * participants / 60.0
-    interval = stats.t_interval(pooled)
+    interval = stats.interval(pooled)
     return HoursSaved(
         pooled.mean * scale,
         interval.low * scale if interval else None,
@@ -410,7 +410,7 @@ def portfolio_context(pilots) -> dict:
         if pooled.mean is None:
             continue
         scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
-        interval = stats.t_interval(pooled)
+        interval = stats.interval(pooled)
         item = (
             pooled.mean * scale,
             stats.Interval(interval.low * scale, interval.high * scale) if interval else None,

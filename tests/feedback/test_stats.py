@@ -116,3 +116,46 @@ def test_independent_intervals_add_in_quadrature():
     assert total == 15.0
     assert interval.high - total == pytest.approx(math.hypot(3, 4))
     assert stats.sum_intervals([(1.0, None)]) == (1.0, None)
+
+
+def test_identical_answers_get_an_interval_of_the_scale_resolution_not_zero_width():
+    summary = stats.Summary.of([4.0] * 5)
+    assert summary.sd == 0
+    ci = stats.interval(summary)
+    half = sp.t.ppf(0.975, 4) * (1 / math.sqrt(12)) / math.sqrt(5)
+    assert (ci.low, ci.high) == (pytest.approx(4 - half), pytest.approx(4 + half))
+    assert stats.judge(ci, target=3.75, higher_is_better=True) == stats.Status.INCONCLUSIVE
+
+
+def test_a_spread_above_the_floor_keeps_the_plain_t_interval():
+    values = [1.0, 3.0, 4.0, 5.0, 5.0]
+    ci = stats.interval(stats.Summary.of(values))
+    low, high = sp.t.interval(0.95, 4, loc=np.mean(values), scale=sp.sem(values))
+    assert (ci.low, ci.high) == (pytest.approx(low), pytest.approx(high))
+
+
+@pytest.mark.parametrize(("yes", "n"), [(5, 5), (0, 5), (3, 10), (19, 20), (1, 60)])
+def test_a_share_of_yes_answers_gets_the_wilson_interval_of_statsmodels_formula(yes, n):
+    # Wilson (1927), as computed by statsmodels' proportion_confint(method="wilson").
+    z = sp.norm.ppf(0.975)
+    p = yes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    ci = stats.interval(stats.Summary(n, p, None, proportion=True))
+    assert (ci.low, ci.high) == (pytest.approx(centre - half), pytest.approx(centre + half))
+
+
+def test_all_yes_answers_never_give_a_zero_width_interval():
+    ci = stats.interval(stats.Summary(5, 1.0, 0.0, proportion=True))
+    assert ci.high == pytest.approx(1.0)
+    assert ci.low == pytest.approx(5 / (5 + sp.norm.ppf(0.975) ** 2))
+    assert stats.judge(ci, target=0.8, higher_is_better=True) == stats.Status.INCONCLUSIVE
+
+
+def test_an_effective_n_narrows_nothing_and_widens_the_interval():
+    summary = stats.Summary(60, 4.0, 1.0)
+    pooled = stats.interval(summary)
+    judged = stats.interval(summary, n_eff=20)
+    assert judged.high - judged.low > pooled.high - pooled.low
+    assert judged == stats.t_interval(stats.Summary(20, 4.0, 1.0))
+    assert stats.interval(summary, n_eff=100) == pooled

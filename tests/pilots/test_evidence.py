@@ -45,6 +45,32 @@ def test_a_metric_whose_whole_interval_beats_the_target_is_met():
     assert "above the target 3.5" in e.reason
 
 
+def test_five_identical_answers_above_the_target_are_not_met_from_the_mean_alone():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.75"), min_responses=5)
+    add_round(pilot, scores("quality", [4, 4, 4, 4, 4]))
+    [e] = evidence.metric_statuses(pilot)
+    assert e.estimate == 4
+    assert e.ci_low < 3.75 < e.ci_high
+    assert e.status == MetricStatus.INCONCLUSIVE
+
+
+def test_a_yes_share_metric_answered_yes_by_everyone_is_not_met_from_the_share_alone():
+    pilot = _pilot()
+    SuccessMetricFactory(
+        pilot=pilot,
+        question_key="incident",
+        baseline=Decimal("0.5"),
+        target=Decimal("0.8"),
+        min_responses=5,
+    )
+    add_round(pilot, [{"incident": True} for _ in range(6)])
+    [e] = evidence.metric_statuses(pilot)
+    assert e.estimate == 1
+    assert e.ci_low == pytest.approx(6 / (6 + sp.norm.ppf(0.975) ** 2))
+    assert e.status == MetricStatus.INCONCLUSIVE
+
+
 def test_a_mean_above_the_target_with_a_wide_interval_is_inconclusive_not_met():
     pilot = _pilot()
     SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
