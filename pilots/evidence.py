@@ -2,8 +2,18 @@
 
 A metric is judged over its pilot's last RECENT_ROUNDS closed rounds: the stored round
 summaries (n, mean, sd) of its question are pooled exactly (feedback.stats.pool) and a 95%
-Student t interval is drawn around the pooled mean. Rounds whose figures were withheld under
-the anonymity threshold contribute nothing. A metric is met only when the whole interval lies on
+interval is drawn around the pooled mean (feedback.stats.interval: Student t with a floored sd,
+Wilson for yes/no shares). Rounds whose figures were withheld under the anonymity threshold
+contribute nothing.
+
+Repeated answers are not independent: the rounds of a pilot are answered by the same
+participants, so three rounds of the same 20 people are not 60 independent answers (with an
+intra-person correlation of 0.3–0.5, treating them as 60 doubled the false "met" rate). The
+interval is therefore drawn with an effective sample size n_eff = the largest single round's
+number of answers among the pooled rounds — at most the number of distinct people who could
+have answered, the conservative design effect of fully correlated repeats. The pooled mean is
+kept (it is unbiased); only the interval's width uses n_eff. The minimum number of responses of
+a metric is still counted in answers. A metric is met only when the whole interval lies on
 the improving side of the target, never from the mean alone.
 
 Hours saved per month = pooled mean minutes saved per period × periods per month (weekly 52/12,
@@ -66,6 +76,7 @@ class MetricEvaluation:
     ci_low: float | None = None
     ci_high: float | None = None
     rounds: int = 0
+    n_effective: int = 0
 
     @property
     def status_label(self) -> str:
@@ -130,10 +141,12 @@ def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> Metri
         )
     summaries = [s for s in (summary_of(r.results, metric.question_key) for r in rounds) if s]
     pooled = stats.pool(summaries)
-    interval = stats.interval(pooled)
+    n_eff = stats.effective_n(summaries)
+    interval = stats.interval(pooled, n_eff=n_eff)
     target = float(metric.target)
     common = {
         "n": pooled.n,
+        "n_effective": n_eff,
         "estimate": pooled.mean,
         "ci_low": interval.low if interval else None,
         "ci_high": interval.high if interval else None,
@@ -244,13 +257,14 @@ def recommend(evaluations: list[MetricEvaluation], open_breaches: int) -> Advice
 def hours_saved(pilot: Pilot, rounds: list[FeedbackRound], participants: int) -> HoursSaved:
     """Estimated hours saved per month by the pilot's participants, with its interval."""
     per_month = PERIODS_PER_MONTH.get(pilot.cadence, 1.0)
-    pooled = stats.pool(
+    summaries = [
         s for s in (summary_of(r.results, MINUTES_KEY) for r in rounds[:RECENT_ROUNDS]) if s
-    )
+    ]
+    pooled = stats.pool(summaries)
     if pooled.mean is None:
         return HoursSaved(None, None, None, 0, participants, per_month)
     scale = per_month * participants / 60.0
-    interval = stats.interval(pooled)
+    interval = stats.interval(pooled, n_eff=stats.effective_n(summaries))
     return HoursSaved(
         pooled.mean * scale,
         interval.low * scale if interval else None,
@@ -279,6 +293,7 @@ def _snapshot(
                 "status": e.status,
                 "reason": e.reason,
                 "n": e.n,
+                "n_effective": e.n_effective,
                 "estimate": e.estimate,
                 "ci": [e.ci_low, e.ci_high],
             }
@@ -406,11 +421,12 @@ def portfolio_context(pilots) -> dict:
     by_stage: dict[str, list] = {}
     by_team: dict[str, list] = {}
     for row in rows:
-        pooled = stats.pool(minutes.get(row["pk"], []))
+        summaries = minutes.get(row["pk"], [])
+        pooled = stats.pool(summaries)
         if pooled.mean is None:
             continue
         scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
-        interval = stats.interval(pooled)
+        interval = stats.interval(pooled, n_eff=stats.effective_n(summaries))
         item = (
             pooled.mean * scale,
             stats.Interval(interval.low * scale, interval.high * scale) if interval else None,

@@ -37,9 +37,12 @@ def test_a_metric_whose_whole_interval_beats_the_target_is_met():
     add_round(pilot, scores("quality", [4, 4, 5, 5, 4, 4]), weeks_ago=1)
     [e] = evidence.metric_statuses(pilot)
     values = [4, 5, 4, 4, 5, 4, 5, 4, 4, 5, 4, 4, 5, 5, 4, 4]
-    low, high = sp.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sp.sem(values))
+    # Judged on the largest round's 10 answers (the same people may answer every round).
+    low, high = sp.t.interval(
+        0.95, 9, loc=np.mean(values), scale=np.std(values, ddof=1) / np.sqrt(10)
+    )
     assert e.metric == metric
-    assert (e.status, e.enough_responses, e.n) == (MetricStatus.MET, True, 16)
+    assert (e.status, e.enough_responses, e.n, e.n_effective) == (MetricStatus.MET, True, 16, 10)
     assert e.estimate == pytest.approx(np.mean(values))
     assert (e.ci_low, e.ci_high) == (pytest.approx(low), pytest.approx(high))
     assert "above the target 3.5" in e.reason
@@ -123,6 +126,23 @@ def test_only_the_last_three_closed_rounds_count():
     add_round(pilot, scores("quality", [1] * 10), weeks_ago=0, closed=False)  # still open
     [e] = evidence.metric_statuses(pilot)
     assert (e.n, e.rounds, e.status) == (15, 3, MetricStatus.MET)
+
+
+def test_repeat_answers_of_the_same_people_count_once_in_the_interval():
+    # Three rounds of the same six people: the pooled mean, but the interval of six answers.
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    answers = [3, 4, 4, 4, 5, 4]
+    for weeks in (3, 2, 1):
+        add_round(pilot, scores("quality", answers), weeks_ago=weeks)
+    [e] = evidence.metric_statuses(pilot)
+    pooled = answers * 3
+    low, high = sp.t.interval(
+        0.95, 5, loc=np.mean(pooled), scale=np.std(pooled, ddof=1) / np.sqrt(6)
+    )
+    assert (e.n, e.n_effective, e.estimate) == (18, 6, pytest.approx(4.0))
+    assert (e.ci_low, e.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert e.status == MetricStatus.INCONCLUSIVE
 
 
 def test_rounds_withheld_under_the_threshold_do_not_count(settings):
