@@ -14,7 +14,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from feedback.results import question_result
+from feedback import stats
+from feedback.results import summary_of
 
 if TYPE_CHECKING:
     from feedback.models import FeedbackRound
@@ -107,10 +108,13 @@ def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeStri
     target = float(metric.target)
     points = []
     for i, r in enumerate(rounds):
-        entry = question_result(r.results, metric.question_key)
-        if entry and entry.get("shown") and entry.get("mean") is not None:
-            ci = entry.get("ci") or [entry["mean"], entry["mean"]]
-            points.append((i, entry["mean"], ci[0], ci[1], r))
+        # The same summary and interval the metric's status is judged from (yes/no included).
+        summary = summary_of(r.results, metric.question_key)
+        if summary is None or summary.mean is None:
+            continue
+        ci = stats.interval(summary)
+        low, high = (ci.low, ci.high) if ci else (summary.mean, summary.mean)
+        points.append((i, summary.mean, low, high, r))
     labels = [r.period_start.strftime("%d %b") for r in rounds]
     values = [target] + [v for p in points for v in p[1:4]]
     ticks = _nice_ticks(min(values), max(values))

@@ -70,3 +70,22 @@ def test_the_stage_history_chart_describes_each_series():
     svg = str(charts.stage_history_chart(["2026-01", "2026-02"], [("Pilot", [1, 3])]))
     _accessible(svg)
     assert "Pilot: 2026-01 1, 2026-02 3." in svg
+
+
+def test_a_yes_share_metric_is_charted_from_the_summary_its_status_uses():
+    pilot = PilotFactory(stage="pilot")
+    metric = SuccessMetricFactory(
+        pilot=pilot,
+        name="Incident-free",
+        question_key="incident",
+        baseline=Decimal("0.2"),
+        target=Decimal("0.5"),
+    )
+    answers = [{"incident": v} for v in (True, False, False, True, False, True)]
+    rounds = [add_round(pilot, answers, weeks_ago=w) for w in (1, 0)]
+    svg = str(charts.metric_chart(metric, rounds))
+    _accessible(svg)
+    assert svg.count('class="point"') == 2
+    assert 'class="band"' in svg
+    # Wilson interval of 3 yes out of 6: 0.19 to 0.81.
+    assert "0.5 (95% interval 0.19 to 0.81)" in svg
