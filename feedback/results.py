@@ -8,8 +8,12 @@ for the median), counts per (question, number), per (question, yes/no) and per
 Anonymity: nothing that could identify a person is stored. Below the threshold
 (settings.FEEDBACK_ANONYMITY_THRESHOLD, never below 3) the snapshot keeps only the number of
 responses and, per question, the number of answers: no mean, distribution, count or comment.
-A number or scale question's figures also need that many answers to the question itself (an
-average of two answers tells each of the two the other's answer). Hiding at display time
+Every question's figures (number, scale, yes/no and choice alike) also need that many answers
+to the question itself: an average of two answers tells each of the two the other's answer, and
+"yes 1, no 1" among two people says just as much. Incidents follow their questions: the
+incident count is stored only when the incident question is shown, and the count per kind only
+when the incident-kind question itself has at least threshold answers (with fewer, "1 exposure"
+would point at the one person who reported an incident). Hiding at display time
 would leak through exports and the API, so the figures are never stored.
 """
 
@@ -150,14 +154,14 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
         elif question.kind == Question.Kind.YES_NO:
             counts = per_boolean[pk]
             n = sum(counts.values())
-            entry = _question_result(question, n=n, shown=round_shown)
-            if round_shown:
+            entry = _question_result(question, n=n, shown=round_shown and n >= threshold)
+            if entry["shown"]:
                 entry.update(yes=counts.get(True, 0), no=counts.get(False, 0))
         elif question.kind == Question.Kind.CHOICE:
             counts = per_text[pk]
             n = sum(counts.values())
-            entry = _question_result(question, n=n, shown=round_shown)
-            if round_shown:
+            entry = _question_result(question, n=n, shown=round_shown and n >= threshold)
+            if entry["shown"]:
                 labels = {
                     str(c[0]): str(c[1])
                     for c in question.choices or []
@@ -181,7 +185,8 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
         result["questions"].append(entry)
 
     by_key = {q["key"]: q for q in result["questions"]}
-    if round_shown and INCIDENT_KEY in by_key:
+    if by_key.get(INCIDENT_KEY, {}).get("shown"):
+        # "choices" exists only when the kind question itself passed the threshold.
         kinds = by_key.get(INCIDENT_KIND_KEY, {}).get("choices", [])
         result["incidents"] = {
             "count": by_key[INCIDENT_KEY].get("yes", 0),

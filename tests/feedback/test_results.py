@@ -60,15 +60,45 @@ def test_the_figures_of_a_round_match_scipy_and_numpy():
     assert results["response_rate"] == pytest.approx(12 / 20)
 
 
-def test_a_round_counts_yes_no_answers_and_incidents_by_kind():
-    results = add_round(PilotFactory(stage="sandbox"), _answers(12)).results
+def test_a_round_counts_yes_no_answers_and_incidents_by_kind(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    results = add_round(PilotFactory(stage="sandbox"), _answers(20)).results
     incident = _by_key(results)["incident"]
-    assert (incident["yes"], incident["no"]) == (3, 9)
-    assert results["incidents"]["count"] == 3
+    assert (incident["yes"], incident["no"]) == (5, 15)
+    assert results["incidents"]["count"] == 5
     assert results["incidents"]["by_kind"] == [
-        ["confidential_data_exposed", "Confidential data exposed", 2],
-        ["other", "Other", 1],
+        ["confidential_data_exposed", "Confidential data exposed", 3],
+        ["other", "Other", 2],
     ]
+
+
+def test_a_yes_no_question_answered_by_too_few_hides_its_counts_even_in_a_big_round(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    answers = [{"quality": 4} for _ in range(8)]
+    answers[0]["incident"] = True
+    answers[1]["incident"] = False
+    results = add_round(PilotFactory(stage="sandbox"), answers).results
+    assert _by_key(results)["incident"] == {
+        "key": "incident",
+        "text": "incident?",
+        "kind": "yes_no",
+        "unit": "",
+        "n": 2,
+        "shown": False,
+    }
+    assert results["incidents"] is None
+
+
+def test_a_choice_question_answered_by_too_few_hides_its_counts_even_in_a_big_round(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    answers = [{"quality": 4, "incident": False} for _ in range(8)]
+    answers[0].update(incident=True, incident_kind="confidential_data_exposed")
+    results = add_round(PilotFactory(stage="sandbox"), answers).results
+    kind = _by_key(results)["incident_kind"]
+    assert (kind["n"], kind["shown"], "choices" in kind) == (1, False, False)
+    # The incident count is shown (8 answered the yes/no question), never the lone kind.
+    assert results["incidents"] == {"count": 1, "by_kind": []}
+    assert "confidential_data_exposed" not in json.dumps(results)
 
 
 def test_comments_are_listed_sorted_and_without_author():
