@@ -22,5 +22,5 @@ RUN python scripts/compile_messages.py \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "aiops_site.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--access-logfile", "-"]
+# Bind address, workers and an access log without answer tokens: see aiops_site/gunicorn.conf.py.
+CMD ["gunicorn", "aiops_site.wsgi:application", "--config", "aiops_site/gunicorn.conf.py"]
