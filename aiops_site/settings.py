@@ -229,7 +229,7 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 # Beat only ticks; feedback.scheduling reads the database to decide what is due.
 CELERY_BEAT_SCHEDULE: dict = {
     "open-due-rounds": {"task": "feedback.tasks.open_due_rounds", "schedule": 300.0},
-    "remind-participants": {"task": "feedback.tasks.remind_participants", "schedule": 900.0},
+    "remind": {"task": "feedback.tasks.remind", "schedule": 900.0},
     "close-due-rounds": {"task": "feedback.tasks.close_due_rounds", "schedule": 300.0},
     "sweep-stuck-prompts": {"task": "feedback.tasks.sweep_stuck_prompts", "schedule": 300.0},
 }

@@ -39,7 +39,7 @@ def send_prompts_for_rounds(round_ids: list[int]) -> dict:
 
 
 @shared_task(**TASK_OPTIONS)
-def remind_participants() -> dict:
+def remind() -> dict:
     """Queue the halfway reminders of open rounds (send_reminders does the emailing)."""
     return {"rounds": scheduling.remind()}
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core import mail
 
 from aiops_site.celery import app
-from feedback import tasks
+from feedback import scheduling, tasks
 from feedback.models import FeedbackRound, Prompt
 from tests.factories import ParticipationFactory, PilotFactory, TeamFactory, pulse_questionnaire
 
@@ -46,6 +46,17 @@ def test_every_beat_entry_names_a_registered_task_with_late_acks():
         task = app.tasks[entry["task"]]
         assert task.acks_late is True
         assert task.reject_on_worker_lost is True
+
+
+def test_every_periodic_feedback_task_has_the_name_of_the_domain_function_it_calls():
+    names = [
+        entry["task"].removeprefix("feedback.tasks.")
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"].startswith("feedback.tasks.")
+    ]
+    assert "remind" in names
+    for name in names:
+        assert callable(getattr(scheduling, name, None)), name
 
 
 def test_the_per_round_tasks_ack_late_and_are_rejected_if_their_worker_dies():
@@ -93,9 +104,9 @@ def test_the_reminder_and_close_tasks_report_rounds_and_repeat_harmlessly(pilot,
         [round_id] = run(tasks.open_due_rounds)["opened"]
         run(tasks.send_prompts, round_id)
     with time_machine.travel(WEDNESDAY + datetime.timedelta(days=2), tick=False):
-        assert run(tasks.remind_participants) == {"rounds": [round_id]}
+        assert run(tasks.remind) == {"rounds": [round_id]}
         assert run(tasks.send_reminders, round_id)["sent"] == 3
-        assert run(tasks.remind_participants) == {"rounds": []}
+        assert run(tasks.remind) == {"rounds": []}
     with time_machine.travel(WEDNESDAY + datetime.timedelta(days=3, minutes=1), tick=False):
         assert run(tasks.close_due_rounds) == {"closing": [round_id]}
         assert run(tasks.close_round, round_id) == {"round": round_id, "closed": True}

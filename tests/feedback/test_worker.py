@@ -94,7 +94,7 @@ def test_open_send_remind_and_close_run_end_to_end_through_the_worker(celery_wor
     answered = Prompt.objects.first()
     Prompt.objects.filter(pk=answered.pk).update(answered=True)
     ResponseFactory(round=round_)
-    tasks.remind_participants.delay()
+    tasks.remind.delay()
     wait_until(lambda: count(reminder_status="sent") == 2, what="two reminders sent")
     celery_worker.wait_idle()
     emails = read_emails(celery_worker.email_dir)
@@ -159,10 +159,10 @@ def test_reminding_twice_in_a_row_and_twice_at_once_reminds_each_participant_onc
     FeedbackRound.objects.filter(pk=round_id).update(
         opens_at=now - datetime.timedelta(days=2), closes_at=now + datetime.timedelta(days=1)
     )
-    tasks.remind_participants.delay()
-    tasks.remind_participants.delay()
+    tasks.remind.delay()
+    tasks.remind.delay()
     celery_worker.wait_idle()
-    tasks.remind_participants.delay()
+    tasks.remind.delay()
     tasks.send_reminders.delay(round_id)
     celery_worker.wait_idle()
     assert count(reminder_status="sent") == 20
