@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -151,3 +152,38 @@ def test_the_pilot_page_shows_the_evidence_with_the_same_queries_at_2_and_50_rou
     assert "Output quality" in html
     _detail_queries(client, small)  # warm the session
     assert _detail_queries(client, small) == _detail_queries(client, big)
+
+
+def _unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def test_the_markdown_export_escapes_pipes_and_newlines_so_user_text_cannot_break_it(
+    client, ops, team, lead
+):
+    pilot = PilotFactory(stage="pilot", team=team, lead=lead, title="Copilot | v2\n# Owned")
+    SuccessMetricFactory(
+        pilot=pilot,
+        name="Quality | speed\n| injected | row | x | x | x | x |",
+        target=Decimal("3.2"),
+        min_responses=5,
+    )
+    add_round(pilot, ANSWERS)
+    lifecycle.move(
+        pilot.pk,
+        "pause",
+        actor=ops,
+        expected_stage="pilot",
+        rationale="Holiday\n## Fake heading <script>alert(1)</script>",
+    )
+    client.force_login(ops)
+    text = client.get(reverse("pilot_report_markdown", args=[pilot.pk])).content.decode()
+    lines = text.splitlines()
+    assert lines[0] == r"# Copilot \| v2 # Owned"
+    assert not any(line.startswith("| injected") for line in lines)
+    assert not any(line.startswith("## Fake heading") for line in lines)
+    table = [line for line in lines if line.startswith("|")]
+    assert len(table) == 3  # header, rule, one metric
+    assert all(_unescaped_pipes(line) == 7 for line in table)
+    assert r"Quality \| speed \| injected \| row" in table[2]
+    assert r"Holiday ## Fake heading \<script\>alert(1)\</script\>" in text
