@@ -245,8 +245,6 @@ FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
 FEEDBACK_SEND_STUCK_MINUTES = env.int("FEEDBACK_SEND_STUCK_MINUTES", default=15)
 # Prompts one send task emails before it re-enqueues itself (keeps tasks under time limits).
 FEEDBACK_SEND_BATCH = env.int("FEEDBACK_SEND_BATCH", default=500)
-# Test drills only: a pause before each email, to kill a worker in the middle of a fan-out.
-FEEDBACK_SEND_DELAY_SECONDS = env.float("FEEDBACK_SEND_DELAY_SECONDS", default=0.0)
 
 LOGGING = {
     "version": 1,

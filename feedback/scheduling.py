@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -354,9 +353,6 @@ def _open_round(round_id: int, now: datetime.datetime) -> FeedbackRound | None:
 
 
 def _deliver(kind: str, prompt: Prompt, round_: FeedbackRound, token: str, mail_connection) -> bool:
-    delay = settings.FEEDBACK_SEND_DELAY_SECONDS
-    if delay:  # only the crash drills set it, to hold a worker in the middle of a fan-out
-        time.sleep(delay)
     try:
         return mail_connection.send_messages([_email(kind, prompt, round_, token)]) == 1
     except Exception:

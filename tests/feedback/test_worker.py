@@ -23,6 +23,9 @@ from pilots.models import Participation
 from tests.factories import PilotFactory, ResponseFactory, TeamFactory, pulse_questionnaire
 from tests.feedback.email_files import read_emails
 
+# Stands for a slow mail server, so that a drill can act in the middle of a fan-out.
+SLOW = "tests.feedback.slow_email.SlowFileBackend"
+
 pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
@@ -134,7 +137,7 @@ def test_opening_twice_in_a_row_and_twice_at_once_opens_and_sends_once(celery_wo
     assert max(Counter(e.to for e in emails).values()) == 1
 
 
-@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.02")
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", EMAIL_BACKEND=SLOW, SLOW_EMAIL_SECONDS="0.02")
 def test_sending_twice_in_a_row_and_twice_at_once_emails_each_participant_once(celery_worker):
     make_pilot(30)
     [round_id] = scheduling.open_due_rounds()  # enqueues one send after commit
@@ -150,7 +153,7 @@ def test_sending_twice_in_a_row_and_twice_at_once_emails_each_participant_once(c
     assert_every_email_link_works(emails)
 
 
-@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.02")
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", EMAIL_BACKEND=SLOW, SLOW_EMAIL_SECONDS="0.02")
 def test_reminding_twice_in_a_row_and_twice_at_once_reminds_each_participant_once(celery_worker):
     make_pilot(20)
     [round_id] = scheduling.open_due_rounds()
@@ -196,7 +199,8 @@ def test_closing_twice_in_a_row_and_twice_at_once_closes_once(celery_worker):
 @pytest.mark.worker_concurrency(1)
 @pytest.mark.worker_env(
     FEEDBACK_ROUND_OPEN_HOUR="0",
-    FEEDBACK_SEND_DELAY_SECONDS="0.03",
+    EMAIL_BACKEND=SLOW,
+    SLOW_EMAIL_SECONDS="0.03",
     # The restarted worker takes back the killed one's unacknowledged task within seconds.
     CELERY_VISIBILITY_TIMEOUT="4",
     CELERY_UNACKED_RESTORE_INTERVAL="1",
@@ -313,7 +317,7 @@ def test_a_round_closing_while_answers_arrive_counts_exactly_the_accepted_answer
 
 
 @pytest.mark.worker_concurrency(1)
-@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", FEEDBACK_SEND_DELAY_SECONDS="0.03")
+@pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", EMAIL_BACKEND=SLOW, SLOW_EMAIL_SECONDS="0.03")
 def test_pausing_a_pilot_in_the_middle_of_a_fan_out_stops_its_emails(celery_worker, ops):
     from pilots import lifecycle
 
