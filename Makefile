@@ -47,7 +47,7 @@ format: setup
 
 check-deploy: setup
 	DEBUG=0 SECRET_KEY=$$($(BIN)/python -c 'import secrets;print(secrets.token_urlsafe(50))') \
-	  ALLOWED_HOSTS=pilots.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+	  ALLOWED_HOSTS=pilots.example.com EMAIL_URL=$${EMAIL_URL:-smtp+tls://smtp.example.com:587} $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) var

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PilotsConfig(AppConfig):
     name = "pilots"
     verbose_name = _("AI pilots")
+
+    def ready(self) -> None:
+        # Registers the project's deployment checks (aiops_site is not an app of its own).
+        from aiops_site import checks  # noqa: F401

@@ -61,6 +61,8 @@ def test_application_services_run_in_production_mode_against_postgres_and_redis(
     env = services[name]["environment"]
     assert env["DEBUG"] == "0"
     assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    # No console default: it would print each prompt's answer link next to its recipient.
+    assert env["EMAIL_URL"].startswith("${EMAIL_URL:?")
     assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:" in env["DATABASE_URL"]
     assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -44,6 +44,37 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("email_url", "backend"),
+    [
+        ("consolemail://", "django.core.mail.backends.console.EmailBackend"),
+        ("filemail:///tmp/emails", "django.core.mail.backends.filebased.EmailBackend"),
+    ],
+)
+def test_an_email_backend_that_writes_links_to_the_output_fails_the_deploy_check(
+    tmp_path, email_url, backend
+):
+    # The prompt emails hold the recipient next to the answer link (its token).
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50), "EMAIL_URL": email_url}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "aiops.E001" in result.stderr + result.stdout
+    assert backend in result.stderr + result.stdout
+
+
+def test_no_email_url_with_debug_off_fails_the_deploy_check(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "EMAIL_URL"}
+    env["SECRET_KEY"] = secrets.token_urlsafe(50)
+    result = manage("check", "--deploy", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "aiops.E001" in result.stderr + result.stdout
+
+
+def test_the_console_email_backend_passes_the_check_in_debug(tmp_path):
+    result = manage("check", "--deploy", env={"DEBUG": "1"}, tmp_path=tmp_path)
+    assert "aiops.E001" not in result.stderr + result.stdout
+
+
 def test_a_missing_secret_key_with_debug_off_fails_clearly(tmp_path):
     result = manage("check", env=PRODUCTION, tmp_path=tmp_path)
     assert result.returncode != 0
