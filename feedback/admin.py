@@ -2,7 +2,9 @@
 
 Deliberately absent: any screen listing responses or answers. Responses of anonymous pilots
 carry no respondent, and no admin page may put a person next to an answer; rounds show only
-their aggregated counts, prompts only whether they were sent and answered.
+their aggregated counts, prompts only whether they were sent. Not whether each one was answered:
+comparing that list before and after an answer with a telling content (an exposure incident's
+email to Ops, a result moving) would name who gave it.
 """
 
 from __future__ import annotations
@@ -165,7 +167,9 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
 
 @admin.register(Prompt)
 class PromptAdmin(ReadOnlyAdmin):
-    # Never the token hash, never a link to a response (anonymous pilots have none to give).
+    # Never the token hash, never a link to a response (anonymous pilots have none to give), and
+    # never `answered`: per participant, it dates each answer to the nearest look at this list.
+    # The round's response count is the aggregate Ops need.
     list_display = [
         "participant",
         "round",
@@ -173,9 +177,8 @@ class PromptAdmin(ReadOnlyAdmin):
         "send_attempts",
         "sent_at",
         "reminder_status",
-        "answered",
     ]
-    list_filter = ["send_status", "reminder_status", "answered"]
+    list_filter = ["send_status", "reminder_status"]
     list_select_related = ["participant", "round__pilot"]
     search_fields = ["participant__username", "round__pilot__title"]
     fields = [
@@ -189,7 +192,6 @@ class PromptAdmin(ReadOnlyAdmin):
         "reminder_status",
         "reminder_started_at",
         "reminded_at",
-        "answered",
     ]
     readonly_fields = fields
 

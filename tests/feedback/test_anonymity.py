@@ -325,6 +325,55 @@ def test_no_admin_screen_shows_who_said_what(world, client, superuser):
     assert checked > 0
 
 
+CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*"')
+
+
+def admin_pages_with_filters() -> list[str]:
+    """Every admin page of admin_urls(), plus each changelist filtered by each list_filter."""
+    urls = [url for url, _about_response in admin_urls()]
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        try:
+            changelist = reverse("admin:{}_{}_changelist".format(*info))
+        except NoReverseMatch:
+            continue
+        for spec in model_admin.list_filter:
+            if isinstance(spec, str):
+                urls += [f"{changelist}?{spec}__exact=1", f"{changelist}?{spec}__exact=0"]
+    return urls
+
+
+def admin_snapshot(client, urls: list[str]) -> dict[str, str]:
+    pages = {}
+    for url in urls:
+        response = client.get(url)
+        text = response.content.decode() if response.status_code == 200 else ""
+        pages[url] = f"{response.status_code} " + CSRF_VALUE.sub(r'\1"', text)
+    return pages
+
+
+def test_no_admin_screen_shows_which_participant_answered(client, superuser, time_machine):
+    """Who answered, even without the answer, dates each answer: Ops comparing a list before
+    and after an exposure incident's email would know who reported it. Swapping which of two
+    participants answered (the counts stay the same) must change no admin page."""
+    time_machine.move_to("2026-03-10 10:00:00+00:00", tick=False)
+    feedback_round = pulse_round(anonymous=True)
+    first, first_token = prompt_with_token(feedback_round, UserFactory(username="first_one"))
+    second, _second_token = prompt_with_token(feedback_round, UserFactory(username="second_one"))
+    answering.submit_response(token=first_token, answers=GOOD_ANSWERS)
+    client.force_login(superuser)
+    urls = admin_pages_with_filters()
+    assert any(f"/prompt/{second.pk}/" in url for url in urls)
+    before = admin_snapshot(client, urls)
+
+    Prompt.objects.filter(pk=first.pk).update(answered=False)
+    Prompt.objects.filter(pk=second.pk).update(answered=True)
+    after = admin_snapshot(client, urls)
+
+    assert [url for url in urls if before[url] != after[url]] == []
+    assert any(page.startswith("200 ") for page in before.values())
+
+
 # ---------------------------------------------------------------------------------------------
 # Every named URL of the project (pages, API, exports)
 
