@@ -4,15 +4,18 @@ from . import admin_breaches, admin_declarations  # noqa: F401, I001  (registers
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
 # move only through the actions below, which show the gate results on an intermediate page,
 # ask for a rationale and call `pilots.lifecycle.move`.
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import lifecycle
+from . import lifecycle, reviews
 from .exceptions import DomainError
 from .models import (
     AITool,
@@ -78,9 +81,23 @@ class ParticipationInline(admin.TabularInline):
 
 
 class ReviewInline(admin.TabularInline):
+    """Reviews as recorded, read-only: a new review is added from the review admin."""
+
     model = Review
     extra = 0
-    raw_id_fields = ["reviewer"]
+    can_delete = False
+    fields = ["kind", "outcome", "reviewer", "reviewed_on", "notes"]
+    readonly_fields = fields
+    ordering = ["-reviewed_on", "-pk"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class StageChangeInline(admin.TabularInline):
@@ -256,16 +273,82 @@ class PilotAdmin(admin.ModelAdmin):
                 )
 
 
+class ReviewForm(forms.ModelForm):
+    """Record a review: the reviewer is whoever signs in; the domain's rules are field errors."""
+
+    actor: AbstractBaseUser | None = None  # set per request by ReviewAdmin.get_form
+
+    class Meta:
+        model = Review
+        fields = ["pilot", "kind", "reviewed_on", "outcome", "notes"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            reviews.validate_review_input(
+                kind=data["kind"],
+                outcome=data["outcome"],
+                notes=data.get("notes", ""),
+                reviewed_on=data["reviewed_on"],
+            )
+            reviews.check_reviewer(data["pilot"], self.actor)
+        except DomainError as e:
+            self.add_error(e.field if e.field in self.fields else None, e.message)
+        return data
+
+
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
+    """Reviews are recorded by Ops through `reviews.record_review`, then never changed."""
+
+    form = ReviewForm
     list_display = ["pilot", "kind", "outcome", "reviewer", "reviewed_on"]
     list_filter = ["kind", "outcome"]
     list_select_related = ["pilot", "reviewer"]
     search_fields = ["pilot__title", "notes"]
-    raw_id_fields = ["pilot", "reviewer"]
+    raw_id_fields = ["pilot"]
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        return {"reviewer": request.user.pk, **super().get_changeform_initial_data(request)}
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is not None:
+            return ["pilot", "kind", "outcome", "reviewer", "reviewed_on", "notes"]
+        return []
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is not None:
+            return self.get_readonly_fields(request, obj)
+        return ["pilot", "kind", "reviewed_on", "outcome", "notes"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and is_ops(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Review, form, change: bool) -> None:
+        try:
+            saved = reviews.record_review(
+                obj.pilot_id,
+                actor=request.user,
+                kind=obj.kind,
+                outcome=obj.outcome,
+                notes=obj.notes,
+                reviewed_on=obj.reviewed_on,
+            )
+        except DomainError as e:
+            # Only a change between the form's check and the locked re-check lands here (the
+            # pilot was submitted by this user meanwhile): nothing was written.
+            raise PermissionDenied(e.message) from e
+        obj.pk = saved.pk
+        obj.reviewer = saved.reviewer
 
 
 @admin.register(StageChange)

@@ -272,13 +272,13 @@ def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
             raise PermissionRefused(_("Only Ops can make this move."))
     elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
-    if transition.four_eyes and actor.pk in _proposers(pilot):
+    if transition.four_eyes and actor.pk in proposers(pilot):
         raise PermissionRefused(
             _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it.")
         )
 
 
-def _proposers(pilot: Pilot) -> set[int]:
+def proposers(pilot: Pilot) -> set[int]:
     """Ids of the lead and of everyone who ever submitted the pilot (it may be sent back)."""
     submitters = StageChange.objects.filter(
         pilot=pilot, action=Action.SUBMIT, actor__isnull=False

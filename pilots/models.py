@@ -505,7 +505,8 @@ class Review(models.Model):
 
     CLEARING_OUTCOMES = (Outcome.CLEARED, Outcome.CLEARED_WITH_CONDITIONS)
 
-    pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="reviews")
+    # Append-only (a PostgreSQL trigger refuses UPDATE and DELETE): a reviewed pilot is kept.
+    pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="reviews")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind)
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                  related_name="+", verbose_name=_("reviewer"))

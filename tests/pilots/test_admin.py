@@ -17,6 +17,7 @@ from tests.factories import (
     FeedbackRoundFactory,
     OpsUserFactory,
     PilotFactory,
+    ReviewFactory,
     TeamFactory,
     UserFactory,
 )
@@ -176,11 +177,11 @@ def test_a_metric_target_on_the_wrong_side_of_its_baseline_is_a_field_error(ops_
 def test_ops_record_a_review_and_conditions_must_be_written(ops_client, ops):
     pilot = PilotFactory(stage=Stage.PILOT)
     url = reverse("admin:pilots_review_add")
-    assert ops_client.get(url).context["adminform"].form.initial["reviewer"] == ops.pk
+    form = ops_client.get(url).context["adminform"].form
+    assert "reviewer" not in form.fields  # the reviewer is whoever records it
     data = {
         "pilot": pilot.pk,
         "kind": "security",
-        "reviewer": ops.pk,
         "reviewed_on": "2026-01-10",
         "outcome": "cleared_with_conditions",
         "notes": "",
@@ -189,7 +190,88 @@ def test_ops_record_a_review_and_conditions_must_be_written(ops_client, ops):
     assert "notes" in refused.context["adminform"].form.errors
     data["notes"] = "Anonymised tickets only."
     assert ops_client.post(url, data).status_code == 302
-    assert Review.objects.get(pilot=pilot).outcome == "cleared_with_conditions"
+    review = Review.objects.get(pilot=pilot)
+    assert (review.outcome, review.reviewer) == ("cleared_with_conditions", ops)
+
+
+def test_a_forged_reviewer_in_the_admin_form_is_ignored(ops_client, ops, ops2):
+    pilot = PilotFactory(stage=Stage.PILOT)
+    data = {
+        "pilot": pilot.pk,
+        "kind": "legal",
+        "reviewer": ops2.pk,
+        "reviewed_on": "2026-01-10",
+        "outcome": "cleared",
+    }
+    assert ops_client.post(reverse("admin:pilots_review_add"), data).status_code == 302
+    assert Review.objects.get(pilot=pilot).reviewer == ops
+
+
+def test_four_eyes_the_admin_refuses_a_review_by_the_pilots_lead(client, team):
+    ops_lead = OpsUserFactory(username="opslead")
+    pilot = PilotFactory(team=team, lead=ops_lead, stage=Stage.PILOT)
+    client.force_login(ops_lead)
+    data = {
+        "pilot": pilot.pk,
+        "kind": "security",
+        "reviewed_on": "2026-01-10",
+        "outcome": "cleared",
+    }
+    response = client.post(reverse("admin:pilots_review_add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any("Four eyes" in e for e in errors)
+    assert not Review.objects.exists()
+
+
+def test_reviews_are_never_changed_or_deleted_in_the_admin(ops_client, ops2):
+    review = ReviewFactory(reviewer=ops2, outcome=Review.Outcome.REFUSED, notes="Leaks.")
+    change_url = reverse("admin:pilots_review_change", args=[review.pk])
+    view = ops_client.get(change_url)
+    assert view.status_code == 200
+    assert 'name="_save"' not in view.content.decode()
+    assert ops_client.post(change_url, {"outcome": "cleared"}).status_code == 403
+    delete_url = reverse("admin:pilots_review_delete", args=[review.pk])
+    assert ops_client.post(delete_url, {"post": "yes"}).status_code == 403
+    listing = ops_client.post(
+        reverse("admin:pilots_review_changelist"),
+        {"action": "delete_selected", "_selected_action": [review.pk]},
+        follow=True,
+    )
+    assert listing.status_code == 200
+    review.refresh_from_db()
+    assert (review.outcome, review.notes) == ("refused", "Leaks.")
+
+
+def test_staff_with_review_permissions_but_not_ops_cannot_add_a_review(client):
+    user = UserFactory(username="auditor", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_review", "add_review", "change_review", "delete_review"]
+        )
+    )
+    client.force_login(user)
+    pilot = PilotFactory(stage=Stage.PILOT)
+    data = {
+        "pilot": pilot.pk,
+        "kind": "security",
+        "reviewed_on": "2026-01-10",
+        "outcome": "cleared",
+    }
+    assert client.post(reverse("admin:pilots_review_add"), data).status_code == 403
+    assert not Review.objects.exists()
+
+
+def test_the_pilot_form_shows_its_reviews_read_only(ops_client, ops2):
+    review = ReviewFactory(reviewer=ops2, notes="Anonymised only.")
+    page = ops_client.get(reverse("admin:pilots_pilot_change", args=[review.pilot.pk]))
+    reviews = next(
+        f for f in page.context["inline_admin_formsets"] if f.formset.prefix == "reviews"
+    )
+    assert not reviews.has_add_permission
+    assert not reviews.has_change_permission
+    assert not reviews.has_delete_permission
+    assert "Anonymised only." in page.content.decode()
 
 
 def test_the_stage_change_admin_lists_but_never_adds_changes_or_deletes(ops_client, lead, team):

@@ -31,6 +31,7 @@ from pilots.models import (
     SuccessMetric,
     Team,
 )
+from pilots.reviews import record_review
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo accounts, DEBUG/DEMO_MODE only
 DEMO_OVERRIDE = "Demo data: no feedback has been collected yet."
@@ -287,10 +288,10 @@ class Command(BaseCommand):
             for action, actor, rationale, override in moves:
                 if action == Action.PROMOTE and pilot.stage == Stage.PILOT:
                     for kind in Review.Kind:
-                        Review.objects.create(
-                            pilot=pilot,
+                        record_review(
+                            pilot.pk,
+                            actor=users["ops2"],
                             kind=kind,
-                            reviewer=users["ops2"],
                             outcome=Review.Outcome.CLEARED,
                         )
                 lifecycle.move(
