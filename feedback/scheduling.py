@@ -24,16 +24,21 @@ Rules
   UPDATE (send_status='queued', round open, pilot active) and mints its token in that same
   UPDATE: the raw token lives only in the email, the database keeps its hash. A paused or
   stopped pilot's prompts are no longer claimed.
-* Delivery is at-least-once for crashes, with at most one *working* link: a prompt left in
-  'sending' for FEEDBACK_SEND_STUCK_MINUTES (a worker died between claim and 'sent') is put back
-  in the queue and sent again with a new token, which kills the link of any email that did get
-  out. A participant can thus receive a second email only if a worker died in the instant
-  between the mail server accepting the message and the 'sent' commit; the email tells them
-  the latest link is the one that works. We prefer this to at-most-once, where that same crash
-  would silently leave the participant without any invitation.
+* Delivery is at most once. A send whose mail call raised definitely did not go out: the
+  prompt goes back to the queue and is retried, up to MAX_SEND_ATTEMPTS claims in all, then
+  'failed'. A prompt left in 'sending' for FEEDBACK_SEND_STUCK_MINUTES means its worker died
+  between the claim and the 'sent' commit, possibly after the mail server accepted the email:
+  delivery is unknown, so the sweep marks it 'failed' and nothing re-sends it automatically.
+  Ops see failed prompts in the admin (filter "send status: failed") and may re-send the
+  invitation (resend_invitation, an explicit human decision; it goes out with a fresh link).
+  Meanwhile the participant can answer from their inbox. A participant thus never gets two
+  invitation emails for a round unless Ops re-send one.
 * Reminders. Once, halfway through the window, for prompts sent but not answered, except
   participants away that day. A reminder carries a fresh link (the token is never stored, so a
-  new one is minted), which replaces the earlier one; the email says so.
+  new one is minted), which replaces the earlier one; the email says so. A reminder whose mail
+  call raised is 'failed' and its prompt goes back to the queue (its old link was replaced and
+  the new one never went out); a reminder stuck in 'sending' is 'failed' by the sweep, like a
+  prompt, and nothing is re-sent automatically.
 * Closing. A round whose window has passed is closed: invited and response counts, results
   (feedback.results.compute_results) and, after commit, the guardrail evaluation.
 """
@@ -53,7 +58,9 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from pilots.exceptions import ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
 from . import results as round_results
@@ -404,14 +411,19 @@ def send_prompts(
             if claimed != 1:
                 report.skipped += 1
                 continue
+            # Also matches the prompt if the sweep marked it failed while this worker was still
+            # talking to a slow mail server: the outcome is known after all.
             mine = Prompt.objects.filter(
-                pk=prompt.pk, send_status=Status.SENDING, send_started_at=claimed_at
+                pk=prompt.pk,
+                send_status__in=[Status.SENDING, Status.FAILED],
+                send_started_at=claimed_at,
             )
             if _deliver("prompt", prompt, round_, token, mail_connection):
                 mine.update(send_status=Status.SENT, sent_at=timezone.now())
                 report.sent += 1
             else:
-                # Retry later (the sweep re-enqueues), up to MAX_SEND_ATTEMPTS in all.
+                # The mail call raised, so nothing went out: retrying cannot email anyone
+                # twice. The sweep re-enqueues it, up to MAX_SEND_ATTEMPTS claims in all.
                 give_up = prompt.send_attempts + 1 >= MAX_SEND_ATTEMPTS
                 mine.update(send_status=Status.FAILED if give_up else Status.QUEUED)
                 report.failed += 1
@@ -518,7 +530,9 @@ def send_reminders(
                 report.skipped += 1
                 continue
             mine = Prompt.objects.filter(
-                pk=prompt.pk, reminder_status=Status.SENDING, reminder_started_at=claimed_at
+                pk=prompt.pk,
+                reminder_status__in=[Status.SENDING, Status.FAILED],
+                reminder_started_at=claimed_at,
             )
             if _deliver("reminder", prompt, round_, token, mail_connection):
                 mine.update(reminder_status=Status.SENT, reminded_at=timezone.now())
@@ -536,13 +550,14 @@ def send_reminders(
 
 
 def sweep_stuck_prompts(*, now: datetime.datetime | None = None) -> dict:
-    """Requeue prompts and reminders stuck in 'sending', and re-enqueue forgotten sends.
+    """Fail prompts and reminders stuck in 'sending', and re-enqueue forgotten sends.
 
-    A prompt stays in 'sending' only if its worker died between claim and 'sent'; after
-    FEEDBACK_SEND_STUCK_MINUTES (longer than any single email send) it goes back to 'queued'
-    and will be sent with a new token. Rounds of active pilots that still have queued prompts
-    or reminders older than that get their send task enqueued again (a lost task message, or a
-    pilot resumed after a pause).
+    A prompt stays in 'sending' only if its worker died between claim and 'sent', maybe after
+    the mail server accepted the email. After FEEDBACK_SEND_STUCK_MINUTES (longer than any
+    single email send) it is marked 'failed' and not sent again: delivery is at most once, and
+    Ops decide with resend_invitation. Rounds of active pilots that still have queued prompts
+    or reminders older than that get their send task enqueued again (a lost task message, a
+    send whose mail call raised, or a pilot resumed after a pause).
     """
     now = now or timezone.now()
     stale = now - datetime.timedelta(minutes=settings.FEEDBACK_SEND_STUCK_MINUTES)
@@ -552,12 +567,12 @@ def sweep_stuck_prompts(*, now: datetime.datetime | None = None) -> dict:
         round__pilot__stage__in=ACTIVE_STAGES,
     )
     with transaction.atomic():
-        requeued = Prompt.objects.filter(
+        failed = Prompt.objects.filter(
             send_status=Status.SENDING, send_started_at__lt=stale
-        ).update(send_status=Status.QUEUED)
-        requeued_reminders = Prompt.objects.filter(
+        ).update(send_status=Status.FAILED)
+        failed_reminders = Prompt.objects.filter(
             reminder_status=Status.SENDING, reminder_started_at__lt=stale
-        ).update(reminder_status=Status.QUEUED)
+        ).update(reminder_status=Status.FAILED)
         prompt_rounds = sorted(
             set(
                 Prompt.objects.filter(open_active, send_status=Status.QUEUED)
@@ -578,12 +593,77 @@ def sweep_stuck_prompts(*, now: datetime.datetime | None = None) -> dict:
             tasks.send_prompts.delay_on_commit(round_id)
         for round_id in reminder_rounds:
             tasks.send_reminders.delay_on_commit(round_id)
+    if failed or failed_reminders:
+        logger.warning(
+            "%d prompt(s) and %d reminder(s) stuck in sending marked failed (delivery unknown,"
+            " not re-sent; Ops may re-send the invitation from the admin).",
+            failed,
+            failed_reminders,
+        )
     return {
-        "requeued": requeued,
-        "requeued_reminders": requeued_reminders,
+        "failed": failed,
+        "failed_reminders": failed_reminders,
         "prompt_rounds": prompt_rounds,
         "reminder_rounds": reminder_rounds,
     }
+
+
+def resend_invitation(prompt_id: int, *, actor, now: datetime.datetime | None = None) -> Prompt:
+    """Queue a failed invitation again; it goes out with a fresh link, replacing the old one.
+
+    An explicit decision of Ops, for a prompt whose send or reminder failed (the sweep marks
+    a send of unknown outcome failed rather than risk a second email). Refused for an answered
+    prompt, a closed round, a pilot no longer active, or a prompt that did not fail. The
+    round's send task is enqueued after commit; it mints the new token when it claims the
+    prompt, which kills the link of any earlier email.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        prompt = (
+            Prompt.objects.select_for_update(of=("self",))
+            .select_related("round__pilot")
+            .filter(pk=prompt_id)
+            .first()
+        )
+        if prompt is None:
+            raise ValidationFailed(
+                _("This prompt no longer exists."), code="prompt_gone", field="prompt"
+            )
+        if prompt.answered:
+            raise ValidationFailed(
+                _("This prompt has been answered: there is nothing to re-send."),
+                code="prompt_answered",
+                field="prompt",
+            )
+        round_ = prompt.round
+        if round_.status != FeedbackRound.Status.OPEN or round_.closes_at <= now:
+            raise ValidationFailed(
+                _("The round is closed: its invitations can no longer be re-sent."),
+                code="round_closed",
+                field="round",
+            )
+        if round_.pilot.stage not in ACTIVE_STAGES:
+            raise ValidationFailed(
+                _("The pilot is %(stage)s: no invitation goes out for it.")
+                % {"stage": round_.pilot.get_stage_display()},
+                code="pilot_inactive",
+                field="round",
+            )
+        if Status.FAILED not in (prompt.send_status, prompt.reminder_status):
+            raise ValidationFailed(
+                _("Only a failed invitation or reminder can be re-sent."),
+                code="not_failed",
+                field="send_status",
+            )
+        Prompt.objects.filter(pk=prompt.pk).update(send_status=Status.QUEUED)
+        from . import tasks
+
+        tasks.send_prompts.delay_on_commit(round_.pk)
+    logger.info(
+        "Invitation of prompt %s queued again by user %s.", prompt.pk, getattr(actor, "pk", None)
+    )
+    prompt.refresh_from_db()
+    return prompt
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import hash_token
 from pilots import lifecycle
+from pilots.exceptions import DomainError
 from pilots.models import Pilot
 from tests.factories import (
     FeedbackRoundFactory,
@@ -427,9 +429,11 @@ def test_a_paused_pilot_gets_no_reminder(pulse, ops):
 # Sweep
 
 
-def test_the_sweep_requeues_prompts_stuck_in_sending_and_resends_with_a_new_token(
+def test_the_sweep_marks_prompts_stuck_in_sending_failed_and_sends_nothing_again(
     pulse, settings, django_capture_on_commit_callbacks
 ):
+    # Its worker died after the claim: the email may or may not have got out, so it is not
+    # sent again (at most one email per participant); Ops decide whether to re-send.
     settings.FEEDBACK_SEND_STUCK_MINUTES = 15
     round_ = open_one(2)
     stuck, fresh = Prompt.objects.order_by("pk")
@@ -439,18 +443,123 @@ def test_the_sweep_requeues_prompts_stuck_in_sending_and_resends_with_a_new_toke
     Prompt.objects.filter(pk=fresh.pk).update(
         send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(minutes=5)
     )
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         report = scheduling.sweep_stuck_prompts(now=WEDNESDAY)
-    assert report["requeued"] == 1
-    assert report["prompt_rounds"] == [round_.pk]
-    assert len(callbacks) == 1
+    assert report["failed"] == 1
+    assert report["prompt_rounds"] == []
+    assert Prompt.objects.get(pk=stuck.pk).send_status == "failed"
     assert Prompt.objects.get(pk=fresh.pk).send_status == "sending"
-    old_hash = Prompt.objects.get(pk=stuck.pk).token_hash
-    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert len(mail.outbox) == 1
+    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 0
+    assert mail.outbox == []
+
+
+def test_the_sweep_marks_reminders_stuck_in_sending_failed_and_sends_nothing_again(
+    pulse, settings, django_capture_on_commit_callbacks
+):
+    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
+    round_ = sent_round(2)
+    stuck = Prompt.objects.order_by("pk").first()
+    Prompt.objects.filter(pk=stuck.pk).update(
+        reminder_status="sending", reminder_started_at=HALFWAY - datetime.timedelta(minutes=16)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        report = scheduling.sweep_stuck_prompts(now=HALFWAY)
+    assert report["failed_reminders"] == 1
     stuck.refresh_from_db()
-    assert stuck.send_status == "sent"
-    assert stuck.token_hash == hash_token(tokens_in(mail.outbox)[0]) != old_hash
+    assert (stuck.send_status, stuck.reminder_status) == ("sent", "failed")
+    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
+    assert scheduling.send_prompts(round_.pk, now=HALFWAY).sent == 0
+    assert scheduling.remind(now=HALFWAY) == [round_.pk]  # the other participant only
+    assert Prompt.objects.get(pk=stuck.pk).reminder_status == "failed"
+
+
+def test_a_worker_that_delivers_after_the_sweep_gave_up_on_it_still_records_the_send(
+    pulse, settings, monkeypatch
+):
+    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
+    round_ = open_one(1)
+    real_deliver = scheduling._deliver
+
+    def slow_deliver(kind, prompt, round_, token, mail_connection):
+        # The sweep runs while this worker is still talking to the mail server.
+        scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
+        assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
+        return real_deliver(kind, prompt, round_, token, mail_connection)
+
+    monkeypatch.setattr(scheduling, "_deliver", slow_deliver)
+    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 1
+    prompt = Prompt.objects.get()
+    assert prompt.send_status == "sent"
+    assert prompt.token_hash == hash_token(tokens_in(mail.outbox)[0])
+
+
+def stuck_and_swept(round_: FeedbackRound) -> Prompt:
+    prompt = Prompt.objects.filter(round=round_).order_by("pk").first()
+    Prompt.objects.filter(pk=prompt.pk).update(
+        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(hours=1)
+    )
+    scheduling.sweep_stuck_prompts(now=WEDNESDAY)
+    prompt.refresh_from_db()
+    assert prompt.send_status == "failed"
+    return prompt
+
+
+def test_ops_can_resend_a_failed_invitation_which_goes_out_with_a_fresh_link(
+    pulse, ops, django_capture_on_commit_callbacks
+):
+    round_ = open_one(2)
+    prompt = stuck_and_swept(round_)
+    old_hash = prompt.token_hash
+    with django_capture_on_commit_callbacks() as callbacks:
+        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
+    assert len(callbacks) == 1  # the round's send task, after commit
+    assert Prompt.objects.get(pk=prompt.pk).send_status == "queued"
+    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    prompt.refresh_from_db()
+    assert prompt.send_status == "sent"
+    mine = [m for m in mail.outbox if m.to == [prompt.participant.email]]
+    assert len(mine) == 1
+    assert prompt.token_hash == hash_token(tokens_in(mine)[0]) != old_hash
+
+
+def test_ops_can_resend_an_invitation_whose_reminder_failed(pulse, ops):
+    round_ = sent_round(1)
+    prompt = Prompt.objects.get()
+    Prompt.objects.filter(pk=prompt.pk).update(reminder_status="failed")
+    scheduling.resend_invitation(prompt.pk, actor=ops, now=HALFWAY)
+    scheduling.send_prompts(round_.pk, now=HALFWAY)
+    prompt.refresh_from_db()
+    assert (prompt.send_status, prompt.reminder_status) == ("sent", "failed")
+    assert prompt.token_hash == hash_token(tokens_in(mail.outbox)[0])
+
+
+def test_resending_is_refused_for_an_answered_prompt(pulse, ops):
+    prompt = stuck_and_swept(open_one(1))
+    Prompt.objects.filter(pk=prompt.pk).update(answered=True)
+    with pytest.raises(DomainError) as refused:
+        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
+    assert (refused.value.code, refused.value.field) == ("prompt_answered", "prompt")
+    assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
+
+
+def test_resending_is_refused_once_the_round_is_closed(pulse, ops):
+    round_ = open_one(1)
+    prompt = stuck_and_swept(round_)
+    scheduling.close_round(round_.pk, now=WEDNESDAY)
+    with pytest.raises(DomainError) as refused:
+        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
+    assert (refused.value.code, refused.value.field) == ("round_closed", "round")
+    assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
+
+
+def test_resending_is_refused_for_an_invitation_that_did_not_fail(pulse, ops):
+    round_ = open_one(1)
+    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
+    prompt = Prompt.objects.get()
+    with pytest.raises(DomainError) as refused:
+        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
+    assert (refused.value.code, refused.value.field) == ("not_failed", "send_status")
+    assert Prompt.objects.get().send_status == "sent"
 
 
 def test_the_sweep_leaves_prompts_of_paused_pilots_alone(pulse, ops, settings):

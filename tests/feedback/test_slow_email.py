@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from tests.feedback.email_files import read_emails
-from tests.feedback.slow_email import SlowFileBackend
+from tests.feedback.slow_email import HANG_SECONDS, SlowFileBackend
 
 
 def test_the_slow_backend_pauses_before_each_message_and_writes_it(tmp_path, monkeypatch):
@@ -24,3 +24,16 @@ def test_the_slow_backend_pauses_before_each_message_and_writes_it(tmp_path, mon
 
 def test_production_settings_have_no_drill_pause():
     assert not hasattr(settings, "FEEDBACK_SEND_DELAY_SECONDS")
+
+
+def test_the_slow_backend_hangs_once_per_directory_after_the_given_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLOW_EMAIL_SECONDS", "0")
+    monkeypatch.setenv("SLOW_EMAIL_HANG_AFTER", "2")
+    pauses = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    messages = [EmailMessage(subject="s", body="b", to=[f"p{i}@example.com"]) for i in range(3)]
+    SlowFileBackend(file_path=str(tmp_path)).send_messages(messages)
+    SlowFileBackend(file_path=str(tmp_path)).send_messages(messages)  # a restarted worker
+    assert pauses.count(HANG_SECONDS) == 1
+    assert pauses.index(HANG_SECONDS) == 2  # right after the second message and its pause
+    assert len(read_emails(tmp_path)) == 6

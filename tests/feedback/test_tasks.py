@@ -115,15 +115,16 @@ def test_the_reminder_and_close_tasks_report_rounds_and_repeat_harmlessly(pilot,
 
 
 @time_machine.travel(WEDNESDAY, tick=False)
-def test_the_sweep_task_reports_what_it_requeued(pilot):
+def test_the_sweep_task_reports_the_sends_it_gave_up_on(pilot):
     [round_id] = run(tasks.open_due_rounds)["opened"]
     Prompt.objects.filter(round_id=round_id).update(
         send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(hours=1)
     )
     result = run(tasks.sweep_stuck_prompts)
-    assert result["requeued"] == 3
-    assert result["prompt_rounds"] == [round_id]
-    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"queued"}
+    assert result["failed"] == 3
+    assert result["prompt_rounds"] == []
+    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"failed"}
+    assert mail.outbox == []
 
 
 def test_a_task_for_a_round_that_is_gone_does_nothing():
