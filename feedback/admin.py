@@ -14,11 +14,11 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from pilots.exceptions import DomainError
 
-from . import questionnaires
+from . import questionnaires, scheduling
 from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
 
 
@@ -194,6 +194,48 @@ class PromptAdmin(ReadOnlyAdmin):
         "reminded_at",
     ]
     readonly_fields = fields
+    # Sends the sweep gave up on (delivery unknown) are listed under send status "failed".
+    actions = ["resend_invitation"]
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("feedback.change_prompt")
+
+    @admin.action(description=gettext_lazy("Re-send the invitation"), permissions=["resend"])
+    def resend_invitation(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queued = refused = 0
+        for prompt_id in queryset.values_list("pk", flat=True):
+            try:
+                scheduling.resend_invitation(prompt_id, actor=request.user)
+            except DomainError:
+                refused += 1
+            else:
+                queued += 1
+        if queued:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d invitation queued again; it goes out with a new link.",
+                    "%(count)d invitations queued again; they go out with new links.",
+                    queued,
+                )
+                % {"count": queued},
+                messages.SUCCESS,
+            )
+        if refused:
+            # One message for every reason, naming nobody: a refusal because the prompt was
+            # answered must not single out who answered.
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d invitation not re-sent: only a failed, unanswered invitation of"
+                    " an open round of an active pilot can be re-sent.",
+                    "%(count)d invitations not re-sent: only a failed, unanswered invitation of"
+                    " an open round of an active pilot can be re-sent.",
+                    refused,
+                )
+                % {"count": refused},
+                messages.WARNING,
+            )
 
 
 @admin.register(Absence)
