@@ -160,11 +160,11 @@ def refusal(
 def existing_response(prompt: Prompt, *, token: str | None = None) -> Response | None:
     """Return the response this prompt's holder may edit, if any.
 
-    For an anonymous pilot it is found only through the token (its edit key); without the
+    For an anonymous round it is found only through the token (its edit key); without the
     token nothing leads from the prompt to the response.
     """
     feedback_round = prompt.round
-    if feedback_round.pilot.anonymous_feedback:
+    if feedback_round.anonymous:
         if token is None:
             return None
         return Response.objects.filter(
@@ -365,7 +365,7 @@ def submit_response(
         if token is not None and prompt.token_hash != tokens.hash_token(token):
             raise UnknownLink(_("This link was replaced by a newer one."))
         prompt.round = feedback_round
-        response, edit_token = _response_to_fill(prompt, pilot, token=token)
+        response, edit_token = _response_to_fill(prompt, feedback_round, token=token)
         if response is None:
             new_hash = tokens.hash_token(edit_token) if edit_token else prompt.token_hash
             claimed = Prompt.objects.filter(pk=prompt.pk, answered=False).update(
@@ -381,12 +381,13 @@ def submit_response(
                 )
             response = Response.objects.create(
                 round=feedback_round,
-                respondent=None if pilot.anonymous_feedback else prompt.participant,
+                # The round's anonymity, fixed when it opened, not the pilot's current setting.
+                respondent=None if feedback_round.anonymous else prompt.participant,
                 edit_key_hash=(
-                    tokens.edit_key_hash(edit_token or token) if pilot.anonymous_feedback else None
+                    tokens.edit_key_hash(edit_token or token) if feedback_round.anonymous else None
                 ),
             )
-            if pilot.anonymous_feedback:
+            if feedback_round.anonymous:
                 _blur_row_versions(feedback_round.pk)
         else:
             response.answers.all().delete()
@@ -422,10 +423,10 @@ def _blur_row_versions(round_id: int) -> None:
 
 
 def _response_to_fill(
-    prompt: Prompt, pilot: Pilot, *, token: str | None
+    prompt: Prompt, feedback_round: FeedbackRound, *, token: str | None
 ) -> tuple[Response | None, str | None]:
     """Return (the response to replace, or None to create one; a fresh token if rotating)."""
-    if not pilot.anonymous_feedback:
+    if not feedback_round.anonymous:
         return existing_response(prompt), None
     if token is not None:
         return existing_response(prompt, token=token), None

@@ -115,6 +115,7 @@ def _closed_round(
         period_start=start,
         opens_at=opens_at,
         closes_at=closes_at,
+        anonymous=pilot.anonymous_feedback,
     )
     scheduling.create_prompts([round_.pk], now=opens_at)
     prompts = list(round_.prompts.select_related("participant").order_by("pk"))
@@ -124,7 +125,7 @@ def _closed_round(
     answering = [p for p in prompts if rng.random() < RESPONSE_RATE]
     for prompt in answering:
         response = Response.objects.create(
-            round=round_, respondent=None if pilot.anonymous_feedback else prompt.participant
+            round=round_, respondent=None if round_.anonymous else prompt.participant
         )
         Answer.objects.bulk_create(_answers(response, questions, rng))
     Prompt.objects.filter(pk__in=[p.pk for p in answering]).update(answered=True)
@@ -183,6 +184,7 @@ def _open_round(
         period_start=period.start,
         opens_at=opens_at,
         closes_at=closes_at,
+        anonymous=pilot.anonymous_feedback,
     )
     scheduling.create_prompts([round_.pk], now=opens_at)
     token, token_hash = make_token()

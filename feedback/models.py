@@ -145,6 +145,9 @@ class FeedbackRound(models.Model):
     closes_at = models.DateTimeField(_("closes"))
     status = models.CharField(_("status"), max_length=8, choices=Status, default=Status.OPEN)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The pilot's anonymous_feedback when the round opened, fixed for the round's life: answering
+    # follows it, so no one can make a round's answers named halfway through.
+    anonymous = models.BooleanField(_("anonymous"), default=True, editable=False)
     invited_count = models.PositiveIntegerField(_("invited"), default=0)
     response_count = models.PositiveIntegerField(_("responses"), default=0)
     # Aggregated results computed when the round closes (feedback.results); never per person.
@@ -246,6 +249,11 @@ class Response(models.Model):
             models.UniqueConstraint(fields=["round", "respondent"],
                                     condition=Q(respondent__isnull=False),
                                     name="feedback_response_one_per_respondent"),
+            # Named (a respondent) or anonymous (an edit key), never both: both would tie the
+            # key's holder, and so the prompt, to a person.
+            models.CheckConstraint(
+                condition=Q(respondent__isnull=True) | Q(edit_key_hash__isnull=True),
+                name="feedback_response_named_or_keyed"),
         ]
 
     def __str__(self) -> str:

@@ -195,6 +195,8 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
             period_start=period.start,
             opens_at=window[0],
             closes_at=window[1],
+            # Fixed for the round's life: answering follows the round, not the pilot.
+            anonymous=pilot.anonymous_feedback,
         )
     if not planned:
         return []

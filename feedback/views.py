@@ -100,7 +100,7 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
     if closed is not None:
         context.update(title=_("Feedback closed"), message=closed.message, code=closed.code)
         return render(request, "feedback/closed.html", context)
-    if token is None and pilot.anonymous_feedback and prompt.answered:
+    if token is None and feedback_round.anonymous and prompt.answered:
         context.update(
             title=_("Already answered"),
             message=_(
@@ -139,7 +139,7 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
                 else:
                     target = reverse("feedback_prompt", args=[prompt.pk])
                 reply = redirect(f"{target}?{urlencode({'saved': '1'})}")
-                if pilot.anonymous_feedback and edit_token:
+                if feedback_round.anonymous and edit_token:
                     _remember_edit_link(request, reply, prompt, edit_token)
                 return reply
     else:

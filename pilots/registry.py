@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from .exceptions import ValidationFailed
-from .models import AITool, DataClassification
+from .models import AITool, DataClassification, Pilot
 
 
 def validate_tool_and_data(tool: AITool | None, data_classification: str) -> None:
@@ -116,4 +116,33 @@ def validate_review(outcome: str, notes: str) -> None:
             _("Write the conditions the review was cleared with."),
             code="conditions_missing",
             field="notes",
+        )
+
+
+def validate_anonymity_change(pilot: Pilot) -> None:
+    """Refuse switching a pilot's anonymous feedback once it has a feedback round.
+
+    Participants answered (and were invited) under the promise in force; each round keeps the
+    setting it opened with (FeedbackRound.anonymous), and a pilot with rounds keeps it too, so
+    the promise never changes under anyone. The database refuses it as well
+    (pilots_pilot_anonymity_fixed, on PostgreSQL).
+    """
+    if pilot.pk is None:
+        return
+    stored = Pilot.objects.filter(pk=pilot.pk).values_list("anonymous_feedback", flat=True).first()
+    if stored is None or stored == pilot.anonymous_feedback:
+        return
+    if pilot.rounds.exists():
+        raise ValidationFailed(
+            _(
+                "Feedback rounds of this pilot were opened as anonymous: its feedback stays "
+                "anonymous. Start a new pilot to collect named feedback."
+            )
+            if stored
+            else _(
+                "Feedback rounds of this pilot were opened as not anonymous: it cannot become "
+                "anonymous now. Start a new pilot to collect anonymous feedback."
+            ),
+            code="anonymity_fixed",
+            field="anonymous_feedback",
         )

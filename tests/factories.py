@@ -186,6 +186,8 @@ class FeedbackRoundFactory(factory.django.DjangoModelFactory):
     period_start = factory.LazyFunction(timezone.localdate)
     opens_at = factory.LazyFunction(timezone.now)
     closes_at = factory.LazyAttribute(lambda r: r.opens_at + datetime.timedelta(days=3))
+    # As scheduling.open_due_rounds does: the round keeps the pilot's setting when it opens.
+    anonymous = factory.LazyAttribute(lambda r: r.pilot.anonymous_feedback)
 
 
 # --- Prompts, responses and answers (feedback answering) ---------------------------------------

@@ -70,6 +70,7 @@ def add_round(
         closes_at=now + datetime.timedelta(days=3),
         invited_count=invited if invited is not None else max(len(answers), 1),
         response_count=len(answers),
+        anonymous=pilot.anonymous_feedback,
     )
     responses = Response.objects.bulk_create([Response(round=r) for _ in answers])
     rows = []
