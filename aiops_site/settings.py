@@ -240,8 +240,9 @@ FEEDBACK_ANONYMITY_THRESHOLD = max(3, env.int("FEEDBACK_ANONYMITY_THRESHOLD", de
 FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.
 FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
-# A prompt in 'sending' for longer than this is back in the queue (its worker died); it must
-# exceed the longest single email send (EMAIL_TIMEOUT).
+# A prompt or reminder in 'sending' for longer than this is marked failed by the sweep (its
+# worker died, delivery unknown: not re-sent, Ops may re-send it); it must exceed the longest
+# single email send (EMAIL_TIMEOUT).
 FEEDBACK_SEND_STUCK_MINUTES = env.int("FEEDBACK_SEND_STUCK_MINUTES", default=15)
 # Prompts one send task emails before it re-enqueues itself (keeps tasks under time limits).
 FEEDBACK_SEND_BATCH = env.int("FEEDBACK_SEND_BATCH", default=500)
