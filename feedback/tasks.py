@@ -68,5 +68,5 @@ def close_round(round_id: int) -> dict:
 
 @shared_task(**TASK_OPTIONS)
 def sweep_stuck_prompts() -> dict:
-    """Requeue prompts stuck in 'sending' and re-enqueue forgotten sends."""
+    """Fail prompts and reminders stuck in 'sending'; re-enqueue forgotten sends."""
     return scheduling.sweep_stuck_prompts()
