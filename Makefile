@@ -29,7 +29,7 @@ seed: migrate
 	DEBUG=$${DEBUG-1} $(BIN)/python manage.py seed_demo
 
 run: seed
-	@DEBUG=$${DEBUG-1} PORT=$${PORT-8000} BIN=$(BIN) bash scripts/run.sh
+	@DEBUG=$${DEBUG-1} PORT=$${PORT-8000} BIN=$(BIN) $(BIN)/python scripts/run.py
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,141 @@
+"""`make run`'s launcher: Ctrl-C, or one child dying, stops every process it started."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups and signals: POSIX")
+
+RUN_PY = Path(__file__).resolve().parents[2] / "scripts" / "run.py"
+
+# Each stands in for runserver, the worker or beat: writes its pid, and (like runserver's
+# reloader or the worker's pool) a grandchild's pid, then runs until stopped.
+CHILD = """
+import os, subprocess, sys, time
+out, mode = sys.argv[1], sys.argv[2]
+if mode == "stubborn":
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+with open(out + ".tmp", "w") as f:
+    f.write(f"{os.getpid()} {grandchild.pid}")
+os.replace(out + ".tmp", out)
+if mode == "dies":
+    while not os.path.exists(out + ".die"):
+        time.sleep(0.05)
+    sys.exit(3)
+time.sleep(600)
+"""
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the condition")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    """Tell whether a process runs (an exited orphan not yet reaped is a zombie: not running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(pid, 0) answered, so it runs
+    return state != "Z"
+
+
+class Launcher:
+    def __init__(self, tmp_path: Path, modes: list[str], stop_timeout: float = 10) -> None:
+        self.files = [tmp_path / f"child{i}" for i in range(len(modes))]
+        commands = [
+            [sys.executable, "-c", CHILD, str(f), mode]
+            for f, mode in zip(self.files, modes, strict=True)
+        ]
+        env = {
+            **os.environ,
+            "RUN_COMMANDS": json.dumps(commands),
+            "RUN_STOP_TIMEOUT": str(stop_timeout),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, str(RUN_PY)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for(lambda: all(f.exists() for f in self.files))
+        self.pids = [int(p) for f in self.files for p in f.read_text().split()]
+
+    def output(self) -> str:
+        return self.process.communicate(timeout=30)[0]
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Callable[..., Launcher]]:
+    launched: list[Launcher] = []
+
+    def make(modes: list[str], **kwargs) -> Launcher:
+        launcher = Launcher(tmp_path, modes, **kwargs)
+        launched.append(launcher)
+        return launcher
+
+    yield make
+    for launcher in launched:  # a failed test leaves nothing running
+        for pid in launcher.pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if launcher.process.poll() is None:
+            launcher.process.kill()
+            launcher.process.wait()
+
+
+def test_ctrl_c_stops_every_child_and_what_each_started(launch):
+    run = launch(["runs", "runs", "runs"])
+    assert all(alive(pid) for pid in run.pids)
+    run.process.send_signal(signal.SIGINT)
+    output = run.output()
+    assert "Stopped." in output
+    assert "Killed" not in output  # each stopped on TERM, none waited for the deadline
+    assert run.process.returncode == 0
+    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+
+
+def test_sigterm_stops_every_child_too(launch):
+    run = launch(["runs", "runs"])
+    run.process.terminate()
+    assert "Killed" not in run.output()
+    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+
+
+def test_one_child_dying_stops_the_others(launch):
+    run = launch(["runs", "dies", "runs"])
+    (run.files[1].parent / (run.files[1].name + ".die")).touch()
+    output = run.output()
+    assert "exited with 3; stopping the others." in output
+    assert "Killed" not in output
+    assert run.process.returncode == 1
+    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+
+
+def test_a_child_that_ignores_terminate_is_killed_after_the_deadline(launch):
+    run = launch(["runs", "stubborn"], stop_timeout=1)
+    started = time.monotonic()
+    run.process.send_signal(signal.SIGINT)
+    assert "Killed 1 process group(s) still running after 1 s." in run.output()
+    assert time.monotonic() - started >= 1  # it waited for the deadline, then killed
+    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
