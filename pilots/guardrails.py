@@ -5,8 +5,16 @@ the anonymity threshold: safety comes first (one incident among three answers mu
 a pilot). What is *recorded* respects the threshold: below it the breach stores no value and
 its detail says only which rule broke, so the record and the email reveal no answer.
 
-Repeats are harmless: a breach is unique per (guardrail, round) in the database, the pilot row
-is locked while a round is evaluated, and the pause happens only for a breach this call created.
+Repeats are harmless: a metric breach is unique per (guardrail, round) in the database, the
+pilot row is locked while a round is evaluated, and the pause happens only for a breach this
+call created. An exposure guardrail has at most one OPEN breach per (guardrail, round) (a
+partial unique constraint): once Ops resolve it, a further exposure reported in the same round
+is a new breach, which pauses again. "Further" is told by the round's number of exposure
+reports, stored on the breach: a repeated task sees the same count and records nothing.
+
+What the system actually did is recorded on the breach (action_taken: flagged, paused,
+pause_refused when the lifecycle refused the pause, not_running when there was nothing to
+pause), and the Ops email and the pages word it from there, never from the guardrail's intent.
 
 The Ops email of a breach is its own task (notify_breach), enqueued after commit. Its state on
 the breach goes queued → sending → sent: a worker claims the breach with a conditional UPDATE
@@ -96,9 +104,9 @@ class NotifyOutcome:
 def _breach_email(breach: GuardrailBreach) -> tuple[str, str]:
     url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
     subject = _("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title}
-    body = _("%(detail)s\n\nAction: %(action)s.\n%(url)s") % {
+    body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
         "detail": breach.detail,
-        "action": breach.guardrail.get_action_display(),
+        "action": breach.get_action_taken_display(),
         "url": url,
     }
     return subject, body
@@ -186,10 +194,12 @@ def sweep_stuck_notifications(*, now: datetime.datetime) -> dict:
 def _record(
     guardrail: Guardrail, feedback_round: FeedbackRound, *, value: Decimal | None, detail: str
 ) -> tuple[GuardrailBreach, bool]:
-    # The unique (guardrail, round) constraint makes a repeat return the existing row.
+    # The unique (guardrail, round) constraint of metric breaches makes a repeat return the
+    # existing row.
     return GuardrailBreach.objects.get_or_create(
         guardrail=guardrail,
         round=feedback_round,
+        trigger=GuardrailBreach.Trigger.METRIC,
         defaults={
             "pilot_id": feedback_round.pilot_id,
             "observed_value": value,
@@ -201,8 +211,13 @@ def _record(
 
 def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
     """Pause the pilot for the first new pausing breach; enqueue the Ops emails after commit."""
+    Taken = GuardrailBreach.ActionTaken
     for breach in created:
-        if breach.guardrail.action == Guardrail.Action.PAUSE and pilot.stage in ACTIVE_STAGES:
+        if breach.guardrail.action != Guardrail.Action.PAUSE:
+            taken = Taken.FLAGGED
+        elif pilot.stage not in ACTIVE_STAGES:
+            taken = Taken.NOT_RUNNING
+        else:
             try:
                 # move() runs in a savepoint: if it refuses, the breach record still stands.
                 lifecycle.move(
@@ -213,9 +228,14 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
                     rationale=breach.detail,
                     breach=breach,
                 )
+                taken = Taken.PAUSED
             except DomainError:
                 logger.exception("Guardrail breach %s: the pause was refused", breach.pk)
+                taken = Taken.PAUSE_REFUSED
             pilot.refresh_from_db(fields=["stage", "paused_from", "stage_changed_at"])
+        if breach.action_taken != taken:
+            breach.action_taken = taken
+            breach.save(update_fields=["action_taken"])
     from . import tasks
 
     for breach in created:
@@ -293,18 +313,43 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
             response__round_id=round_id,
             question__kind=Question.Kind.CHOICE,
             text=EXPOSURE_KIND,
-        ).exists()
+        ).count()
         if not reported:
             return []
+        guardrails = list(pilot.guardrails.filter(forbids_data_exposure=True))
+        # Per guardrail: (is one open, reports counted by its latest breach) in this round.
+        latest: dict[int, tuple[bool, int]] = {}
+        for guardrail_id, resolved_at, seen in (
+            GuardrailBreach.objects.filter(
+                round_id=round_id,
+                trigger=GuardrailBreach.Trigger.EXPOSURE,
+                guardrail__in=guardrails,
+            )
+            .order_by("guardrail_id", "created_at", "pk")
+            .values_list("guardrail_id", "resolved_at", "exposure_reports")
+        ):
+            was_open, most = latest.get(guardrail_id, (False, 0))
+            latest[guardrail_id] = (was_open or resolved_at is None, max(most, seen or 0))
         created = []
-        for guardrail in pilot.guardrails.filter(forbids_data_exposure=True):
+        for guardrail in guardrails:
+            is_open, counted = latest.get(guardrail.pk, (False, 0))
+            if is_open or reported <= counted:
+                continue  # already on record: a repeat, or no exposure since the last one
             detail = _(
                 "Guardrail “%(rule)s” broke: an incident “confidential data exposed” "
                 "was reported in the round of %(date)s."
             ) % {"rule": guardrail.description, "date": feedback_round.period_start.isoformat()}
-            breach, new = _record(guardrail, feedback_round, value=None, detail=detail)
-            if new:
-                created.append(breach)
+            created.append(
+                GuardrailBreach.objects.create(
+                    guardrail=guardrail,
+                    round=feedback_round,
+                    pilot_id=feedback_round.pilot_id,
+                    trigger=GuardrailBreach.Trigger.EXPOSURE,
+                    exposure_reports=reported,
+                    detail=detail,
+                    created_at=timezone.now(),
+                )
+            )
         _act(pilot, created)
     return created
 

@@ -258,13 +258,12 @@ class Pilot(models.Model):
         from django.core.exceptions import ValidationError
 
         from .exceptions import ValidationFailed
-        from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
+        from .registry import validate_dates, validate_tool_and_data
 
         try:
             validate_tool_and_data(getattr(self, "tool", None) if self.tool_id else None,
                                    self.data_classification)
             validate_dates(self.planned_start, self.planned_end)
-            validate_anonymity_change(self)
         except ValidationFailed as e:
             raise ValidationError({e.field: e.message}, code=e.code) from e
 
@@ -439,6 +438,16 @@ class GuardrailBreach(models.Model):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
 
+    class Trigger(models.TextChoices):
+        METRIC = "metric", _("Metric threshold")
+        EXPOSURE = "exposure", _("Confidential data exposure")
+
+    class ActionTaken(models.TextChoices):
+        FLAGGED = "flagged", _("Flagged to Ops")
+        PAUSED = "paused", _("Pilot paused")
+        PAUSE_REFUSED = "pause_refused", _("Pause refused: the pilot is still running")
+        NOT_RUNNING = "not_running", _("Nothing to pause: the pilot was not running")
+
     guardrail = models.ForeignKey(Guardrail, on_delete=models.PROTECT, related_name="breaches")
     pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="breaches")
     round = models.ForeignKey("feedback.FeedbackRound", on_delete=models.PROTECT, null=True,
@@ -460,6 +469,16 @@ class GuardrailBreach(models.Model):
     notified_at = models.DateTimeField(_("Ops notified"), null=True, blank=True, editable=False)
     notify_attempts = models.PositiveSmallIntegerField(_("notification attempts"), default=0,
                                                        editable=False)
+    # A metric guardrail breaks once per round; an exposure guardrail again for each further
+    # exposure reported after the previous breach was resolved (pilots.guardrails).
+    trigger = models.CharField(_("trigger"), max_length=8, choices=Trigger,
+                               default=Trigger.METRIC, editable=False)
+    # Exposure breaches: how many exposure reports the round had when it was recorded.
+    exposure_reports = models.PositiveIntegerField(_("exposure reports seen"), null=True,
+                                                   blank=True, editable=False)
+    # What the system did about it, as the email and the pages say.
+    action_taken = models.CharField(_("action taken"), max_length=13, choices=ActionTaken,
+                                    default=ActionTaken.FLAGGED, editable=False)
 
     objects = GuardrailBreachQuerySet.as_manager()
 
@@ -468,9 +487,21 @@ class GuardrailBreach(models.Model):
         verbose_name = _("guardrail breach")
         verbose_name_plural = _("guardrail breaches")
         constraints = [
-            # A round breaches a guardrail at most once, however often it is evaluated.
+            # A round breaches a metric guardrail at most once, however often it is evaluated.
             models.UniqueConstraint(fields=["guardrail", "round"],
+                                    condition=Q(trigger="metric"),
                                     name="pilots_guardrailbreach_once_per_round"),
+            # An exposure guardrail has at most one open breach per round; a further exposure
+            # after its resolution opens a new one.
+            models.UniqueConstraint(fields=["guardrail", "round"],
+                                    condition=Q(trigger="exposure", resolved_at__isnull=True),
+                                    name="pilots_guardrailbreach_exposure_one_open_per_round"),
+            models.CheckConstraint(condition=Q(trigger__in=["metric", "exposure"]),
+                                   name="pilots_guardrailbreach_trigger_valid"),
+            models.CheckConstraint(
+                condition=Q(action_taken__in=["flagged", "paused", "pause_refused",
+                                              "not_running"]),
+                name="pilots_guardrailbreach_action_taken_valid"),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True, resolved_by__isnull=True)
                 | (Q(resolved_at__isnull=False) & ~Q(resolution_note="")),

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from pilots import guardrails, lifecycle, tasks
+from pilots import evidence, guardrails, lifecycle, tasks
 from pilots.exceptions import GateFailed, PermissionRefused, ValidationFailed
 from pilots.guardrails import BreachAlreadyResolved
 from pilots.models import Guardrail, GuardrailBreach, Pilot, StageChange
@@ -310,9 +311,154 @@ def test_a_refused_pause_still_leaves_the_breach_on_record_and_emails_ops(
     assert GuardrailBreach.objects.get() == breach
     assert Pilot.objects.get(pk=pilot.pk).stage == "pilot"
     assert len(mail.outbox) == 1
+    # What happened, not what the guardrail meant to do.
+    assert GuardrailBreach.objects.get().action_taken == "pause_refused"
+    body = mail.outbox[0].body
+    assert "Action taken: Pause refused: the pilot is still running." in body
+    assert "Pilot paused" not in body and "Action: Pause" not in body
+    page = render_to_string("pilots/_evidence.html", evidence.page_context(pilot))
+    assert "Pause refused: the pilot is still running" in page
+    assert "pauses the pilot" not in page and "Pilot paused" not in page
+
+
+@pytest.mark.parametrize(
+    ("action", "stage", "taken", "label"),
+    [
+        ("pause", "pilot", "paused", "Pilot paused"),
+        ("flag", "pilot", "flagged", "Flagged to Ops"),
+        ("pause", "paused", "not_running", "Nothing to pause: the pilot was not running"),
+    ],
+)
+def test_the_breach_records_what_the_system_did_and_the_email_and_page_say_it(
+    ops, action, stage, taken, label, django_capture_on_commit_callbacks, celery_eager
+):
+    pilot = PilotFactory(stage=stage, **({"paused_from": "pilot"} if stage == "paused" else {}))
+    MetricGuardrailFactory(pilot=pilot, action=action)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    with django_capture_on_commit_callbacks(execute=True):
+        guardrails.evaluate_round(r.pk)
+    breach = GuardrailBreach.objects.get()
+    assert breach.action_taken == taken
+    assert f"Action taken: {label}." in mail.outbox[0].body
+    page = render_to_string("pilots/_evidence.html", evidence.page_context(pilot))
+    assert f'class="breach-action breach-action-{taken}">{label}</span>' in page
 
 
 def test_resolving_a_breach_that_does_not_exist_is_refused(ops):
     with pytest.raises(ValidationFailed) as missing:
         guardrails.resolve_breach(999_999, actor=ops, note="Done")
     assert missing.value.code == "breach_not_found"
+
+
+# --- A further exposure after a resolution; metric breaches stay once per round ------------
+
+
+def _report_exposure(feedback_round) -> None:
+    """One more response to the round reporting a confidential data exposure."""
+    from feedback.models import Answer, Question, Response
+
+    kind = Question.objects.get(
+        questionnaire_id=feedback_round.questionnaire_id, key="incident_kind"
+    )
+    incident = Question.objects.get(
+        questionnaire_id=feedback_round.questionnaire_id, key="incident"
+    )
+    response = Response.objects.create(round=feedback_round)
+    Answer.objects.create(response=response, question=incident, boolean=True)
+    Answer.objects.create(response=response, question=kind, text="confidential_data_exposed")
+
+
+def test_a_further_exposure_in_the_same_round_after_a_resolution_is_a_new_breach(
+    pilot, ops, django_capture_on_commit_callbacks, celery_eager
+):
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action="flag")
+    r = add_round(
+        pilot, [{"incident": True, "incident_kind": "confidential_data_exposed"}], closed=False
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [first] = guardrails.record_exposure_incident(r.pk)
+    guardrails.resolve_breach(first.pk, actor=ops, note="Rotated the leaked key.")
+    # The same report again (a repeated task) is already on record.
+    assert guardrails.record_exposure_incident(r.pk) == []
+    _report_exposure(r)
+    with django_capture_on_commit_callbacks(execute=True):
+        [second] = guardrails.record_exposure_incident(r.pk)
+        again = guardrails.record_exposure_incident(r.pk)
+    assert again == []
+    assert second.pk != first.pk
+    assert (second.round, second.trigger, second.exposure_reports) == (r, "exposure", 2)
+    assert list(GuardrailBreach.objects.open()) == [second]
+    assert len(mail.outbox) == 2
+
+
+def test_a_further_exposure_while_the_breach_is_open_adds_no_second_breach(pilot):
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action="flag")
+    r = add_round(
+        pilot, [{"incident": True, "incident_kind": "confidential_data_exposed"}], closed=False
+    )
+    guardrails.record_exposure_incident(r.pk)
+    _report_exposure(r)
+    assert guardrails.record_exposure_incident(r.pk) == []
+    assert GuardrailBreach.objects.count() == 1
+
+
+def test_a_resolved_metric_breach_is_not_recorded_again_when_the_round_is_re_evaluated(pilot, ops):
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    [breach] = guardrails.evaluate_round(r.pk)
+    guardrails.resolve_breach(breach.pk, actor=ops, note="Retrained the team.")
+    assert guardrails.evaluate_round(r.pk) == []
+    assert GuardrailBreach.objects.count() == 1
+
+
+def test_the_database_refuses_a_second_metric_breach_of_a_round_even_once_resolved(pilot, ops):
+    guardrail = MetricGuardrailFactory(pilot=pilot, action="flag")
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    GuardrailBreach.objects.create(
+        guardrail=guardrail,
+        pilot=pilot,
+        round=r,
+        resolved_at=timezone.now(),
+        resolved_by=ops,
+        resolution_note="Done",
+    )
+    with pytest.raises(
+        IntegrityError,
+        match=r"pilots_guardrailbreach_once_per_round|pilots_guardrailbreach\.guardrail_id",
+    ):
+        GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, round=r)
+
+
+def test_the_database_refuses_two_open_exposure_breaches_of_a_round_but_allows_a_resolved_one(
+    pilot, ops
+):
+    guardrail = GuardrailFactory(pilot=pilot, forbids_data_exposure=True)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    exposure = {"guardrail": guardrail, "pilot": pilot, "round": r, "trigger": "exposure"}
+    GuardrailBreach.objects.create(
+        **exposure, resolved_at=timezone.now(), resolved_by=ops, resolution_note="Done"
+    )
+    GuardrailBreach.objects.create(**exposure)
+    with (
+        pytest.raises(
+            IntegrityError,
+            match=r"pilots_guardrailbreach_exposure_one_open_per_round|"
+            r"pilots_guardrailbreach\.guardrail_id",
+        ),
+        transaction.atomic(),
+    ):
+        GuardrailBreach.objects.create(**exposure)
+    assert GuardrailBreach.objects.filter(round=r).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "constraint"),
+    [
+        ("trigger", "magic", "pilots_guardrailbreach_trigger_valid"),
+        ("action_taken", "shrugged", "pilots_guardrailbreach_action_taken_valid"),
+    ],
+)
+def test_the_database_refuses_an_unknown_trigger_or_action_taken(pilot, field, value, constraint):
+    guardrail = MetricGuardrailFactory(pilot=pilot)
+    with pytest.raises(IntegrityError, match=constraint):
+        GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, **{field: value})
