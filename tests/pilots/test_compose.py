@@ -81,3 +81,11 @@ def test_the_dockerfile_installs_the_lock_and_serves_the_wsgi_app():
     assert "collectstatic" in dockerfile
     assert '"aiops_site.wsgi:application"' in dockerfile
     assert "USER app" in dockerfile
+
+
+def test_the_web_behind_its_proxy_trusts_x_forwarded_proto_by_default(services):
+    # Settings trust the header only when told (TRUST_X_FORWARDED_PROTO); here TLS ends at the
+    # proxy in front of "web", so without it every request would look like plain HTTP.
+    assert services["web"]["environment"]["TRUST_X_FORWARDED_PROTO"] == (
+        "${TRUST_X_FORWARDED_PROTO:-1}"
+    )

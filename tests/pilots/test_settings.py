@@ -124,3 +124,24 @@ def test_the_environment_overrides_the_defaults(tmp_path, name, value, setting, 
     result = manage("shell", "-c", code, env={"DEBUG": "1", name: value}, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+@pytest.mark.parametrize(("trust", "secure"), [(None, False), ("0", False), ("1", True)])
+def test_x_forwarded_proto_is_trusted_only_when_configured(tmp_path, trust, secure):
+    # Without a proxy that sets the header (and drops a client's own), anyone could claim HTTPS.
+    code = (
+        "from django.test import RequestFactory; "
+        "print(RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https').is_secure())"
+    )
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50)}
+    if trust is not None:
+        env["TRUST_X_FORWARDED_PROTO"] = trust
+    result = manage("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(secure)
+
+
+def test_production_settings_behind_a_proxy_pass_the_deploy_check(tmp_path):
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50), "TRUST_X_FORWARDED_PROTO": "1"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
