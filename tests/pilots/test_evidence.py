@@ -208,7 +208,7 @@ def test_hours_saved_scale_mean_minutes_by_cadence_and_participants():
     assert hours.participants == 4
 
 
-def test_a_promotion_stores_the_evidence_snapshot_with_its_stage_change(ops):
+def test_a_pause_stores_the_evidence_snapshot_with_its_stage_change(ops):
     pilot = _pilot()
     SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("3.2"), min_responses=5)
     add_round(pilot, scores("quality", [5, 4, 5, 5, 4, 5]), invited=6)
@@ -218,6 +218,56 @@ def test_a_promotion_stores_the_evidence_snapshot_with_its_stage_change(ops):
     assert change.evidence["metrics"][0]["metric"] == "Quality"
     assert change.evidence["metrics"][0]["status"] == "met"
     assert change.evidence["recommendation"]["action"] == "promote"
+    assert StageChange.objects.get(pk=change.pk).evidence == change.evidence
+
+
+def test_a_promotion_stores_the_evidence_it_was_decided_on(ops2):
+    pilot = _pilot(stage="sandbox", cadence="weekly")
+    for _ in range(6):
+        ParticipationFactory(pilot=pilot)
+    SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("3.2"), min_responses=5)
+    quality, minutes = [5, 4, 5, 5, 4, 5], [30, 60, 45, 30, 60, 45]
+    r = add_round(
+        pilot,
+        [{"quality": q, "minutes_saved": m} for q, m in zip(quality, minutes, strict=True)],
+        invited=6,
+    )
+    change = lifecycle.move(pilot.pk, "promote", actor=ops2, expected_stage="sandbox")
+    assert (change.from_stage, change.to_stage) == ("sandbox", "pilot")
+    low, high = sp.t.interval(0.95, 5, loc=np.mean(quality), scale=sp.sem(quality))
+    [metric] = change.evidence["metrics"]
+    assert metric["metric"] == "Quality"
+    assert (metric["status"], metric["n"], metric["n_effective"]) == ("met", 6, 6)
+    assert metric["estimate"] == pytest.approx(np.mean(quality))
+    assert metric["ci"] == [pytest.approx(low), pytest.approx(high)]
+    assert change.evidence["recommendation"]["action"] == "promote"
+    assert change.evidence["rounds"] == [r.pk]
+    assert (change.evidence["open_breaches"], change.evidence["open_breach_ids"]) == (0, [])
+    hours = change.evidence["hours_saved_per_month"]
+    assert hours["estimate"] == pytest.approx(np.mean(minutes) * 52 / 12 * 6 / 60)
+    assert hours["participants"] == 6
+    # Stored as decided: later evidence does not rewrite it.
+    add_round(pilot, scores("quality", [1, 1, 1, 1, 1, 1]), weeks_ago=-1)
+    assert StageChange.objects.get(pk=change.pk).evidence == change.evidence
+
+
+def test_a_stop_stores_the_missed_metric_and_the_open_breach_it_was_decided_on(ops):
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("4.5"), min_responses=5)
+    r = add_round(pilot, scores("quality", [2, 3, 2, 3, 2, 3]))
+    breach = GuardrailBreach.objects.create(
+        guardrail=MetricGuardrailFactory(pilot=pilot), pilot=pilot, round=r, detail="Trust fell."
+    )
+    change = lifecycle.move(
+        pilot.pk, "stop", actor=ops, expected_stage="pilot", rationale="Quality is too low."
+    )
+    assert (change.to_stage, change.rationale) == ("stopped", "Quality is too low.")
+    [metric] = change.evidence["metrics"]
+    assert (metric["metric"], metric["status"]) == ("Quality", "not_met")
+    assert metric["ci"][1] < 4.5
+    assert change.evidence["recommendation"]["action"] == "stop"
+    assert "Quality" in change.evidence["recommendation"]["reason"]
+    assert change.evidence["open_breach_ids"] == [breach.pk]
     assert StageChange.objects.get(pk=change.pk).evidence == change.evidence
 
 

@@ -11,7 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pilots import lifecycle
-from tests.factories import MembershipFactory, PilotFactory, SuccessMetricFactory
+from pilots.models import GuardrailBreach
+from tests.factories import (
+    MembershipFactory,
+    MetricGuardrailFactory,
+    PilotFactory,
+    SuccessMetricFactory,
+)
 from tests.pilots.evidence_support import add_round, questionnaire
 
 pytestmark = pytest.mark.django_db
@@ -113,15 +119,31 @@ def _report_queries(client, pilot) -> int:
     return len(ctx)
 
 
+def _history(pilot, count: int, ops) -> None:
+    """`count` closed rounds, each with an open breach, and 2 × `count` stage changes."""
+    guardrail = MetricGuardrailFactory(pilot=pilot, action="flag")
+    for weeks in range(count):
+        r = add_round(pilot, ANSWERS, weeks_ago=weeks)
+        GuardrailBreach.objects.create(
+            guardrail=guardrail, pilot=pilot, round=r, detail=f"Trust fell in week {weeks}."
+        )
+        lifecycle.move(pilot.pk, "pause", actor=ops, expected_stage="pilot", rationale="Check")
+        lifecycle.move(pilot.pk, "resume", actor=ops, expected_stage="paused")
+    assert pilot.breaches.open().count() == count
+    assert pilot.stage_changes.count() == 2 * count
+
+
 def test_the_report_takes_the_same_queries_at_2_and_50_rounds(client, team, lead, ops):
     small = PilotFactory(stage="pilot", team=team, lead=lead)
     big = PilotFactory(stage="pilot", team=team, lead=lead)
     for p, count in ((small, 2), (big, 50)):
         SuccessMetricFactory(pilot=p, target=Decimal("3.2"), min_responses=5)
-        for weeks in range(count):
-            add_round(p, ANSWERS, weeks_ago=weeks)
+        _history(p, count, ops)
     MembershipFactory(team=team)
     client.force_login(ops)
+    html = client.get(reverse("pilot_report", args=[big.pk])).content.decode()
+    assert "Trust fell in week 49." in html
+    assert html.count("Check") >= 50  # every pause's rationale is on record
     _report_queries(client, small)  # warm the session
     # Queries: session, user, Ops group, pilot, closed rounds, metrics, open breaches,
     # participants, decisions.
@@ -143,13 +165,13 @@ def test_the_pilot_page_shows_the_evidence_with_the_same_queries_at_2_and_50_rou
     big = PilotFactory(stage="pilot", team=team, lead=lead)
     for p, count in ((small, 2), (big, 50)):
         SuccessMetricFactory(pilot=p, name="Output quality", target=Decimal("3.2"), min_responses=5)
-        for weeks in range(count):
-            add_round(p, ANSWERS, weeks_ago=weeks)
+        _history(p, count, ops)
     client.force_login(ops)
     html = client.get(reverse("pilot_detail", args=[big.pk])).content.decode()
     assert "Recommendation" in html
     assert 'id="chart-response-rate"' in html
     assert "Output quality" in html
+    assert "Trust fell in week 49." in html  # the 50th open breach is listed too
     _detail_queries(client, small)  # warm the session
     assert _detail_queries(client, small) == _detail_queries(client, big)
 
