@@ -133,13 +133,14 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
         "pilot",
         "period_start",
         "status",
+        "anonymous",
         "opens_at",
         "closes_at",
         "invited_count",
         "response_count",
         "rate",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "anonymous"]
     list_select_related = ["pilot"]
     search_fields = ["pilot__title"]
     date_hierarchy = "period_start"
@@ -151,6 +152,7 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
         "opens_at",
         "closes_at",
         "status",
+        "anonymous",
         "closed_at",
         "invited_count",
         "response_count",

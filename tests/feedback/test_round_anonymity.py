@@ -179,3 +179,12 @@ def test_the_database_refuses_a_named_response_in_an_anonymous_round(postgres):
     feedback_round = round_of(PilotFactory(stage="pilot", anonymous_feedback=True), anonymous=True)
     with refused("feedback_response_anonymous_unnamed"):
         Response.objects.create(round=feedback_round, respondent=UserFactory())
+
+
+def test_the_round_admin_shows_whether_each_round_is_anonymous(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    named = round_of(PilotFactory(stage="pilot", anonymous_feedback=False), anonymous=False)
+    round_of(PilotFactory(stage="pilot", anonymous_feedback=True), anonymous=True)
+    page = client.get("/admin/feedback/feedbackround/?anonymous__exact=0")
+    assert page.status_code == 200
+    assert [r.pk for r in page.context["cl"].result_list] == [named.pk]
