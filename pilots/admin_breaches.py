@@ -38,11 +38,13 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "guardrail",
         "observed_value",
         "round",
+        "trigger",
+        "action_taken",
         "is_open",
         "resolved_by",
         "notify_status",
     ]
-    list_filter = [OpenFilter, "guardrail__action", "notify_status"]
+    list_filter = [OpenFilter, "trigger", "action_taken", "notify_status"]
     list_select_related = ["pilot", "guardrail", "round", "resolved_by"]
     search_fields = ["pilot__title", "guardrail__description", "detail"]
     date_hierarchy = "created_at"
@@ -51,6 +53,9 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "pilot",
         "round",
         "observed_value",
+        "trigger",
+        "exposure_reports",
+        "action_taken",
         "detail",
         "created_at",
         "resolved_at",

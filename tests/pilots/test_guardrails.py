@@ -240,6 +240,11 @@ def test_ops_resolve_breaches_from_the_admin_with_a_note(client, ops, pilot):
     listing = client.get(url)
     assert listing.status_code == 200
     assert pilot.title in listing.content.decode()
+    assert "Flagged to Ops" in listing.content.decode()  # what the system did
+    refused = client.get(url, {"action_taken__exact": "pause_refused"}).content.decode()
+    assert pilot.title not in refused
+    detail = client.get(reverse("admin:pilots_guardrailbreach_change", args=[breach.pk]))
+    assert "Flagged to Ops" in detail.content.decode()
     asked = client.post(url, {"action": "resolve", "_selected_action": [breach.pk]})
     assert asked.status_code == 200
     assert "Resolution note" in asked.content.decode()
