@@ -17,7 +17,9 @@ a metric is still counted in answers. A metric is met only when the whole interv
 the improving side of the target, never from the mean alone.
 
 Hours saved per month = pooled mean minutes saved per period × periods per month (weekly 52/12,
-every two weeks 26/12, monthly 1) × participants / 60; the interval is scaled the same way.
+every two weeks 26/12, monthly 1) × participants / 60; the interval (drawn with the same
+effective n) is scaled the same way. It extrapolates the respondents' mean to every participant:
+if those who save little answer less often, it is too high (non-response bias).
 """
 
 from __future__ import annotations
