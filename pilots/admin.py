@@ -12,6 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -145,7 +148,7 @@ class PilotAdmin(admin.ModelAdmin):
         "lead__last_name",
     ]
     raw_id_fields = ["lead"]
-    readonly_fields = ["stage", "paused_from", "stage_changed_at", "proposed_by"]
+    readonly_fields = ["stage", "paused_from", "stage_changed_at", "proposed_by", "review_link"]
     inlines = [
         SuccessMetricInline,
         GuardrailInline,
@@ -158,7 +161,15 @@ class PilotAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "team", "lead", "tool", "risk_level"]}),
         (
             gettext_lazy("Stage"),
-            {"fields": ["stage", "paused_from", "stage_changed_at", "proposed_by"]},
+            {
+                "fields": [
+                    "stage",
+                    "paused_from",
+                    "stage_changed_at",
+                    "proposed_by",
+                    "review_link",
+                ]
+            },
         ),
         (
             gettext_lazy("Problem and hypothesis"),
@@ -191,6 +202,13 @@ class PilotAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("days in stage"), ordering="stage_changed_at")
     def days_in_stage(self, obj: Pilot) -> int:
         return obj.days_in_stage
+
+    @admin.display(description=gettext_lazy("reviews"))
+    def review_link(self, obj: Pilot) -> str:
+        if obj.pk is None:
+            return "-"
+        url = f"{reverse('admin:pilots_review_add')}?{urlencode({'pilot': obj.pk})}"
+        return format_html('<a href="{}">{}</a>', url, _("Record a security or legal review"))
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

@@ -503,3 +503,12 @@ def test_a_pilot_with_a_stage_history_cannot_be_deleted_from_the_admin(ops_clien
     ops_client.post(url, {"post": "yes"})
     assert Pilot.objects.filter(pk=pilot.pk).exists()
     assert StageChange.objects.filter(pilot=pilot).count() == 1
+
+
+def test_the_pilot_form_links_to_a_review_form_for_that_pilot(ops_client):
+    pilot = PilotFactory(stage=Stage.PILOT)
+    page = ops_client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk])).content.decode()
+    link = f"{reverse('admin:pilots_review_add')}?pilot={pilot.pk}"
+    assert f'<a href="{link}">Record a security or legal review</a>' in page
+    form = ops_client.get(link).context["adminform"].form
+    assert str(form.initial["pilot"]) == str(pilot.pk)
