@@ -467,3 +467,35 @@ def test_the_database_refuses_an_unknown_trigger_or_action_taken(pilot, field, v
     guardrail = MetricGuardrailFactory(pilot=pilot)
     with pytest.raises(IntegrityError, match=constraint):
         GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, **{field: value})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_the_same_exposure_after_a_resolution_open_one_breach(postgres, ops):
+    pilot = PilotFactory(stage="pilot")
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action="flag")
+    r = add_round(
+        pilot, [{"incident": True, "incident_kind": "confidential_data_exposed"}], closed=False
+    )
+    [first] = guardrails.record_exposure_incident(r.pk)
+    guardrails.resolve_breach(first.pk, actor=ops, note="Rotated the leaked key.")
+    _report_exposure(r)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def work():
+        try:
+            barrier.wait(timeout=10)
+            guardrails.record_exposure_incident(r.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert GuardrailBreach.objects.filter(round=r).count() == 2
+    assert GuardrailBreach.objects.open().count() == 1
