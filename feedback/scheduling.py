@@ -386,12 +386,11 @@ def send_prompts(
         return report
     create_prompts([round_id], now=now)
     # Someone who answered (e.g. from the inbox) while their prompt waited for a re-send needs
-    # no email, and a new token would only kill the link they are using.
-    Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED, answered=True).update(
-        send_status=Status.SKIPPED
-    )
+    # no email, and a new token would only kill the link they are using. Their prompt stays
+    # queued (closing the round marks it skipped like every unsent one): a status of its own
+    # would tell the admin who answered.
     queued = list(
-        Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED)
+        Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED, answered=False)
         .select_related("participant")
         .order_by("pk")[:limit]
     )

@@ -304,7 +304,8 @@ def test_a_prompt_answered_while_waiting_for_a_resend_gets_no_email_and_keeps_it
         [Prompt.objects.exclude(pk=answered.pk).get().participant.email]
     ]
     answered.refresh_from_db()
-    assert (answered.send_status, answered.token_hash) == ("skipped", before)
+    # Still "queued", like any unsent prompt: no status of its own tells the admin who answered.
+    assert (answered.send_status, answered.token_hash) == ("queued", before)
 
 
 def test_a_paused_pilot_gets_no_more_prompts(pulse, ops):
