@@ -430,7 +430,7 @@ def send_prompts(
                 report.failed += 1
     if len(queued) == limit:
         report.remaining = Prompt.objects.filter(
-            round_id=round_id, send_status=Status.QUEUED
+            round_id=round_id, send_status=Status.QUEUED, answered=False
         ).count()
     return report
 
