@@ -16,6 +16,7 @@ and drops its own database `<name>_bench`.
 from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo
 import os
 import secrets
 import sys
@@ -63,8 +64,10 @@ def build(pilots: int, participants: int) -> None:
         for i in range(pilots * participants)
     )
     today = timezone.localdate()
+    now = timezone.now()
     # Bench setup writes the stage directly: pilots.lifecycle is not what is measured here.
-    # Weekly on today's weekday, opening at midnight: a round is due whatever the hour.
+    # Weekly on today's weekday *in the team's time zone* (it may differ from the server's
+    # date), opening at midnight: a round is due whatever the hour.
     created = Pilot.objects.bulk_create(
         Pilot(
             title=f"Bench pilot {i}",
@@ -80,7 +83,9 @@ def build(pilots: int, participants: int) -> None:
             planned_end=today + datetime.timedelta(days=90),
             stage="pilot",
             cadence="weekly",
-            cadence_weekday=today.weekday(),
+            cadence_weekday=timezone.localtime(
+                now, ZoneInfo(teams[i % len(teams)].timezone)
+            ).weekday(),
         )
         for i in range(pilots)
     )
