@@ -16,13 +16,13 @@ and drops its own database `<name>_bench`.
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 import os
 import secrets
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 PILOTS = 500
