@@ -258,12 +258,13 @@ class Pilot(models.Model):
         from django.core.exceptions import ValidationError
 
         from .exceptions import ValidationFailed
-        from .registry import validate_dates, validate_tool_and_data
+        from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
 
         try:
             validate_tool_and_data(getattr(self, "tool", None) if self.tool_id else None,
                                    self.data_classification)
             validate_dates(self.planned_start, self.planned_end)
+            validate_anonymity_change(self)
         except ValidationFailed as e:
             raise ValidationError({e.field: e.message}, code=e.code) from e
 
