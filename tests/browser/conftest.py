@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import service_missing
 
@@ -53,6 +54,10 @@ def browser_page(chromium, live_server) -> Iterator:
         yield page
     finally:
         context.close()
+        # Close the ORM connection the test body opened: Playwright's greenlets give it a
+        # context that Django's own teardown does not see, so it would outlive the test
+        # database and make dropping it fail.
+        connections.close_all()
 
 
 def screenshot(page, name: str) -> Path:
