@@ -18,8 +18,10 @@ class Questionnaire(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     name = models.CharField(_("name"), max_length=120)
     is_current = models.BooleanField(
-        _("current version"), default=True,
-        help_text=_("New rounds use the current version of the questionnaire."))
+        _("current version"),
+        default=True,
+        help_text=_("New rounds use the current version of the questionnaire."),
+    )
     is_default = models.BooleanField(_("default for new pilots"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
@@ -28,12 +30,19 @@ class Questionnaire(models.Model):
         verbose_name = _("questionnaire")
         verbose_name_plural = _("questionnaires")
         constraints = [
-            models.UniqueConstraint(fields=["slug", "version"],
-                                    name="feedback_questionnaire_unique_version"),
-            models.UniqueConstraint(fields=["slug"], condition=Q(is_current=True),
-                                    name="feedback_questionnaire_one_current_version"),
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
-                                    name="feedback_questionnaire_one_default"),
+            models.UniqueConstraint(
+                fields=["slug", "version"], name="feedback_questionnaire_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(is_current=True),
+                name="feedback_questionnaire_one_current_version",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="feedback_questionnaire_one_default",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -50,27 +59,39 @@ class Question(models.Model):
         CHOICE = "choice", _("Single choice")
         TEXT = "text", _("Text")
 
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, null=True,
-                                      blank=True, related_name="questions")
-    pilot = models.ForeignKey("pilots.Pilot", on_delete=models.CASCADE, null=True, blank=True,
-                              related_name="extra_questions")
-    key = models.SlugField(_("key"), max_length=64,
-                           help_text=_("Stable key used by success metrics and guardrails."))
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, null=True, blank=True, related_name="questions"
+    )
+    pilot = models.ForeignKey(
+        "pilots.Pilot",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="extra_questions",
+    )
+    key = models.SlugField(
+        _("key"), max_length=64, help_text=_("Stable key used by success metrics and guardrails.")
+    )
     text = models.CharField(_("question"), max_length=300)
     help_text = models.CharField(_("help text"), max_length=300, blank=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind)
     required = models.BooleanField(_("required"), default=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    min_value = models.DecimalField(_("minimum"), max_digits=10, decimal_places=2, null=True,
-                                    blank=True)
-    max_value = models.DecimalField(_("maximum"), max_digits=10, decimal_places=2, null=True,
-                                    blank=True)
+    min_value = models.DecimalField(
+        _("minimum"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        _("maximum"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     min_label = models.CharField(_("label at the minimum"), max_length=60, blank=True)
     max_label = models.CharField(_("label at the maximum"), max_length=60, blank=True)
     unit = models.CharField(_("unit"), max_length=30, blank=True)
     choices = models.JSONField(
-        _("choices"), default=list, blank=True,
-        help_text=_("For single choice: a list of [value, label] pairs."))
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_("For single choice: a list of [value, label] pairs."),
+    )
     # Asked only when another question of the same questionnaire got this answer.
     shown_if_key = models.SlugField(_("only when question"), max_length=64, blank=True)
     shown_if_value = models.CharField(_("has the answer"), max_length=60, blank=True)
@@ -83,17 +104,27 @@ class Question(models.Model):
             models.CheckConstraint(
                 condition=Q(questionnaire__isnull=False, pilot__isnull=True)
                 | Q(questionnaire__isnull=True, pilot__isnull=False),
-                name="feedback_question_one_owner"),
-            models.UniqueConstraint(fields=["questionnaire", "key"],
-                                    condition=Q(questionnaire__isnull=False),
-                                    name="feedback_question_unique_key_per_questionnaire"),
-            models.UniqueConstraint(fields=["pilot", "key"], condition=Q(pilot__isnull=False),
-                                    name="feedback_question_unique_key_per_pilot"),
+                name="feedback_question_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["questionnaire", "key"],
+                condition=Q(questionnaire__isnull=False),
+                name="feedback_question_unique_key_per_questionnaire",
+            ),
+            models.UniqueConstraint(
+                fields=["pilot", "key"],
+                condition=Q(pilot__isnull=False),
+                name="feedback_question_unique_key_per_pilot",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["scale", "number"])
-                | Q(min_value__isnull=False, max_value__isnull=False,
-                    max_value__gt=models.F("min_value")),
-                name="feedback_question_range_for_numbers"),
+                | Q(
+                    min_value__isnull=False,
+                    max_value__isnull=False,
+                    max_value__gt=models.F("min_value"),
+                ),
+                name="feedback_question_range_for_numbers",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,8 +134,9 @@ class Question(models.Model):
 class Absence(models.Model):
     """A participant away for a period: no prompts and no reminders while it lasts."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="absences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences"
+    )
     starts_on = models.DateField(_("away from"))
     ends_on = models.DateField(_("back on"))
 
@@ -113,8 +145,10 @@ class Absence(models.Model):
         verbose_name = _("absence")
         verbose_name_plural = _("absences")
         constraints = [
-            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
-                                   name="feedback_absence_dates_in_order"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")),
+                name="feedback_absence_dates_in_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -138,8 +172,9 @@ class FeedbackRound(models.Model):
         CLOSED = "closed", _("Closed")
 
     pilot = models.ForeignKey("pilots.Pilot", on_delete=models.CASCADE, related_name="rounds")
-    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT,
-                                      related_name="rounds")
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.PROTECT, related_name="rounds"
+    )
     period_start = models.DateField(_("period start"))
     opens_at = models.DateTimeField(_("opens"))
     closes_at = models.DateTimeField(_("closes"))
@@ -161,19 +196,26 @@ class FeedbackRound(models.Model):
         verbose_name = _("feedback round")
         verbose_name_plural = _("feedback rounds")
         constraints = [
-            models.UniqueConstraint(fields=["pilot", "period_start"],
-                                    name="feedback_feedbackround_one_per_period"),
-            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")),
-                                   name="feedback_feedbackround_window_in_order"),
+            models.UniqueConstraint(
+                fields=["pilot", "period_start"], name="feedback_feedbackround_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="feedback_feedbackround_window_in_order",
+            ),
             models.CheckConstraint(
                 condition=Q(status="open", closed_at__isnull=True)
                 | Q(status="closed", closed_at__isnull=False),
-                name="feedback_feedbackround_closed_at_iff_closed"),
-            models.CheckConstraint(condition=Q(response_count__lte=models.F("invited_count")),
-                                   name="feedback_feedbackround_responses_within_invited"),
+                name="feedback_feedbackround_closed_at_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_count__lte=models.F("invited_count")),
+                name="feedback_feedbackround_responses_within_invited",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "closes_at"],
-                                name="feedback_round_status_closes")]
+        indexes = [
+            models.Index(fields=["status", "closes_at"], name="feedback_round_status_closes")
+        ]
 
     def __str__(self) -> str:
         return f"{self.pilot} – {self.period_start}"
@@ -199,8 +241,9 @@ class Prompt(models.Model):
         SKIPPED = "skipped", _("Not sent")
 
     round = models.ForeignKey(FeedbackRound, on_delete=models.CASCADE, related_name="prompts")
-    participant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                    related_name="prompts")
+    participant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompts"
+    )
     # SHA-256 of the emailed token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -219,11 +262,15 @@ class Prompt(models.Model):
         verbose_name = _("prompt")
         verbose_name_plural = _("prompts")
         constraints = [
-            models.UniqueConstraint(fields=["round", "participant"],
-                                    name="feedback_prompt_one_per_participant"),
+            models.UniqueConstraint(
+                fields=["round", "participant"], name="feedback_prompt_one_per_participant"
+            ),
         ]
-        indexes = [models.Index(fields=["send_status", "send_started_at"],
-                                name="feedback_prompt_send_status")]
+        indexes = [
+            models.Index(
+                fields=["send_status", "send_started_at"], name="feedback_prompt_send_status"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.round} → {self.participant}"
@@ -235,25 +282,30 @@ class Response(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     round = models.ForeignKey(FeedbackRound, on_delete=models.CASCADE, related_name="responses")
     # Only for pilots whose feedback is not anonymous.
-    respondent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # SHA-256 of a value derived from the prompt's token: lets the token holder edit, while
     # nothing stored links the prompt to the response.
-    edit_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True,
-                                     editable=False)
+    edit_key_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("response")
         verbose_name_plural = _("responses")
         constraints = [
-            models.UniqueConstraint(fields=["round", "respondent"],
-                                    condition=Q(respondent__isnull=False),
-                                    name="feedback_response_one_per_respondent"),
+            models.UniqueConstraint(
+                fields=["round", "respondent"],
+                condition=Q(respondent__isnull=False),
+                name="feedback_response_one_per_respondent",
+            ),
             # Named (a respondent) or anonymous (an edit key), never both: both would tie the
             # key's holder, and so the prompt, to a person.
             models.CheckConstraint(
                 condition=Q(respondent__isnull=True) | Q(edit_key_hash__isnull=True),
-                name="feedback_response_named_or_keyed"),
+                name="feedback_response_named_or_keyed",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -273,8 +325,9 @@ class Answer(models.Model):
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
         constraints = [
-            models.UniqueConstraint(fields=["response", "question"],
-                                    name="feedback_answer_one_per_question"),
+            models.UniqueConstraint(
+                fields=["response", "question"], name="feedback_answer_one_per_question"
+            ),
         ]
 
     def __str__(self) -> str:

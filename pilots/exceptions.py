@@ -14,8 +14,14 @@ class DomainError(Exception):
     code = "invalid"
     status = 400  # the HTTP status the API answers with
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 params: dict | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        params: dict | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -52,8 +58,11 @@ class StageChangedMeanwhile(DomainError):
 
     def __init__(self, *, expected: str, actual: str) -> None:
         super().__init__(
-            _("The stage changed meanwhile: expected %(expected)s, it is now %(actual)s. "
-              "Reload and try again.") % {"expected": expected, "actual": actual},
+            _(
+                "The stage changed meanwhile: expected %(expected)s, it is now %(actual)s. "
+                "Reload and try again."
+            )
+            % {"expected": expected, "actual": actual},
             field="stage",
         )
 

@@ -53,7 +53,9 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     timezone = models.CharField(
-        _("time zone"), max_length=64, default="Europe/Paris",
+        _("time zone"),
+        max_length=64,
+        default="Europe/Paris",
         help_text=_("Feedback rounds open at this team's local time."),
     )
     members = models.ManyToManyField(
@@ -105,11 +107,15 @@ class AITool(models.Model):
     name = models.CharField(_("name"), max_length=120, unique=True)
     vendor = models.CharField(_("vendor"), max_length=120)
     approval_status = models.CharField(
-        _("approval status"), max_length=20, choices=ApprovalStatus,
+        _("approval status"),
+        max_length=20,
+        choices=ApprovalStatus,
         default=ApprovalStatus.UNDER_EVALUATION,
     )
     max_data_classification = models.CharField(
-        _("highest data classification"), max_length=16, choices=DataClassification,
+        _("highest data classification"),
+        max_length=16,
+        choices=DataClassification,
         default=DataClassification.INTERNAL,
         help_text=_("The most sensitive data this tool may receive."),
     )
@@ -147,12 +153,16 @@ class PilotQuerySet(models.QuerySet):
         """Pilots a lead may edit: their team's, while still a draft."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(
-            stage=Stage.DRAFT,
-        ).filter(
-            Q(lead=user)
-            | Q(team__memberships__user=user, team__memberships__role=Membership.Role.LEAD)
-        ).distinct()
+        return (
+            self.filter(
+                stage=Stage.DRAFT,
+            )
+            .filter(
+                Q(lead=user)
+                | Q(team__memberships__user=user, team__memberships__role=Membership.Role.LEAD)
+            )
+            .distinct()
+        )
 
 
 class Pilot(models.Model):
@@ -176,52 +186,79 @@ class Pilot(models.Model):
         SUNDAY = 6, _("Sunday")
 
     title = models.CharField(_("title"), max_length=200)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="pilots",
-                             verbose_name=_("team"))
-    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="led_pilots", verbose_name=_("lead"))
-    tool = models.ForeignKey(AITool, on_delete=models.PROTECT, related_name="pilots",
-                             verbose_name=_("AI tool"))
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="pilots", verbose_name=_("team")
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="led_pilots",
+        verbose_name=_("lead"),
+    )
+    tool = models.ForeignKey(
+        AITool, on_delete=models.PROTECT, related_name="pilots", verbose_name=_("AI tool")
+    )
     problem = models.TextField(_("problem statement"))
     hypothesis_intervention = models.CharField(
-        _("we believe that"), max_length=300,
-        help_text=_("The intervention, e.g. 'using the copilot to draft ticket replies'."))
+        _("we believe that"),
+        max_length=300,
+        help_text=_("The intervention, e.g. 'using the copilot to draft ticket replies'."),
+    )
     hypothesis_outcome = models.CharField(
-        _("will"), max_length=300, help_text=_("The expected outcome."))
-    hypothesis_who = models.CharField(_("for"), max_length=300,
-                                      help_text=_("The people concerned."))
+        _("will"), max_length=300, help_text=_("The expected outcome.")
+    )
+    hypothesis_who = models.CharField(
+        _("for"), max_length=300, help_text=_("The people concerned.")
+    )
     hypothesis_signal = models.CharField(
-        _("we will know when"), max_length=300,
-        help_text=_("The success signal: metric M reaches T."))
+        _("we will know when"),
+        max_length=300,
+        help_text=_("The success signal: metric M reaches T."),
+    )
     data_classification = models.CharField(
-        _("data classification"), max_length=16, choices=DataClassification,
-        default=DataClassification.INTERNAL)
+        _("data classification"),
+        max_length=16,
+        choices=DataClassification,
+        default=DataClassification.INTERNAL,
+    )
     data_description = models.TextField(_("data the tool touches"), blank=True)
-    risk_level = models.CharField(_("risk level"), max_length=16, choices=RiskLevel,
-                                  default=RiskLevel.LIMITED)
+    risk_level = models.CharField(
+        _("risk level"), max_length=16, choices=RiskLevel, default=RiskLevel.LIMITED
+    )
     planned_start = models.DateField(_("planned start"))
     planned_end = models.DateField(_("planned end"))
     anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
-    cadence = models.CharField(_("feedback cadence"), max_length=16, choices=Cadence,
-                               default=Cadence.BIWEEKLY)
+    cadence = models.CharField(
+        _("feedback cadence"), max_length=16, choices=Cadence, default=Cadence.BIWEEKLY
+    )
     cadence_weekday = models.PositiveSmallIntegerField(
-        _("round opens on"), choices=Weekday, default=Weekday.MONDAY)
-    response_window_days = models.PositiveSmallIntegerField(_("response window (days)"),
-                                                            default=3)
+        _("round opens on"), choices=Weekday, default=Weekday.MONDAY
+    )
+    response_window_days = models.PositiveSmallIntegerField(_("response window (days)"), default=3)
 
     # Stage fields are written only by pilots.lifecycle.
-    stage = models.CharField(_("stage"), max_length=16, choices=Stage, default=Stage.DRAFT,
-                             editable=False)
-    paused_from = models.CharField(_("paused from"), max_length=16, choices=Stage, blank=True,
-                                   default="", editable=False)
-    stage_changed_at = models.DateTimeField(_("in this stage since"), default=timezone.now,
-                                            editable=False)
+    stage = models.CharField(
+        _("stage"), max_length=16, choices=Stage, default=Stage.DRAFT, editable=False
+    )
+    paused_from = models.CharField(
+        _("paused from"), max_length=16, choices=Stage, blank=True, default="", editable=False
+    )
+    stage_changed_at = models.DateTimeField(
+        _("in this stage since"), default=timezone.now, editable=False
+    )
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", editable=False, verbose_name=_("proposed by"))
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("proposed by"),
+    )
 
-    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Participation",
-                                          related_name="pilots", blank=True)
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Participation", related_name="pilots", blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -233,19 +270,25 @@ class Pilot(models.Model):
         verbose_name_plural = _("pilots")
         indexes = [models.Index(fields=["stage", "team"], name="pilots_pilot_stage_team")]
         constraints = [
-            models.CheckConstraint(condition=Q(planned_end__gte=models.F("planned_start")),
-                                   name="pilots_pilot_dates_in_order"),
+            models.CheckConstraint(
+                condition=Q(planned_end__gte=models.F("planned_start")),
+                name="pilots_pilot_dates_in_order",
+            ),
             models.CheckConstraint(
                 condition=(Q(stage=Stage.PAUSED) & Q(paused_from__in=ACTIVE_STAGES))
                 | (~Q(stage=Stage.PAUSED) & Q(paused_from="")),
-                name="pilots_pilot_paused_from_iff_paused"),
-            models.CheckConstraint(condition=Q(stage__in=Stage.values),
-                                   name="pilots_pilot_stage_valid"),
-            models.CheckConstraint(condition=Q(cadence_weekday__lte=6),
-                                   name="pilots_pilot_weekday_valid"),
+                name="pilots_pilot_paused_from_iff_paused",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="pilots_pilot_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence_weekday__lte=6), name="pilots_pilot_weekday_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
-                name="pilots_pilot_window_1_to_14_days"),
+                name="pilots_pilot_window_1_to_14_days",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -261,8 +304,9 @@ class Pilot(models.Model):
         from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
 
         try:
-            validate_tool_and_data(getattr(self, "tool", None) if self.tool_id else None,
-                                   self.data_classification)
+            validate_tool_and_data(
+                getattr(self, "tool", None) if self.tool_id else None, self.data_classification
+            )
             validate_dates(self.planned_start, self.planned_end)
             validate_anonymity_change(self)
         except ValidationFailed as e:
@@ -273,8 +317,12 @@ class Pilot(models.Model):
         return _(
             "We believe that %(intervention)s will %(outcome)s for %(who)s; "
             "we will know when %(signal)s."
-        ) % {"intervention": self.hypothesis_intervention, "outcome": self.hypothesis_outcome,
-             "who": self.hypothesis_who, "signal": self.hypothesis_signal}
+        ) % {
+            "intervention": self.hypothesis_intervention,
+            "outcome": self.hypothesis_outcome,
+            "who": self.hypothesis_who,
+            "signal": self.hypothesis_signal,
+        }
 
     @property
     def stage_description(self) -> str:
@@ -291,8 +339,12 @@ class Participation(models.Model):
         CHAMPION = "champion", _("Champion")
 
     pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="participations")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="participations", verbose_name=_("person"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="participations",
+        verbose_name=_("person"),
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.PARTICIPANT)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
 
@@ -314,16 +366,21 @@ class SuccessMetric(models.Model):
 
     pilot = models.ForeignKey(Pilot, on_delete=models.CASCADE, related_name="metrics")
     name = models.CharField(_("name"), max_length=120)
-    question_key = models.SlugField(_("question key"), max_length=64,
-                                    help_text=_("The feedback question that measures it."))
-    direction = models.CharField(_("direction"), max_length=8, choices=Direction,
-                                 default=Direction.HIGHER)
-    baseline = models.DecimalField(_("baseline"), max_digits=10, decimal_places=2, null=True,
-                                   blank=True)
+    question_key = models.SlugField(
+        _("question key"), max_length=64, help_text=_("The feedback question that measures it.")
+    )
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction, default=Direction.HIGHER
+    )
+    baseline = models.DecimalField(
+        _("baseline"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     target = models.DecimalField(_("target"), max_digits=10, decimal_places=2)
     min_responses = models.PositiveIntegerField(
-        _("minimum responses"), default=10,
-        help_text=_("Responses needed before the metric can be judged."))
+        _("minimum responses"),
+        default=10,
+        help_text=_("Responses needed before the metric can be judged."),
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -334,10 +391,15 @@ class SuccessMetric(models.Model):
                 condition=Q(baseline__isnull=True)
                 | Q(direction="higher", target__gt=models.F("baseline"))
                 | Q(direction="lower", target__lt=models.F("baseline")),
-                name="pilots_successmetric_target_improves_on_baseline"),
-            models.CheckConstraint(condition=Q(min_responses__gte=1),
-                                   name="pilots_successmetric_min_responses_positive"),
-            models.UniqueConstraint(fields=["pilot", "name"], name="pilots_successmetric_unique_name"),
+                name="pilots_successmetric_target_improves_on_baseline",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_responses__gte=1),
+                name="pilots_successmetric_min_responses_positive",
+            ),
+            models.UniqueConstraint(
+                fields=["pilot", "name"], name="pilots_successmetric_unique_name"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -380,13 +442,16 @@ class Guardrail(models.Model):
     kind = models.CharField(_("kind"), max_length=8, choices=Kind, default=Kind.POLICY)
     description = models.CharField(_("rule"), max_length=300)
     forbids_data_exposure = models.BooleanField(
-        _("forbids confidential data exposure"), default=False,
-        help_text=_("Any incident reported as 'confidential data exposed' breaches it at once."))
+        _("forbids confidential data exposure"),
+        default=False,
+        help_text=_("Any incident reported as 'confidential data exposed' breaches it at once."),
+    )
     question_key = models.SlugField(_("question key"), max_length=64, blank=True)
     statistic = models.CharField(_("statistic"), max_length=12, choices=Statistic, blank=True)
     comparator = models.CharField(_("must stay"), max_length=2, choices=Comparator, blank=True)
-    threshold = models.DecimalField(_("threshold"), max_digits=10, decimal_places=2, null=True,
-                                    blank=True)
+    threshold = models.DecimalField(
+        _("threshold"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     action = models.CharField(_("on breach"), max_length=8, choices=Action, default=Action.FLAG)
 
     class Meta:
@@ -395,11 +460,22 @@ class Guardrail(models.Model):
         verbose_name_plural = _("guardrails")
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="policy", question_key="", statistic="", comparator="",
-                            threshold__isnull=True)
-                | (Q(kind="metric") & ~Q(question_key="") & ~Q(statistic="")
-                   & ~Q(comparator="") & Q(threshold__isnull=False)),
-                name="pilots_guardrail_metric_fields_iff_metric"),
+                condition=Q(
+                    kind="policy",
+                    question_key="",
+                    statistic="",
+                    comparator="",
+                    threshold__isnull=True,
+                )
+                | (
+                    Q(kind="metric")
+                    & ~Q(question_key="")
+                    & ~Q(statistic="")
+                    & ~Q(comparator="")
+                    & Q(threshold__isnull=False)
+                ),
+                name="pilots_guardrail_metric_fields_iff_metric",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -412,9 +488,13 @@ class Guardrail(models.Model):
         from .registry import validate_guardrail
 
         try:
-            validate_guardrail(self.kind, question_key=self.question_key,
-                               statistic=self.statistic, comparator=self.comparator,
-                               threshold=self.threshold)
+            validate_guardrail(
+                self.kind,
+                question_key=self.question_key,
+                statistic=self.statistic,
+                comparator=self.comparator,
+                threshold=self.threshold,
+            )
         except ValidationFailed as e:
             raise ValidationError({e.field: e.message}, code=e.code) from e
 
@@ -422,7 +502,11 @@ class Guardrail(models.Model):
         """Tell whether an observed value keeps this metric guardrail."""
         t = self.threshold
         return {
-            "lt": value < t, "le": value <= t, "eq": value == t, "ge": value >= t, "gt": value > t,
+            "lt": value < t,
+            "le": value <= t,
+            "eq": value == t,
+            "ge": value >= t,
+            "gt": value > t,
         }[self.comparator]
 
 
@@ -451,35 +535,56 @@ class GuardrailBreach(models.Model):
 
     guardrail = models.ForeignKey(Guardrail, on_delete=models.PROTECT, related_name="breaches")
     pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="breaches")
-    round = models.ForeignKey("feedback.FeedbackRound", on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="breaches")
-    observed_value = models.DecimalField(_("value seen"), max_digits=12, decimal_places=4,
-                                         null=True, blank=True)
+    round = models.ForeignKey(
+        "feedback.FeedbackRound",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="breaches",
+    )
+    observed_value = models.DecimalField(
+        _("value seen"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
     detail = models.TextField(_("detail"), blank=True)
     created_at = models.DateTimeField(_("detected"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    null=True, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     resolution_note = models.TextField(_("resolution note"), blank=True)
     # The Ops email goes queued → sending → sent (pilots.guardrails.notify_breach); a sweep
     # puts rows stuck in sending back in the queue.
-    notify_status = models.CharField(_("Ops notification"), max_length=8, choices=NotifyStatus,
-                                     default=NotifyStatus.QUEUED, editable=False)
-    notify_started_at = models.DateTimeField(_("notification last attempted"), null=True,
-                                             blank=True, editable=False)
+    notify_status = models.CharField(
+        _("Ops notification"),
+        max_length=8,
+        choices=NotifyStatus,
+        default=NotifyStatus.QUEUED,
+        editable=False,
+    )
+    notify_started_at = models.DateTimeField(
+        _("notification last attempted"), null=True, blank=True, editable=False
+    )
     notified_at = models.DateTimeField(_("Ops notified"), null=True, blank=True, editable=False)
-    notify_attempts = models.PositiveSmallIntegerField(_("notification attempts"), default=0,
-                                                       editable=False)
+    notify_attempts = models.PositiveSmallIntegerField(
+        _("notification attempts"), default=0, editable=False
+    )
     # A metric guardrail breaks once per round; an exposure guardrail again for each further
     # exposure reported after the previous breach was resolved (pilots.guardrails).
-    trigger = models.CharField(_("trigger"), max_length=8, choices=Trigger,
-                               default=Trigger.METRIC, editable=False)
+    trigger = models.CharField(
+        _("trigger"), max_length=8, choices=Trigger, default=Trigger.METRIC, editable=False
+    )
     # Exposure breaches: how many exposure reports the round had when it was recorded.
-    exposure_reports = models.PositiveIntegerField(_("exposure reports seen"), null=True,
-                                                   blank=True, editable=False)
+    exposure_reports = models.PositiveIntegerField(
+        _("exposure reports seen"), null=True, blank=True, editable=False
+    )
     # What the system did about it, as the email and the pages say.
-    action_taken = models.CharField(_("action taken"), max_length=13, choices=ActionTaken,
-                                    default=ActionTaken.FLAGGED, editable=False)
+    action_taken = models.CharField(
+        _("action taken"),
+        max_length=13,
+        choices=ActionTaken,
+        default=ActionTaken.FLAGGED,
+        editable=False,
+    )
 
     objects = GuardrailBreachQuerySet.as_manager()
 
@@ -489,38 +594,52 @@ class GuardrailBreach(models.Model):
         verbose_name_plural = _("guardrail breaches")
         constraints = [
             # A round breaches a metric guardrail at most once, however often it is evaluated.
-            models.UniqueConstraint(fields=["guardrail", "round"],
-                                    condition=Q(trigger="metric"),
-                                    name="pilots_guardrailbreach_once_per_round"),
+            models.UniqueConstraint(
+                fields=["guardrail", "round"],
+                condition=Q(trigger="metric"),
+                name="pilots_guardrailbreach_once_per_round",
+            ),
             # An exposure guardrail has at most one open breach per round; a further exposure
             # after its resolution opens a new one.
-            models.UniqueConstraint(fields=["guardrail", "round"],
-                                    condition=Q(trigger="exposure", resolved_at__isnull=True),
-                                    name="pilots_guardrailbreach_exposure_one_open_per_round"),
-            models.CheckConstraint(condition=Q(trigger__in=["metric", "exposure"]),
-                                   name="pilots_guardrailbreach_trigger_valid"),
+            models.UniqueConstraint(
+                fields=["guardrail", "round"],
+                condition=Q(trigger="exposure", resolved_at__isnull=True),
+                name="pilots_guardrailbreach_exposure_one_open_per_round",
+            ),
             models.CheckConstraint(
-                condition=Q(action_taken__in=["flagged", "paused", "pause_refused",
-                                              "not_running"]),
-                name="pilots_guardrailbreach_action_taken_valid"),
+                condition=Q(trigger__in=["metric", "exposure"]),
+                name="pilots_guardrailbreach_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(action_taken__in=["flagged", "paused", "pause_refused", "not_running"]),
+                name="pilots_guardrailbreach_action_taken_valid",
+            ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True, resolved_by__isnull=True)
                 | (Q(resolved_at__isnull=False) & ~Q(resolution_note="")),
-                name="pilots_guardrailbreach_resolution_has_note"),
-            models.CheckConstraint(condition=Q(notify_status__in=["queued", "sending", "sent"]),
-                                   name="pilots_guardrailbreach_notify_status_valid"),
+                name="pilots_guardrailbreach_resolution_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(notify_status__in=["queued", "sending", "sent"]),
+                name="pilots_guardrailbreach_notify_status_valid",
+            ),
             # Sent exactly when the time it was sent is known.
             models.CheckConstraint(
                 condition=Q(notify_status="sent", notified_at__isnull=False)
                 | (~Q(notify_status="sent") & Q(notified_at__isnull=True)),
-                name="pilots_guardrailbreach_sent_has_notified_at"),
+                name="pilots_guardrailbreach_sent_has_notified_at",
+            ),
             # The sweep finds rows stuck in sending by this time.
             models.CheckConstraint(
                 condition=~Q(notify_status="sending") | Q(notify_started_at__isnull=False),
-                name="pilots_guardrailbreach_sending_has_started_at"),
+                name="pilots_guardrailbreach_sending_has_started_at",
+            ),
         ]
-        indexes = [models.Index(fields=["notify_status", "notify_started_at"],
-                                name="pilots_breach_notify_status")]
+        indexes = [
+            models.Index(
+                fields=["notify_status", "notify_started_at"], name="pilots_breach_notify_status"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.guardrail} @ {self.pilot}"
@@ -541,8 +660,12 @@ class Review(models.Model):
     # Append-only (a PostgreSQL trigger refuses UPDATE and DELETE): a reviewed pilot is kept.
     pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="reviews")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind)
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="+", verbose_name=_("reviewer"))
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewer"),
+    )
     reviewed_on = models.DateField(_("date"), default=timezone.localdate)
     outcome = models.CharField(_("outcome"), max_length=24, choices=Outcome)
     notes = models.TextField(_("conditions or notes"), blank=True)
@@ -554,7 +677,8 @@ class Review(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(outcome="cleared_with_conditions") | ~Q(notes=""),
-                name="pilots_review_conditions_written"),
+                name="pilots_review_conditions_written",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -579,8 +703,14 @@ class StageChange(models.Model):
     action = models.CharField(_("action"), max_length=16)
     from_stage = models.CharField(_("from"), max_length=16, choices=Stage)
     to_stage = models.CharField(_("to"), max_length=16, choices=Stage)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                              blank=True, related_name="+", verbose_name=_("by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
     created_at = models.DateTimeField(_("when"), default=timezone.now)
     rationale = models.TextField(_("rationale"), blank=True)
     gate_results = models.JSONField(_("gate results"), default=list, blank=True)
@@ -593,10 +723,13 @@ class StageChange(models.Model):
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
         constraints = [
-            models.CheckConstraint(condition=~Q(from_stage=models.F("to_stage")),
-                                   name="pilots_stagechange_moves"),
-            models.CheckConstraint(condition=Q(overridden=False) | ~Q(rationale=""),
-                                   name="pilots_stagechange_override_has_rationale"),
+            models.CheckConstraint(
+                condition=~Q(from_stage=models.F("to_stage")), name="pilots_stagechange_moves"
+            ),
+            models.CheckConstraint(
+                condition=Q(overridden=False) | ~Q(rationale=""),
+                name="pilots_stagechange_override_has_rationale",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -612,22 +745,34 @@ class ToolDeclaration(models.Model):
         PILOTED = "piloted", _("Turned into a draft pilot")
         DISMISSED = "dismissed", _("Dismissed")
 
-    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                    related_name="tool_declarations")
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="tool_declarations", verbose_name=_("team"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tool_declarations"
+    )
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tool_declarations",
+        verbose_name=_("team"),
+    )
     tool_name = models.CharField(_("tool"), max_length=120)
     vendor = models.CharField(_("vendor"), max_length=120, blank=True)
     used_for = models.TextField(_("what you use it for"))
     data_classification = models.CharField(
-        _("most sensitive data you give it"), max_length=16, choices=DataClassification,
-        default=DataClassification.INTERNAL)
+        _("most sensitive data you give it"),
+        max_length=16,
+        choices=DataClassification,
+        default=DataClassification.INTERNAL,
+    )
     created_at = models.DateTimeField(_("declared"), default=timezone.now)
     status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.NEW)
-    tool = models.ForeignKey(AITool, on_delete=models.SET_NULL, null=True, blank=True,
-                             related_name="declarations")
-    pilot = models.ForeignKey(Pilot, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="declarations")
+    tool = models.ForeignKey(
+        AITool, on_delete=models.SET_NULL, null=True, blank=True, related_name="declarations"
+    )
+    pilot = models.ForeignKey(
+        Pilot, on_delete=models.SET_NULL, null=True, blank=True, related_name="declarations"
+    )
 
     class Meta:
         ordering = ["-created_at"]

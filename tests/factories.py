@@ -180,8 +180,10 @@ class FeedbackRoundFactory(factory.django.DjangoModelFactory):
 
     pilot = factory.SubFactory(PilotFactory, stage="sandbox")
     questionnaire = factory.LazyFunction(
-        lambda: Questionnaire.objects.filter(is_default=True, is_current=True).first()
-        or QuestionnaireFactory()
+        lambda: (
+            Questionnaire.objects.filter(is_default=True, is_current=True).first()
+            or QuestionnaireFactory()
+        )
     )
     period_start = factory.LazyFunction(timezone.localdate)
     opens_at = factory.LazyFunction(timezone.now)
@@ -235,26 +237,48 @@ def pulse_questionnaire() -> Questionnaire:
     built = Questionnaire.objects.filter(slug="pulse-test").first()
     if built is not None:
         return built
-    questionnaire = QuestionnaireFactory(slug="pulse-test", name="AI pilot pulse (tests)",
-                                         is_default=existing is None)
+    questionnaire = QuestionnaireFactory(
+        slug="pulse-test", name="AI pilot pulse (tests)", is_default=existing is None
+    )
     kinds = [
-        ("minutes_saved", Question.Kind.NUMBER, {"min_value": 0, "max_value": 2400,
-                                                 "unit": "minutes"}),
+        (
+            "minutes_saved",
+            Question.Kind.NUMBER,
+            {"min_value": 0, "max_value": 2400, "unit": "minutes"},
+        ),
         ("quality", Question.Kind.SCALE, {"min_value": 1, "max_value": 5}),
         ("trust", Question.Kind.SCALE, {"min_value": 1, "max_value": 5}),
         ("recommend", Question.Kind.SCALE, {"min_value": 0, "max_value": 10}),
         ("incident", Question.Kind.YES_NO, {}),
-        ("incident_kind", Question.Kind.CHOICE, {
-            "choices": [["confidential_data_exposed", "Confidential data exposed"],
-                        ["wrong_output_acted_on", "Wrong output acted on"],
-                        ["other", "Other"]],
-            "shown_if_key": "incident", "shown_if_value": "yes", "required": False}),
-        ("incident_description", Question.Kind.TEXT, {
-            "shown_if_key": "incident", "shown_if_value": "yes", "required": False}),
+        (
+            "incident_kind",
+            Question.Kind.CHOICE,
+            {
+                "choices": [
+                    ["confidential_data_exposed", "Confidential data exposed"],
+                    ["wrong_output_acted_on", "Wrong output acted on"],
+                    ["other", "Other"],
+                ],
+                "shown_if_key": "incident",
+                "shown_if_value": "yes",
+                "required": False,
+            },
+        ),
+        (
+            "incident_description",
+            Question.Kind.TEXT,
+            {"shown_if_key": "incident", "shown_if_value": "yes", "required": False},
+        ),
         ("comment", Question.Kind.TEXT, {"required": False}),
     ]
     for position, (key, kind, extra) in enumerate(kinds, start=1):
         extra = {"min_value": None, "max_value": None, **extra}
-        QuestionFactory(questionnaire=questionnaire, key=key, kind=kind, position=position,
-                        text=f"{key}?", **extra)
+        QuestionFactory(
+            questionnaire=questionnaire,
+            key=key,
+            kind=kind,
+            position=position,
+            text=f"{key}?",
+            **extra,
+        )
     return questionnaire
