@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup bench lint format migrate seed messages check-deploy clean
+.PHONY: run test setup bench lint format migrate seed messages check-deploy check-migrations clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -36,6 +36,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+check-migrations: setup
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 lint: setup
 	$(BIN)/ruff check .
