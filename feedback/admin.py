@@ -167,20 +167,36 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
         return f"{obj.response_rate:.0%}"
 
 
+class ReminderFailedFilter(admin.SimpleListFilter):
+    """Offer only the failed reminders: any other reminder state dates people's answers."""
+
+    title = gettext_lazy("reminder")
+    parameter_name = "reminder"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("failed", gettext_lazy("failed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "failed":
+            return queryset.filter(reminder_status=Prompt.SendStatus.FAILED)
+        return queryset
+
+
 @admin.register(Prompt)
 class PromptAdmin(ReadOnlyAdmin):
     # Never the token hash, never a link to a response (anonymous pilots have none to give), and
     # never `answered`: per participant, it dates each answer to the nearest look at this list.
     # The round's response count is the aggregate Ops need.
+    # Nor the reminder's state: whether someone was reminded tells whether they had answered by
+    # halfway through the window. Only a failed reminder shows, so Ops can re-send it.
     list_display = [
         "participant",
         "round",
         "send_status",
         "send_attempts",
         "sent_at",
-        "reminder_status",
     ]
-    list_filter = ["send_status", "reminder_status"]
+    list_filter = ["send_status", ReminderFailedFilter]
     list_select_related = ["participant", "round__pilot"]
     search_fields = ["participant__username", "round__pilot__title"]
     fields = [
@@ -191,9 +207,6 @@ class PromptAdmin(ReadOnlyAdmin):
         "send_attempts",
         "send_started_at",
         "sent_at",
-        "reminder_status",
-        "reminder_started_at",
-        "reminded_at",
     ]
     readonly_fields = fields
     # Sends the sweep gave up on (delivery unknown) are listed under send status "failed".

@@ -83,3 +83,37 @@ def test_only_staff_allowed_to_change_prompts_get_the_resend_action(client):
     assert "resend_invitation" not in page
     resend(client, prompt)
     assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
+
+
+def test_the_prompt_admin_never_shows_who_was_reminded(client, ops):
+    # A reminder goes only to people who had not answered by halfway through the window.
+    reminded = PromptFactory(
+        participant=UserFactory(username="person-a"),
+        send_status="sent",
+        reminder_status="sent",
+        reminded_at=timezone.now(),
+    )
+    not_reminded = PromptFactory(
+        round=reminded.round, participant=UserFactory(username="person-b"), send_status="sent"
+    )
+    client.force_login(ops)
+    for prompt in (reminded, not_reminded):
+        page = client.get(reverse("admin:feedback_prompt_change", args=[prompt.pk]))
+        assert page.status_code == 200
+        assert "remind" not in page.content.decode().lower()
+    changelist = client.get(reverse(CHANGELIST)).content.decode()
+    assert "reminder_status" not in changelist
+    assert "reminder__exact" not in changelist
+
+
+def test_ops_find_failed_reminders_to_resend_them(client, ops):
+    failed = PromptFactory(
+        participant=UserFactory(username="failed-reminder"),
+        send_status="sent",
+        reminder_status="failed",
+    )
+    PromptFactory(round=failed.round, participant=UserFactory(username="fine"), send_status="sent")
+    client.force_login(ops)
+    page = client.get(reverse(CHANGELIST), {"reminder": "failed"}).content.decode()
+    assert "failed-reminder" in page
+    assert ">fine<" not in page
