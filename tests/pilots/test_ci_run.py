@@ -49,6 +49,10 @@ def machine(tmp_path: Path) -> Path:
     return state
 
 
+# Lint, migrations written and production settings first; the tests last.
+CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make test"]
+
+
 def run_ci(state: Path) -> subprocess.CompletedProcess:
     env = {
         "PATH": f"{state.parent / 'bin'}:{os.environ.get('PATH', '')}",
@@ -76,9 +80,10 @@ def test_it_starts_the_first_cluster_pg_lsclusters_lists_then_runs_the_tests(mac
     assert calls(machine, "pg_ctlcluster") == [
         "pg_ctlcluster --skip-systemctl-redirect 16 main start"
     ]
-    assert calls(machine, "make") == ["make test"]
+    assert calls(machine, "make") == CI_STEPS
+    # Every step runs strictly, against PostgreSQL.
     assert (machine / "make_env").read_text() == (
-        "CI=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/aiops_ci\n"
+        "CI=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/aiops_ci\n" * len(CI_STEPS)
     )
 
 
@@ -86,7 +91,7 @@ def test_a_running_postgresql_is_left_alone(machine):
     (machine / "pg_up").touch()
     assert run_ci(machine).returncode == 0
     assert calls(machine, "pg_ctlcluster") == []
-    assert calls(machine, "make") == ["make test"]
+    assert calls(machine, "make") == CI_STEPS
 
 
 def test_no_cluster_to_start_is_a_clear_error_and_no_tests_run(machine):
