@@ -23,6 +23,7 @@ from feedback.tokens import hash_token
 from pilots.models import Participation
 from tests.factories import PilotFactory, ResponseFactory, TeamFactory, pulse_questionnaire
 from tests.feedback.email_files import read_emails
+from tests.feedback.slow_email import HANG_MARKER
 
 # Stands for a slow mail server, so that a drill can act in the middle of a fan-out.
 SLOW = "tests.feedback.slow_email.SlowFileBackend"
@@ -215,9 +216,13 @@ def test_a_worker_killed_in_the_middle_of_a_fan_out_leaves_one_prompt_and_at_mos
 ):
     make_pilot(200)
     [round_id] = scheduling.open_due_rounds()
+    # The marker file says the worker really hangs: 40 emails alone could be seen in the short
+    # pause before it checks, and a worker killed there would leave the hang to its successor.
     wait_until(
         lambda: (
-            count(send_status="sending") == 1 and len(read_emails(celery_worker.email_dir)) == 40
+            (celery_worker.email_dir / HANG_MARKER).exists()
+            and count(send_status="sending") == 1
+            and len(read_emails(celery_worker.email_dir)) == 40
         ),
         what="the worker hanging after the 40th email",
     )
