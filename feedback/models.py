@@ -6,7 +6,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -164,6 +165,25 @@ class FeedbackRoundQuerySet(models.QuerySet):
 
     def due_to_close(self, now) -> FeedbackRoundQuerySet:
         return self.open().filter(closes_at__lte=now)
+
+    def with_counts(self) -> FeedbackRoundQuerySet:
+        """Annotate `invited` and `responded`: as recorded when closed, counted while open."""
+
+        def live(model: type[models.Model]) -> Coalesce:
+            counted = (
+                model.objects.filter(round=OuterRef("pk"))
+                .order_by()
+                .values("round")
+                .annotate(n=Count("pk"))
+                .values("n")
+            )
+            return Coalesce(Subquery(counted), 0)
+
+        closed = Q(status=FeedbackRound.Status.CLOSED)
+        return self.annotate(
+            invited=Case(When(closed, then=F("invited_count")), default=live(Prompt)),
+            responded=Case(When(closed, then=F("response_count")), default=live(Response)),
+        )
 
 
 class FeedbackRound(models.Model):

@@ -435,7 +435,7 @@ def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pilot = _visible_pilot(request, pk)
-    rounds = list(pilot.rounds.order_by("-period_start")[:24])
+    rounds = list(pilot.rounds.with_counts().order_by("-period_start")[:24])
     can_edit = lifecycle.can_edit(pilot, request.user)
     context = {
         "pilot": pilot,

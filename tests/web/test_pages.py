@@ -17,8 +17,10 @@ from tests.factories import (
     MetricGuardrailFactory,
     ParticipationFactory,
     PilotFactory,
+    ResponseFactory,
     SuccessMetricFactory,
     TeamFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +146,13 @@ def test_the_pilot_page_shows_the_hypothesis_guardrails_people_timeline_and_roun
     )
     lifecycle.move(pilot.pk, "submit", actor=lead, expected_stage="draft")
     lifecycle.move(pilot.pk, "approve", actor=ops2, expected_stage="proposed")
-    FeedbackRoundFactory(pilot=pilot, invited_count=8, response_count=6)
+    FeedbackRoundFactory(
+        pilot=pilot,
+        invited_count=8,
+        response_count=6,
+        status="closed",
+        closed_at=timezone.now(),
+    )
     client.force_login(participant)
     response = client.get(reverse("pilot_detail", args=[pilot.pk]))
     html = response.content.decode()
@@ -157,6 +165,18 @@ def test_the_pilot_page_shows_the_hypothesis_guardrails_people_timeline_and_roun
     assert len(re.findall(r"<strong>\w[^<]*→", timeline)) == 4
     assert "Name a baseline." in timeline
     assert "75%" in html.split("Feedback rounds")[1]
+
+
+def test_an_open_round_shows_its_invitations_and_answers_so_far(client, ops, participant):
+    pilot = PilotFactory(stage="pilot")
+    round_ = FeedbackRoundFactory(pilot=pilot)
+    for user in (participant, ops, UserFactory(), UserFactory()):
+        _prompt(round_, user)
+    ResponseFactory(round=round_)
+    client.force_login(ops)
+    html = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
+    row = html.split("Feedback rounds")[1].split("</tr>")[1]
+    assert re.findall(r"<td>([^<]*)</td>", row)[1:] == ["Open", "4", "1", "25%"]
 
 
 def test_the_pilot_page_offers_editing_only_to_who_may_edit(client, lead, participant, team):
