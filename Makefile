@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q -r requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) messages
+setup: $(STAMP) .env messages
+
+# A developer's own settings: DEBUG on and a random SECRET_KEY, never committed or shipped.
+.env:
+	@$(PYTHON) -c 'import secrets; print("DEBUG=1\nSECRET_KEY=" + secrets.token_urlsafe(50))' > $@
+	@echo "wrote .env (DEBUG=1 and a random SECRET_KEY for this checkout)"
 
 messages: $(STAMP)
 	@$(BIN)/python scripts/compile_messages.py

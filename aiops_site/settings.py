@@ -3,7 +3,7 @@
 Every difference between environments is an environment variable with a safe default:
 no DATABASE_URL means SQLite under var/, no CELERY_BROKER_URL means Celery's filesystem
 broker under var/, no EMAIL_URL means the console backend. Outside DEBUG a SECRET_KEY is
-required.
+required. A developer's .env (from `make setup`) is read first; real variables win.
 """
 
 from pathlib import Path
@@ -13,9 +13,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("AIOPS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# A developer's checkout keeps DEBUG=1 and a generated SECRET_KEY in .env (written by
+# `make setup`), so `manage.py` works there without exporting anything. Variables set in the
+# real environment always win; production images carry no .env (see .dockerignore), and the
+# tests set AIOPS_ENV_FILE="" so they never depend on one.
+_env_file = env.str("AIOPS_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
+
+VAR_DIR = Path(env.str("AIOPS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 DEMO_MODE = env.bool("DEMO_MODE", default=DEBUG)

@@ -89,3 +89,9 @@ def test_the_web_behind_its_proxy_trusts_x_forwarded_proto_by_default(services):
     assert services["web"]["environment"]["TRUST_X_FORWARDED_PROTO"] == (
         "${TRUST_X_FORWARDED_PROTO:-1}"
     )
+
+
+def test_a_developers_env_file_never_reaches_the_image():
+    # The Dockerfile copies the whole context; a developer's .env holds DEBUG=1 and their key.
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".env" in ignored

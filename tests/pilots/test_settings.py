@@ -16,7 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     """Run manage.py in a fresh process with exactly the given environment (plus PATH)."""
-    base = {"PATH": os.environ.get("PATH", ""), "AIOPS_VAR_DIR": str(tmp_path / "var")}
+    base = {
+        "PATH": os.environ.get("PATH", ""),
+        "AIOPS_VAR_DIR": str(tmp_path / "var"),
+        "AIOPS_ENV_FILE": "",
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -145,3 +149,23 @@ def test_production_settings_behind_a_proxy_pass_the_deploy_check(tmp_path):
     env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(50), "TRUST_X_FORWARDED_PROTO": "1"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_developers_env_file_is_read_and_the_real_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=1\nSECRET_KEY=from-the-file\nTIME_ZONE=Asia/Tokyo\n")
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECRET_KEY, settings.TIME_ZONE)"
+    )
+    env = {"AIOPS_ENV_FILE": str(env_file), "TIME_ZONE": "UTC"}
+    result = manage("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["True", "from-the-file", "UTC"]
+
+
+def test_without_an_env_file_a_missing_secret_key_still_stops_everything(tmp_path):
+    env = {"AIOPS_ENV_FILE": str(tmp_path / "absent.env")}
+    result = manage("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
