@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -380,59 +381,29 @@ def send_prompts(
     """
     now = now or timezone.now()
     limit = limit or settings.FEEDBACK_SEND_BATCH
-    report = SendReport(round_id)
     round_ = _open_round(round_id, now)
     if round_ is None:
-        return report
+        return SendReport(round_id)
     create_prompts([round_id], now=now)
     # Someone who answered (e.g. from the inbox) while their prompt waited for a re-send needs
     # no email, and a new token would only kill the link they are using. Their prompt stays
     # queued (closing the round marks it skipped like every unsent one): a status of its own
     # would tell the admin who answered.
-    queued = list(
-        Prompt.objects.filter(round_id=round_id, send_status=Status.QUEUED, answered=False)
-        .select_related("participant")
-        .order_by("pk")[:limit]
+    return _send_batch(
+        round_,
+        kind="prompt",
+        listed=Q(answered=False),
+        claim=Q(answered=False),
+        claim_update={"send_attempts": F("send_attempts") + 1},
+        # The mail call raised, so nothing went out: retrying cannot email anyone twice. The
+        # sweep re-enqueues it, up to MAX_SEND_ATTEMPTS claims in all.
+        on_failure=lambda prompt: {
+            "send_status": Status.FAILED
+            if prompt.send_attempts + 1 >= MAX_SEND_ATTEMPTS
+            else Status.QUEUED
+        },
+        limit=limit,
     )
-    mail_connection = get_connection()
-    with mail_connection:
-        for prompt in queued:
-            token, token_hash = make_token()
-            claimed_at = timezone.now()
-            claimed = (
-                Prompt.objects.filter(pk=prompt.pk, send_status=Status.QUEUED, answered=False)
-                .filter(_claimable(claimed_at))
-                .update(
-                    send_status=Status.SENDING,
-                    send_started_at=claimed_at,
-                    send_attempts=F("send_attempts") + 1,
-                    token_hash=token_hash,
-                )
-            )
-            if claimed != 1:
-                report.skipped += 1
-                continue
-            # Also matches the prompt if the sweep marked it failed while this worker was still
-            # talking to a slow mail server: the outcome is known after all.
-            mine = Prompt.objects.filter(
-                pk=prompt.pk,
-                send_status__in=[Status.SENDING, Status.FAILED],
-                send_started_at=claimed_at,
-            )
-            if _deliver("prompt", prompt, round_, token, mail_connection):
-                mine.update(send_status=Status.SENT, sent_at=timezone.now())
-                report.sent += 1
-            else:
-                # The mail call raised, so nothing went out: retrying cannot email anyone
-                # twice. The sweep re-enqueues it, up to MAX_SEND_ATTEMPTS claims in all.
-                give_up = prompt.send_attempts + 1 >= MAX_SEND_ATTEMPTS
-                mine.update(send_status=Status.FAILED if give_up else Status.QUEUED)
-                report.failed += 1
-    if len(queued) == limit:
-        report.remaining = Prompt.objects.filter(
-            round_id=round_id, send_status=Status.QUEUED, answered=False
-        ).count()
-    return report
 
 
 def remind(*, now: datetime.datetime | None = None) -> list[int]:
@@ -499,14 +470,52 @@ def send_reminders(
     """Email the queued reminders of an open round, each with a new link replacing the old."""
     now = now or timezone.now()
     limit = limit or settings.FEEDBACK_SEND_BATCH
-    report = SendReport(round_id)
     round_ = _open_round(round_id, now)
     if round_ is None:
-        return report
+        return SendReport(round_id)
+    return _send_batch(
+        round_,
+        kind="reminder",
+        listed=Q(),
+        claim=Q(send_status=Status.SENT, answered=False),
+        claim_update={},
+        # A reminder is a courtesy: one failure is final. Its old link was replaced, so the
+        # prompt goes back to the prompt queue to get a working link again.
+        on_failure=lambda prompt: {
+            "reminder_status": Status.FAILED,
+            "send_status": Status.QUEUED,
+        },
+        limit=limit,
+    )
+
+
+# Per kind of email: its status field, when its claim started, and when it was sent.
+_EMAIL_FIELDS = {
+    "prompt": ("send_status", "send_started_at", "sent_at"),
+    "reminder": ("reminder_status", "reminder_started_at", "reminded_at"),
+}
+
+
+def _send_batch(
+    round_: FeedbackRound,
+    *,
+    kind: str,
+    listed: Q,
+    claim: Q,
+    claim_update: dict,
+    on_failure: Callable[[Prompt], dict],
+    limit: int,
+) -> SendReport:
+    """Claim, email and mark each queued email of a kind, at most `limit` of them.
+
+    The claim is a conditional UPDATE that also mints the token; only the worker whose UPDATE
+    changed the row sends. `listed` narrows what is picked up, `claim` what may be claimed.
+    """
+    status, started, done = _EMAIL_FIELDS[kind]
+    report = SendReport(round_.pk)
+    waiting = Q(listed, round_id=round_.pk, **{status: Status.QUEUED})
     queued = list(
-        Prompt.objects.filter(round_id=round_id, reminder_status=Status.QUEUED)
-        .select_related("participant")
-        .order_by("pk")[:limit]
+        Prompt.objects.filter(waiting).select_related("participant").order_by("pk")[:limit]
     )
     mail_connection = get_connection()
     with mail_connection:
@@ -514,39 +523,30 @@ def send_reminders(
             token, token_hash = make_token()
             claimed_at = timezone.now()
             claimed = (
-                Prompt.objects.filter(
-                    pk=prompt.pk,
-                    reminder_status=Status.QUEUED,
-                    send_status=Status.SENT,
-                    answered=False,
-                )
+                Prompt.objects.filter(claim, pk=prompt.pk, **{status: Status.QUEUED})
                 .filter(_claimable(claimed_at))
                 .update(
-                    reminder_status=Status.SENDING,
-                    reminder_started_at=claimed_at,
-                    token_hash=token_hash,
+                    **{status: Status.SENDING, started: claimed_at, "token_hash": token_hash},
+                    **claim_update,
                 )
             )
             if claimed != 1:
                 report.skipped += 1
                 continue
+            # Also matches the prompt if the sweep marked it failed while this worker was still
+            # talking to a slow mail server: the outcome is known after all.
             mine = Prompt.objects.filter(
                 pk=prompt.pk,
-                reminder_status__in=[Status.SENDING, Status.FAILED],
-                reminder_started_at=claimed_at,
+                **{f"{status}__in": [Status.SENDING, Status.FAILED], started: claimed_at},
             )
-            if _deliver("reminder", prompt, round_, token, mail_connection):
-                mine.update(reminder_status=Status.SENT, reminded_at=timezone.now())
+            if _deliver(kind, prompt, round_, token, mail_connection):
+                mine.update(**{status: Status.SENT, done: timezone.now()})
                 report.sent += 1
             else:
-                # A reminder is a courtesy: one failure is final. Its old link was replaced,
-                # so the prompt goes back to the prompt queue to get a working link again.
-                mine.update(reminder_status=Status.FAILED, send_status=Status.QUEUED)
+                mine.update(**on_failure(prompt))
                 report.failed += 1
     if len(queued) == limit:
-        report.remaining = Prompt.objects.filter(
-            round_id=round_id, reminder_status=Status.QUEUED
-        ).count()
+        report.remaining = Prompt.objects.filter(waiting).count()
     return report
 
 
