@@ -7,17 +7,17 @@ none counted twice. Submissions and close_round lock the same round row.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from feedback import answering
 from feedback.models import FeedbackRound, Prompt, Response
 from feedback.scheduling import close_round
 from tests.factories import UserFactory
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
+from tests.waiting import backends_waiting_for_a_lock, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -49,22 +49,6 @@ def join_all(threads: list[threading.Thread]) -> None:
     for thread in threads:
         thread.join(DEADLINE)
         assert not thread.is_alive(), f"{thread.name} still running after {DEADLINE}s"
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
-def someone_waits_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_answers_racing_the_close_are_each_counted_once_or_refused(postgres):
@@ -131,7 +115,7 @@ def test_an_answer_holding_the_lock_is_counted_and_one_after_the_close_is_refuse
     )
     assert inside.wait(DEADLINE)
     close_thread = run_in_thread("close", lambda: close_round(feedback_round.pk), outcomes)
-    wait_until(someone_waits_for_a_lock, "close_round to wait for the round lock")
+    wait_until(backends_waiting_for_a_lock, what="close_round to wait for the round lock")
     release.set()
     join_all([early_thread, close_thread])
 

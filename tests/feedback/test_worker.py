@@ -8,7 +8,6 @@ worker wrote to files.
 from __future__ import annotations
 
 import datetime
-import time
 from collections import Counter
 
 import pytest
@@ -24,6 +23,7 @@ from pilots.models import Participation
 from tests.factories import PilotFactory, ResponseFactory, TeamFactory, pulse_questionnaire
 from tests.feedback.email_files import read_emails
 from tests.feedback.slow_email import HANG_MARKER
+from tests.waiting import wait_until
 
 # Stands for a slow mail server, so that a drill can act in the middle of a fan-out.
 SLOW = "tests.feedback.slow_email.SlowFileBackend"
@@ -39,15 +39,6 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def _open_at_midnight(settings):
     settings.FEEDBACK_ROUND_OPEN_HOUR = 0
-
-
-def wait_until(predicate, *, timeout: float = 60, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)  # polling interval of a wait with a deadline, not a fixed delay
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def make_pilot(participants: int):

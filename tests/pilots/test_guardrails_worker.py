@@ -1,7 +1,5 @@
 """Guardrails through a real Celery worker, Redis and PostgreSQL: close → breach → pause."""
 
-import time
-
 import pytest
 
 from feedback import tasks as feedback_tasks
@@ -16,17 +14,9 @@ from tests.factories import (
 )
 from tests.feedback.email_files import read_emails
 from tests.pilots.evidence_support import add_round, scores
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(predicate, *, timeout: float = 60, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)  # polling interval of a wait with a deadline, not a fixed delay
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_closing_a_round_twice_through_the_worker_breaches_pauses_and_emails_once(celery_worker):

@@ -13,22 +13,18 @@ from pilots.exceptions import StageChangedMeanwhile
 from pilots.lifecycle import Action
 from pilots.models import Stage, StageChange
 from tests.factories import PilotFactory
+from tests.waiting import POLL_SECONDS, backends_waiting_for_a_lock
 
 DEADLINE_SECONDS = 15
 
 
 def _wait_until_a_backend_waits_for_a_lock() -> bool:
-    """Poll PostgreSQL until another session is blocked on a lock; False at the deadline."""
+    # Runs in the lock holder's thread: it reports rather than fails, the test asserts.
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-        time.sleep(0.01)
+        if backends_waiting_for_a_lock():
+            return True
+        time.sleep(POLL_SECONDS)
     return False
 
 

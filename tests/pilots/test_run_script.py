@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="process groups and signals: POSIX")
 
 RUN_PY = Path(__file__).resolve().parents[2] / "scripts" / "run.py"
@@ -35,14 +37,6 @@ if mode == "dies":
     sys.exit(3)
 time.sleep(600)
 """
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the condition")
-        time.sleep(0.05)
 
 
 def alive(pid: int) -> bool:
@@ -78,7 +72,7 @@ class Launcher:
             text=True,
             start_new_session=True,
         )
-        wait_for(lambda: all(f.exists() for f in self.files))
+        wait_until(lambda: all(f.exists() for f in self.files), what="every child started")
         self.pids = [int(p) for f in self.files for p in f.read_text().split()]
 
     def output(self) -> str:
@@ -112,14 +106,14 @@ def test_ctrl_c_stops_every_child_and_what_each_started(launch):
     assert "Stopped." in output
     assert "Killed" not in output  # each stopped on TERM, none waited for the deadline
     assert run.process.returncode == 0
-    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+    wait_until(lambda: not any(alive(pid) for pid in run.pids), what="every child gone", timeout=5)
 
 
 def test_sigterm_stops_every_child_too(launch):
     run = launch(["runs", "runs"])
     run.process.terminate()
     assert "Killed" not in run.output()
-    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+    wait_until(lambda: not any(alive(pid) for pid in run.pids), what="every child gone", timeout=5)
 
 
 def test_one_child_dying_stops_the_others(launch):
@@ -129,7 +123,7 @@ def test_one_child_dying_stops_the_others(launch):
     assert "exited with 3; stopping the others." in output
     assert "Killed" not in output
     assert run.process.returncode == 1
-    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+    wait_until(lambda: not any(alive(pid) for pid in run.pids), what="every child gone", timeout=5)
 
 
 def test_a_child_that_ignores_terminate_is_killed_after_the_deadline(launch):
@@ -138,4 +132,4 @@ def test_a_child_that_ignores_terminate_is_killed_after_the_deadline(launch):
     run.process.send_signal(signal.SIGINT)
     assert "Killed 1 process group(s) still running after 1 s." in run.output()
     assert time.monotonic() - started >= 1  # it waited for the deadline, then killed
-    wait_for(lambda: not any(alive(pid) for pid in run.pids), timeout=5)
+    wait_until(lambda: not any(alive(pid) for pid in run.pids), what="every child gone", timeout=5)

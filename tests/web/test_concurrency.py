@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from pilots import declarations, proposals
 from pilots.exceptions import DomainError
 from pilots.models import Pilot, ToolDeclaration
 from tests.factories import AIToolFactory, PilotFactory, UserFactory
+from tests.waiting import backends_waiting_for_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEADLINE_SECONDS = 10
-
-
-def _waiting_on_locks() -> int:
-    with connection.cursor() as cursor:
-        # Inside a transaction the statistics are a snapshot: take a fresh one each time.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 def _race(hold, calls) -> list:
@@ -46,10 +35,11 @@ def _race(hold, calls) -> list:
         hold()
         for t in threads:
             t.start()
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while _waiting_on_locks() < len(calls):
-            assert time.monotonic() < deadline, f"the calls never blocked: {outcomes}"
-            time.sleep(0.02)
+        wait_until(
+            lambda: backends_waiting_for_a_lock() >= len(calls),
+            what=f"every call to block (outcomes so far: {outcomes})",
+            timeout=DEADLINE_SECONDS,
+        )
     for t in threads:
         t.join(DEADLINE_SECONDS)
         assert not t.is_alive()
