@@ -1,9 +1,9 @@
 """Aggregated results of a closed round, computed in the database and stored as a snapshot.
 
-Five queries whatever the number of responses: the round's questions, the number of responses,
-numeric aggregates per question (count, mean, sample sd and, on PostgreSQL, percentile_cont
-for the median), counts per (question, number), per (question, yes/no) and per
-(question, text) — the last one gives both the choice counts and the free-text comments.
+Three queries whatever the number of responses (two when the caller passes the response count):
+the round's questions, the number of responses, and one scan of the answers counting each
+(question, value). Count, mean, sample sd, median, distribution, NPS, yes/no counts, choice
+counts and comments all follow exactly from those counts, identically on SQLite and PostgreSQL.
 
 Anonymity: nothing that could identify a person is stored. Below the threshold
 (settings.FEEDBACK_ANONYMITY_THRESHOLD, never below 3) the snapshot keeps only the number of
@@ -24,9 +24,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, StdDev
-from django.db.models.functions import Cast
+from django.db.models import Count, F, Q
 
 from . import stats
 from .models import Answer, Question, Response
@@ -39,14 +37,6 @@ INCIDENT_KEY = "incident"
 INCIDENT_KIND_KEY = "incident_kind"
 EXPOSURE_KIND = "confidential_data_exposed"
 NUMERIC_KINDS = (Question.Kind.SCALE, Question.Kind.NUMBER)
-
-
-class Median(Aggregate):
-    """PostgreSQL's percentile_cont(0.5): the median, interpolated between the middle two."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
 
 
 def anonymity_threshold() -> int:
@@ -69,8 +59,11 @@ def _question_result(question: Question, *, n: int, shown: bool) -> dict:
     }
 
 
-def compute_results(feedback_round: FeedbackRound) -> dict:
-    """Return the round's aggregated results, to be stored on the round when it closes."""
+def compute_results(feedback_round: FeedbackRound, *, responses: int | None = None) -> dict:
+    """Return the round's aggregated results, to be stored on the round when it closes.
+
+    `responses` is the round's response count when the caller has just counted it.
+    """
     threshold = anonymity_threshold()
     questions = list(
         Question.objects.filter(
@@ -78,40 +71,27 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
             | Q(pilot_id=feedback_round.pilot_id)
         ).order_by(F("pilot_id").asc(nulls_first=True), "position", "pk")
     )
-    responses = Response.objects.filter(round=feedback_round).count()
-    answers = Answer.objects.filter(response__round=feedback_round).order_by()
-    use_percentile = connection.vendor == "postgresql"
-
-    numeric_aggregates = {
-        "n": Count("id"),
-        "mean": Avg("number"),
-        "sd": StdDev("number", sample=True),
-    }
-    if use_percentile:
-        numeric_aggregates["median"] = Median(Cast("number", FloatField()))
-    numeric = {
-        row["question_id"]: row
-        for row in answers.filter(number__isnull=False)
-        .values("question_id")
-        .annotate(**numeric_aggregates)
-    }
+    if responses is None:
+        responses = Response.objects.filter(round=feedback_round).count()
+    # One scan of the round's answers: a count per (question, value). Every figure below is
+    # computed exactly from these counts, the same way on every database (SQLite's sample sd
+    # of a single value raises; PostgreSQL's percentile_cont is not SQLite's median).
     per_number: dict[int, dict[float, int]] = defaultdict(dict)
-    for row in (
-        answers.filter(number__isnull=False)
-        .values("question_id", "number")
-        .annotate(count=Count("id"))
-    ):
-        per_number[row["question_id"]][float(row["number"])] = row["count"]
     per_boolean: dict[int, dict[bool, int]] = defaultdict(dict)
-    for row in (
-        answers.filter(boolean__isnull=False)
-        .values("question_id", "boolean")
+    per_text: dict[int, dict[str, int]] = defaultdict(dict)
+    for question_id, number, boolean, text, count in (
+        Answer.objects.filter(response__round=feedback_round)
+        .order_by()
+        .values_list("question_id", "number", "boolean", "text")
         .annotate(count=Count("id"))
     ):
-        per_boolean[row["question_id"]][row["boolean"]] = row["count"]
-    per_text: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in answers.exclude(text="").values("question_id", "text").annotate(count=Count("id")):
-        per_text[row["question_id"]][row["text"]] = row["count"]
+        if number is not None:
+            value = float(number)
+            per_number[question_id][value] = per_number[question_id].get(value, 0) + count
+        elif boolean is not None:
+            per_boolean[question_id][boolean] = count
+        elif text:
+            per_text[question_id][text] = count
 
     invited = feedback_round.invited_count
     round_shown = responses >= threshold
@@ -129,19 +109,17 @@ def compute_results(feedback_round: FeedbackRound) -> dict:
     for question in questions:
         pk = question.pk
         if question.kind in NUMERIC_KINDS:
-            row = numeric.get(pk, {})
-            n = row.get("n", 0)
-            entry = _question_result(question, n=n, shown=round_shown and n >= threshold)
+            counts = per_number[pk]
+            summary = stats.summary_of_counts(counts)
+            entry = _question_result(
+                question, n=summary.n, shown=round_shown and summary.n >= threshold
+            )
             if entry["shown"]:
-                counts = per_number[pk]
-                summary = stats.Summary(n, _float(row["mean"]), _float(row["sd"]))
                 interval = stats.interval(summary)
                 entry.update(
                     mean=summary.mean,
                     sd=summary.sd,
-                    median=(
-                        _float(row["median"]) if use_percentile else stats.median_of_counts(counts)
-                    ),
+                    median=stats.median_of_counts(counts),
                     ci=[interval.low, interval.high] if interval else None,
                     distribution=[[value, count] for value, count in sorted(counts.items())],
                     min_value=_float(question.min_value),

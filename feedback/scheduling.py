@@ -702,7 +702,7 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
         round_.closed_at = now
         round_.invited_count = round_.prompts.count()
         round_.response_count = round_.responses.count()
-        round_.results = round_results.compute_results(round_)
+        round_.results = round_results.compute_results(round_, responses=round_.response_count)
         round_.save(
             update_fields=["status", "closed_at", "invited_count", "response_count", "results"]
         )

@@ -111,6 +111,22 @@ def sample_sd(values: Sequence[float]) -> float | None:
     return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
 
 
+def summary_of_counts(counts: Mapping[float, int]) -> Summary:
+    """(n, mean, sample sd) of a sample given as value → count, exactly (two passes).
+
+    One value has no sample sd (None), never an error: a round with a single answer to a
+    question must still close.
+    """
+    n = sum(c for c in counts.values() if c > 0)
+    if not n:
+        return Summary(0, None, None)
+    m = math.fsum(float(v) * c for v, c in counts.items() if c > 0) / n
+    if n < 2:
+        return Summary(n, m, None)
+    squares = math.fsum(c * (float(v) - m) ** 2 for v, c in counts.items() if c > 0)
+    return Summary(n, m, math.sqrt(squares / (n - 1)))
+
+
 def distribution(values: Iterable) -> dict:
     """Count of each distinct value, sorted by value."""
     return dict(sorted(Counter(values).items()))

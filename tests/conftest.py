@@ -11,6 +11,16 @@ from django.db import connection
 from tests.factories import MembershipFactory, OpsUserFactory, TeamFactory, UserFactory
 
 STRICT = os.environ.get("CI", "").lower() == "true" or os.environ.get("AIOPS_STRICT") == "1"
+# Which leg of CI this run is: "embedded" (SQLite and the filesystem broker, what a new user
+# meets first) or "services" (PostgreSQL and Redis). Unset: whatever the environment gives.
+LEG = os.environ.get("AIOPS_TEST_LEG", "")
+# Tests that need a real service, found by the fixtures they use as well as by their markers,
+# so a test that asks for PostgreSQL can never run (or be skipped) on the embedded leg.
+SERVICE_MARKERS = {
+    "postgres": ("postgres",),
+    "celery_worker": ("celery_worker", "redis_url"),
+    "browser": ("chromium", "browser_page"),
+}
 
 
 def service_missing(reason: str) -> None:
@@ -271,3 +281,43 @@ def celery_worker(request, redis_url, postgres, tmp_path):
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "worker_env(**env): extra environment for celery_worker")
     config.addinivalue_line("markers", "worker_concurrency(n): pool size of celery_worker")
+    if LEG not in ("", "embedded", "services"):
+        raise pytest.UsageError(f"AIOPS_TEST_LEG={LEG!r}: use embedded or services")
+    engine = settings.DATABASES["default"]["ENGINE"]
+    broker = settings.CELERY_BROKER_URL
+    if LEG == "embedded" and (
+        not engine.endswith("sqlite3") or not broker.startswith("filesystem")
+    ):
+        raise pytest.UsageError(
+            f"the embedded leg runs on SQLite and the filesystem broker, not {engine} / {broker}:"
+            " unset DATABASE_URL and CELERY_BROKER_URL"
+        )
+    if LEG == "services" and (not engine.endswith("postgresql") or not broker.startswith("redis")):
+        raise pytest.UsageError(
+            f"the services leg runs on PostgreSQL and Redis, not {engine} / {broker}:"
+            " set DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://..."
+        )
+
+
+def service_markers(item) -> set[str]:
+    """The services a collected test needs, from its markers and from its fixtures."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return {
+        marker
+        for marker, names in SERVICE_MARKERS.items()
+        if item.get_closest_marker(marker) or fixtures.intersection(names)
+    }
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark service tests by their fixtures; on the embedded leg, leave them to the other leg."""
+    kept, left = [], []
+    for item in items:
+        needs = service_markers(item)
+        for marker in needs:
+            if not item.get_closest_marker(marker):
+                item.add_marker(marker)
+        (left if LEG == "embedded" and needs else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept

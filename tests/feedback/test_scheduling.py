@@ -588,7 +588,7 @@ def test_closing_records_counts_results_and_evaluates_guardrails_after_commit(
     ResponseFactory(round=round_)
     computed = []
     monkeypatch.setattr(
-        "feedback.results.compute_results", lambda r: computed.append(r.pk) or {"n": 2}
+        "feedback.results.compute_results", lambda r, **kw: computed.append(r.pk) or {"n": 2}
     )
     evaluated = []
     monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)

@@ -23,7 +23,10 @@ STUBS = {
     "redis-cli": "true",
     "redis-server": "true",
     "apt-get": "true",
-    "make": 'echo "CI=$CI DATABASE_URL=$DATABASE_URL" >> "$STATE/make_env"',
+    "make": (
+        'echo "$1 CI=$CI LEG=$AIOPS_TEST_LEG DATABASE_URL=$DATABASE_URL'
+        ' BROKER=$CELERY_BROKER_URL" >> "$STATE/make_env"'
+    ),
 }
 
 
@@ -49,8 +52,10 @@ def machine(tmp_path: Path) -> Path:
     return state
 
 
-# Lint, migrations written and production settings first; the tests last.
-CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make test"]
+# Lint, migrations written and production settings first; the tests last, on both legs.
+CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make test", "make test"]
+PG = "postgres://postgres@127.0.0.1:5432/aiops_ci"
+REDIS = "redis://127.0.0.1:6379/0"
 
 
 def run_ci(state: Path) -> subprocess.CompletedProcess:
@@ -81,10 +86,15 @@ def test_it_starts_the_first_cluster_pg_lsclusters_lists_then_runs_the_tests(mac
         "pg_ctlcluster --skip-systemctl-redirect 16 main start"
     ]
     assert calls(machine, "make") == CI_STEPS
-    # Every step runs strictly, against PostgreSQL.
-    assert (machine / "make_env").read_text() == (
-        "CI=true DATABASE_URL=postgres://postgres@127.0.0.1:5432/aiops_ci\n" * len(CI_STEPS)
-    )
+    # Every step runs strictly; the tests run first on the embedded defaults (no database or
+    # broker URL: SQLite and the filesystem broker), then on PostgreSQL and Redis.
+    assert (machine / "make_env").read_text().splitlines() == [
+        f"lint CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+        f"check-migrations CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+        f"check-deploy CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+        "test CI=true LEG=embedded DATABASE_URL= BROKER=",
+        f"test CI=true LEG=services DATABASE_URL={PG} BROKER={REDIS}",
+    ]
 
 
 def test_a_running_postgresql_is_left_alone(machine):
