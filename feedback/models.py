@@ -93,6 +93,13 @@ class Question(models.Model):
         blank=True,
         help_text=_("For single choice: a list of [value, label] pairs."),
     )
+    # The language `text` and the labels are written in, and their translations into others:
+    # {"fr": {"text": ..., "help_text": ..., "min_label": ..., "max_label": ..., "unit": ...,
+    # "choices": {value: label}}}. A lead's own question may exist in one language only.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
     # Asked only when another question of the same questionnaire got this answer.
     shown_if_key = models.SlugField(_("only when question"), max_length=64, blank=True)
     shown_if_value = models.CharField(_("has the answer"), max_length=60, blank=True)

@@ -1,8 +1,9 @@
 """Tool declarations: anyone says which AI tool they already use; Ops turn it into something.
 
-A declaration is made without blame. Ops handle each one once: either register the tool, or
-open a draft pilot for the declaring person's team (registering the tool on the way if
-needed).
+A declaration is made without blame. Ops handle each one once: register the tool, open a draft
+pilot for the declaring person's team (registering the tool on the way if needed), or dismiss it
+with a note. The person sees their declarations and what became of them. A tool registered this
+way is under evaluation with the lowest data ceiling (public) until Ops set it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import proposals
 from .exceptions import PermissionRefused, ValidationFailed
-from .models import AITool, Membership, Pilot, Team, ToolDeclaration, is_ops
+from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration, is_ops
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -66,8 +68,7 @@ def register_tool(declaration_id: int, *, actor: AbstractBaseUser) -> AITool:
         declaration = _lock_new(declaration_id)
         tool = _tool_for(declaration)
         declaration.tool = tool
-        declaration.status = ToolDeclaration.Status.REGISTERED
-        declaration.save(update_fields=["tool", "status"])
+        _mark_handled(declaration, ToolDeclaration.Status.REGISTERED, actor=actor)
     return tool
 
 
@@ -97,6 +98,9 @@ def turn_into_pilot(declaration_id: int, *, actor: AbstractBaseUser) -> Pilot:
             actor=actor,
             team=team,
             lead=declaration.declared_by,
+            # The data the person said they use, even above the new tool's public ceiling:
+            # submitting is refused until Ops set the ceiling or the lead lowers the data.
+            check_tool_ceiling=False,
             proposal=proposals.Proposal(
                 fields={
                     "title": _("%(tool)s for %(team)s") % {"tool": tool.name, "team": team.name},
@@ -114,9 +118,39 @@ def turn_into_pilot(declaration_id: int, *, actor: AbstractBaseUser) -> Pilot:
         )
         declaration.tool = tool
         declaration.pilot = pilot
-        declaration.status = ToolDeclaration.Status.PILOTED
-        declaration.save(update_fields=["tool", "pilot", "status"])
+        _mark_handled(declaration, ToolDeclaration.Status.PILOTED, actor=actor)
     return pilot
+
+
+def dismiss(declaration_id: int, *, actor: AbstractBaseUser, note: str) -> ToolDeclaration:
+    """Close a new declaration without a tool or a pilot, telling the person why in a note."""
+    _require_ops(actor)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(
+            _("Write a note for the person who declared the tool: why nothing follows."),
+            code="note_required",
+            field="ops_note",
+        )
+    with transaction.atomic():
+        declaration = _lock_new(declaration_id)
+        declaration.ops_note = note
+        _mark_handled(declaration, ToolDeclaration.Status.DISMISSED, actor=actor)
+    return declaration
+
+
+def declarations_of(user) -> QuerySet[ToolDeclaration]:
+    """The declarations a person made, newest first, with what Ops did with them."""
+    return ToolDeclaration.objects.filter(declared_by=user).select_related("tool", "pilot")
+
+
+def _mark_handled(declaration: ToolDeclaration, status: str, *, actor: AbstractBaseUser) -> None:
+    declaration.status = status
+    declaration.handled_by = actor
+    declaration.handled_at = timezone.now()
+    declaration.save(
+        update_fields=["tool", "pilot", "status", "handled_by", "handled_at", "ops_note"]
+    )
 
 
 def _require_ops(actor) -> None:
@@ -155,7 +189,9 @@ def _tool_for(declaration: ToolDeclaration) -> AITool:
                 name=declaration.tool_name,
                 vendor=declaration.vendor or _("Unknown"),
                 approval_status=AITool.ApprovalStatus.UNDER_EVALUATION,
-                max_data_classification=declaration.data_classification,
+                # The lowest ceiling until Ops set it: the data someone admitted giving an
+                # unvetted tool says nothing about what it may receive.
+                max_data_classification=DataClassification.PUBLIC,
                 notes=_("Declared by %(person)s: %(used_for)s")
                 % {
                     "person": declaration.declared_by.get_username(),

@@ -417,6 +417,11 @@ class SuccessMetric(models.Model):
             raise ValidationError({e.field: e.message}, code=e.code) from e
 
 
+class GuardrailQuerySet(models.QuerySet):
+    def enabled(self) -> GuardrailQuerySet:
+        return self.filter(disabled_at__isnull=True)
+
+
 class Guardrail(models.Model):
     class Kind(models.TextChoices):
         POLICY = "policy", _("Policy rule")
@@ -453,12 +458,32 @@ class Guardrail(models.Model):
         _("threshold"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     action = models.CharField(_("on breach"), max_length=8, choices=Action, default=Action.FLAG)
+    # Ops may disable a guardrail that can never be judged (e.g. its question key names no
+    # question asked); it is then no longer evaluated. Never deleted: its breaches stay on record.
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True, editable=False)
+    disabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("disabled by"),
+    )
+    disabled_reason = models.TextField(_("why it was disabled"), blank=True, editable=False)
+
+    objects = GuardrailQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
         verbose_name = _("guardrail")
         verbose_name_plural = _("guardrails")
         constraints = [
+            models.CheckConstraint(
+                condition=Q(disabled_at__isnull=True, disabled_by__isnull=True, disabled_reason="")
+                | (Q(disabled_at__isnull=False) & ~Q(disabled_reason="")),
+                name="pilots_guardrail_disabled_with_reason",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     kind="policy",
@@ -480,6 +505,10 @@ class Guardrail(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.disabled_at is None
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
@@ -645,6 +674,51 @@ class GuardrailBreach(models.Model):
         return f"{self.guardrail} @ {self.pilot}"
 
 
+class GuardrailCheck(models.Model):
+    """What a closed round said of one metric guardrail: holding, broken or not evaluated.
+
+    Written when the round's guardrails are evaluated, and only for rounds that met the
+    anonymity threshold: "not evaluated" then means its question got fewer answers than the
+    threshold (none at all, e.g. an optional or conditional question nobody answered), so its
+    statistic cannot be judged in the open. A round below the threshold records no check.
+    """
+
+    class Outcome(models.TextChoices):
+        HOLDING = "holding", _("holding")
+        BROKEN = "broken", _("broken")
+        NOT_EVALUATED = "not_evaluated", _("not evaluated")
+
+    guardrail = models.ForeignKey(Guardrail, on_delete=models.CASCADE, related_name="checks")
+    round = models.ForeignKey(
+        "feedback.FeedbackRound", on_delete=models.CASCADE, related_name="guardrail_checks"
+    )
+    outcome = models.CharField(_("outcome"), max_length=13, choices=Outcome)
+    observed_value = models.DecimalField(
+        _("value seen"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("guardrail check")
+        verbose_name_plural = _("guardrail checks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guardrail", "round"], name="pilots_guardrailcheck_once_per_round"
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["holding", "broken", "not_evaluated"]),
+                name="pilots_guardrailcheck_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="not_evaluated") | Q(observed_value__isnull=True),
+                name="pilots_guardrailcheck_not_evaluated_has_no_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.guardrail}: {self.get_outcome_display()}"
+
+
 class Review(models.Model):
     class Kind(models.TextChoices):
         SECURITY = "security", _("Security")
@@ -773,11 +847,34 @@ class ToolDeclaration(models.Model):
     pilot = models.ForeignKey(
         Pilot, on_delete=models.SET_NULL, null=True, blank=True, related_name="declarations"
     )
+    # Who handled it, when, and what Ops told the person (required to dismiss).
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("handled by"),
+    )
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True, editable=False)
+    ops_note = models.TextField(_("note from Ops"), blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("tool declaration")
         verbose_name_plural = _("tool declarations")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="dismissed") | ~Q(ops_note=""),
+                name="pilots_tooldeclaration_dismissal_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="new", handled_at__isnull=True)
+                | (~Q(status="new") & Q(handled_at__isnull=False)),
+                name="pilots_tooldeclaration_handled_iff_not_new",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.tool_name

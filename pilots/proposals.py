@@ -92,11 +92,15 @@ def create_draft(
     team: Team,
     proposal: Proposal,
     lead: AbstractBaseUser | None = None,
+    check_tool_ceiling: bool = True,
 ) -> Pilot:
     """Create a draft pilot with its metrics, guardrails and participants.
 
     The actor must lead the team, or be Ops (who may name another lead, e.g. when turning a
-    tool declaration into a draft). Raises PermissionRefused or ValidationFailed.
+    tool declaration into a draft). A draft opened from a declaration keeps the data the
+    person said they use even above the tool's ceiling (`check_tool_ceiling=False`): the
+    lifecycle re-checks tool and data when it is submitted. Raises PermissionRefused or
+    ValidationFailed.
     """
     lead = lead or actor
     if not (is_ops(actor) or leads_team(actor, team)):
@@ -104,7 +108,7 @@ def create_draft(
             _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
             field="team",
         )
-    _validate(team, proposal)
+    _validate(team, proposal, check_tool_ceiling=check_tool_ceiling)
     with transaction.atomic():
         pilot = Pilot(team=team, lead=lead, stage=Stage.DRAFT)
         for name in PILOT_FIELDS:
@@ -201,9 +205,13 @@ def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
 # ---------------------------------------------------------------------------------------------
 
 
-def _validate(team: Team, proposal: Proposal) -> None:
+def _validate(team: Team, proposal: Proposal, *, check_tool_ceiling: bool = True) -> None:
     f = proposal.fields
-    registry.validate_tool_and_data(f.get("tool"), f.get("data_classification", "internal"))
+    registry.validate_tool_and_data(
+        f.get("tool"),
+        f.get("data_classification", "internal"),
+        check_ceiling=check_tool_ceiling,
+    )
     registry.validate_dates(f.get("planned_start"), f.get("planned_end"))
     low, high = RESPONSE_WINDOW_DAYS
     window = f.get("response_window_days")

@@ -15,7 +15,9 @@ from .exceptions import ValidationFailed
 from .models import AITool, DataClassification, Pilot
 
 
-def validate_tool_and_data(tool: AITool | None, data_classification: str) -> None:
+def validate_tool_and_data(
+    tool: AITool | None, data_classification: str, *, check_ceiling: bool = True
+) -> None:
     """Refuse a tool that is not allowed, or data more sensitive than the tool may receive."""
     if tool is None:
         return
@@ -26,7 +28,7 @@ def validate_tool_and_data(tool: AITool | None, data_classification: str) -> Non
             code="tool_not_allowed",
             field="tool",
         )
-    if DataClassification.rank(data_classification) > DataClassification.rank(
+    if check_ceiling and DataClassification.rank(data_classification) > DataClassification.rank(
         tool.max_data_classification
     ):
         raise ValidationFailed(

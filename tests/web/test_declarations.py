@@ -120,3 +120,62 @@ def test_the_admin_shows_why_a_declaration_cannot_become_a_pilot(client, ops):
     response = _run_action(client, "turn_into_draft_pilot", declaration)
     assert "belongs to no team" in response.content.decode()
     assert not Pilot.objects.exists()
+
+
+def test_a_tool_registered_from_a_confidential_declaration_may_receive_only_public_data(
+    ops, participant
+):
+    """The data an employee admitted giving an unvetted tool is not what it may receive."""
+    declaration = declarations.declare(
+        user=participant,
+        tool_name="ShadowGPT",
+        used_for="Summarising contracts",
+        data_classification="confidential",
+    )
+    tool = declarations.register_tool(declaration.pk, actor=ops)
+    assert (tool.approval_status, tool.max_data_classification) == ("under_evaluation", "public")
+
+
+def test_a_draft_from_a_declaration_keeps_the_declared_data_but_submitting_checks_the_ceiling(
+    ops, participant
+):
+    from pilots import proposals
+    from tests.factories import GuardrailFactory, ParticipationFactory, SuccessMetricFactory
+
+    pilot = declarations.turn_into_pilot(_declare(participant).pk, actor=ops)
+    assert (pilot.data_classification, pilot.tool.max_data_classification) == (
+        "internal",
+        "public",
+    )
+    SuccessMetricFactory(pilot=pilot)
+    GuardrailFactory(pilot=pilot)
+    ParticipationFactory(pilot=pilot, user=participant)
+    with pytest.raises(ValidationFailed) as e:
+        proposals.submit(pilot.pk, actor=participant, expected_stage="draft")
+    assert (e.value.code, e.value.field) == ("classification_too_high", "data_classification")
+
+
+def test_ops_dismiss_a_declaration_with_a_note_the_person_can_read(ops, participant):
+    declaration = _declare(participant)
+    with pytest.raises(ValidationFailed) as e:
+        declarations.dismiss(declaration.pk, actor=ops, note="  ")
+    assert (e.value.code, e.value.field) == ("note_required", "ops_note")
+    declarations.dismiss(declaration.pk, actor=ops, note="We already license NoteTaker: use it.")
+    mine = declarations.declarations_of(participant).get()
+    assert (mine.status, mine.ops_note, mine.handled_by) == (
+        "dismissed",
+        "We already license NoteTaker: use it.",
+        ops,
+    )
+    assert mine.handled_at is not None
+
+
+def test_the_database_refuses_a_dismissal_without_a_note(participant):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    declaration = _declare(participant)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ToolDeclaration.objects.filter(pk=declaration.pk).update(
+            status="dismissed", handled_at=timezone.now()
+        )
