@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
@@ -137,6 +138,44 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    def localized(self, language: str | None = None) -> LocalizedQuestion:
+        """The question's texts in a language (default: the active one), else as written."""
+        from django.utils import translation
+
+        language = (language or translation.get_language() or self.language or "en")[:2]
+        own = language == self.language
+        given = {} if own else (self.translations or {}).get(language, {})
+        choice_labels = given.get("choices") or {}
+        return LocalizedQuestion(
+            key=self.key,
+            language=language if (own or given) else self.language,
+            text=given.get("text") or self.text,
+            help_text=given.get("help_text") or self.help_text,
+            min_label=given.get("min_label") or self.min_label,
+            max_label=given.get("max_label") or self.max_label,
+            unit=given.get("unit") or self.unit,
+            choices=[
+                [str(value), choice_labels.get(str(value)) or str(label)]
+                for value, label in (
+                    c for c in self.choices or [] if isinstance(c, list | tuple) and len(c) >= 2
+                )
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class LocalizedQuestion:
+    """A question's words in one language; `language` is the one they are actually in."""
+
+    key: str
+    language: str
+    text: str
+    help_text: str
+    min_label: str
+    max_label: str
+    unit: str
+    choices: list[list[str]]
 
 
 class Absence(models.Model):

@@ -12,6 +12,10 @@ Rules
 * Approved standards are surveyed monthly, whatever cadence they had as a pilot: the
   experiment is over and a monthly pulse keeps the load on everyone low. Sandbox and pilot
   stages use the pilot's own cadence. Other stages open no round.
+* Planned dates. No round opens for a period that begins before the pilot's planned start:
+  a pilot approved early waits for its first period on or after that date. Past its planned
+  end a pilot is not ended automatically; rounds go on while it runs, and the Ops home lists
+  pilots past their planned end so that Ops decide.
 * Opening. A round opens for the *current* period only, at the first tick after the period
   began. Its window is ``response_window_days`` from the moment it actually opens, cut at the
   start of the next period, so a pilot never has two open rounds. If beat was down, past
@@ -186,6 +190,11 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
             logger.error(
                 "Pilot %s: unknown time zone %r, no round opened.", pilot.pk, pilot.team.timezone
             )
+            continue
+        if period.start < pilot.planned_start:
+            # The experiment has not started: its first round is the first period that begins
+            # on or after the planned start. (Past the planned end rounds go on while the pilot
+            # runs: Ops decide when it ends, and their home lists pilots past their end.)
             continue
         window = round_window(pilot, period, now=now)
         if window is None:

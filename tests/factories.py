@@ -98,8 +98,16 @@ class PilotFactory(factory.django.DjangoModelFactory):
     hypothesis_signal = "median reply time falls below 10 minutes"
     data_classification = "internal"
     risk_level = Pilot.RiskLevel.LIMITED
-    planned_start = factory.LazyFunction(timezone.localdate)
-    planned_end = factory.LazyAttribute(lambda p: p.planned_start + datetime.timedelta(days=90))
+    # Long begun, so that rounds open in any test that does not set the dates itself.
+    planned_start = factory.LazyFunction(
+        lambda: timezone.localdate() - datetime.timedelta(days=365)
+    )
+    planned_end = factory.LazyAttribute(
+        lambda p: max(
+            p.planned_start + datetime.timedelta(days=90),
+            timezone.localdate() + datetime.timedelta(days=365),
+        )
+    )
     stage = "draft"
 
 

@@ -139,6 +139,29 @@ def test_rounds_open_only_for_pilots_in_sandbox_pilot_or_approved(pulse):
     assert all(r.questionnaire == pulse for r in rounds)
 
 
+def test_no_round_opens_before_the_pilots_planned_start(pulse):
+    """Approved on the Wednesday, starting the next Monday: nothing is sent before then."""
+    pilot = make_pilot(
+        planned_start=datetime.date(2026, 11, 30), planned_end=datetime.date(2027, 2, 28)
+    )
+    assert scheduling.open_due_rounds(now=WEDNESDAY) == []
+    monday = datetime.datetime(2026, 11, 30, 8, 5, tzinfo=UTC)  # 09:05 in Paris
+    assert len(scheduling.open_due_rounds(now=monday)) == 1
+    assert pilot.rounds.get().period_start == datetime.date(2026, 11, 30)
+
+
+def test_a_pilot_starting_midweek_waits_for_its_first_whole_period(pulse):
+    make_pilot(planned_start=datetime.date(2026, 11, 24), planned_end=datetime.date(2027, 2, 28))
+    assert scheduling.open_due_rounds(now=WEDNESDAY) == []
+
+
+def test_rounds_go_on_past_the_planned_end_while_the_pilot_runs(pulse):
+    pilot = make_pilot(
+        planned_start=datetime.date(2026, 1, 5), planned_end=datetime.date(2026, 6, 30)
+    )
+    assert scheduling.open_due_rounds(now=WEDNESDAY) == [pilot.rounds.get().pk]
+
+
 def test_opening_creates_one_queued_prompt_per_participant(pulse):
     pilot = make_pilot(participants=4)
     [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
