@@ -103,7 +103,7 @@ class EvidenceSerializer(serializers.Serializer):
     title = serializers.CharField()
     stage = serializers.CharField()
     metrics = MetricEvidenceSerializer(many=True)
-    recommendation = RecommendationSerializer()
+    recommendation = RecommendationSerializer(allow_null=True)
     hours_saved_per_month = HoursSavedSerializer()
     rounds = serializers.ListField(child=serializers.IntegerField())
     open_breaches = serializers.IntegerField()

@@ -209,6 +209,10 @@ class FeedbackRoundQuerySet(models.QuerySet):
     def closed(self) -> FeedbackRoundQuerySet:
         return self.filter(status=FeedbackRound.Status.CLOSED)
 
+    def answered(self) -> FeedbackRoundQuerySet:
+        """Closed rounds with at least one response: the ones evidence is drawn from."""
+        return self.closed().filter(response_count__gt=0)
+
     def due_to_close(self, now) -> FeedbackRoundQuerySet:
         return self.open().filter(closes_at__lte=now)
 

@@ -170,7 +170,8 @@ def test_the_evidence_answers_with_a_format_suffix(ops):
     pilot = PilotFactory(stage=Stage.PILOT)
     response = api_as(ops).get(f"/api/evidence/{pilot.pk}.json")
     assert response.status_code == 200
-    assert response.json()["recommendation"]["action"] == "keep_going"
+    # No answered round: no recommendation, rather than a "keep going" nothing supports.
+    assert response.json()["recommendation"] is None
 
 
 def test_no_api_output_names_or_identifies_a_respondent(ops, team):

@@ -128,6 +128,42 @@ def test_only_the_last_three_closed_rounds_count():
     assert (e.n, e.rounds, e.status) == (15, 3, MetricStatus.MET)
 
 
+def test_a_round_nobody_answered_does_not_push_an_answered_round_out_of_the_pool():
+    """22 answers in the last three answered rounds stay 22 when an empty round closes."""
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    for weeks, n in ((4, 8), (3, 8), (2, 6)):
+        add_round(pilot, scores("quality", [5, 4] * (n // 2)), weeks_ago=weeks)
+    add_round(pilot, [], invited=10, weeks_ago=1)  # closed with no response
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.n, e.rounds) == (22, 3)
+    # The pilot page (which also charts the empty round) judges on the same 22 answers.
+    [on_page] = evidence.page_context(pilot)["metric_evaluations"]
+    assert (on_page.n, on_page.rounds) == (22, 3)
+    assert evidence.evidence_snapshot(pilot)["metrics"][0]["n"] == 22
+
+
+def test_the_pilot_page_judges_on_three_answered_rounds_even_with_more_charted():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    add_round(pilot, scores("quality", [1] * 10), weeks_ago=5)  # charted, too old to judge
+    for weeks in (3, 2, 1):
+        add_round(pilot, scores("quality", [5, 4, 5, 5, 4]), weeks_ago=weeks)
+    context = evidence.page_context(pilot)
+    [e] = context["metric_evaluations"]
+    assert (e.n, e.rounds, e.status) == (15, 3, MetricStatus.MET)
+    assert len(context["evidence_rounds"]) == 4
+
+
+def test_a_pilot_whose_rounds_nobody_answered_gets_no_recommendation():
+    pilot = _pilot()
+    SuccessMetricFactory(pilot=pilot)
+    add_round(pilot, [], invited=10, weeks_ago=1)
+    assert evidence.page_context(pilot)["recommendation"] is None
+    assert evidence.evidence_snapshot(pilot)["recommendation"] is None
+    assert evidence.recommend([], 0, has_evidence=False) is None
+
+
 def test_repeat_answers_of_the_same_people_count_once_in_the_interval():
     # Three rounds of the same six people: the pooled mean, but the interval of six answers.
     pilot = _pilot()
