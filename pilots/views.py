@@ -204,7 +204,13 @@ def _ops_home() -> dict[str, Any]:
         .order_by("last_rate")[:HOME_LIST]
     )
     proposed = Pilot.objects.filter(stage=Stage.PROPOSED)
+    # Running past their planned end: nothing ends a pilot automatically, Ops decide.
+    past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
     return {
+        "past_end": list(
+            past_end.select_related("team", "tool").order_by("planned_end", "pk")[:HOME_LIST]
+        ),
+        "past_end_count": past_end.count(),
         "proposals": list(
             proposed.select_related("team", "lead", "tool").order_by("stage_changed_at")[:HOME_LIST]
         ),

@@ -337,3 +337,24 @@ def test_the_navigation_depends_on_the_role(client, ops, lead, participant):
 
 def test_anonymous_visitors_see_no_navigation(client):
     assert '<nav aria-label="Main">' not in client.get(reverse("login")).content.decode()
+
+
+def test_the_ops_home_lists_running_pilots_past_their_planned_end(client, ops):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    late = PilotFactory(
+        title="Late pilot",
+        stage="pilot",
+        planned_start=today - datetime.timedelta(days=100),
+        planned_end=today - datetime.timedelta(days=1),
+    )
+    PilotFactory(title="Stopped long ago", stage="stopped", planned_end=today)
+    PilotFactory(title="On time", stage="pilot")
+    client.force_login(ops)
+    page = client.get(reverse("home")).content.decode()
+    assert "1 pilot running past its planned end" in page
+    assert late.get_absolute_url() in page
+    assert "On time" not in page.split('id="h-past-end"')[1].split("</section>")[0]

@@ -46,8 +46,9 @@ def populate(n: int, *, team, lead, participant) -> list[Pilot]:
             hypothesis_outcome="o",
             hypothesis_who="w",
             hypothesis_signal="s",
-            planned_start=today,
-            planned_end=today + datetime.timedelta(days=30),
+            planned_start=today - datetime.timedelta(days=60),
+            # A third of them run past their planned end (listed on the Ops home).
+            planned_end=today + datetime.timedelta(days=30 if i % 3 else -1),
             stage=STAGES[i % len(STAGES)],
             paused_from="sandbox" if STAGES[i % len(STAGES)] == "paused" else "",
         )
@@ -113,7 +114,7 @@ def pilots(request, team, lead, participant):
 # Budgets per page and viewer. Every page: session, user, Ops group, "leads a team" (nav).
 # - Ops home: + teams led, pilots led, open prompts, pilots taken part in, proposals (list,
 #   count), open breaches, falling response rates (one query with two subqueries),
-#   new declarations.
+#   pilots past their planned end (list, count), new declarations.
 # - Lead home: + the same for the lead, and the promotion gates of at most HOME_PILOTS
 #   pilots (a few queries each), so the budget holds however many pilots there are.
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
@@ -121,7 +122,7 @@ def pilots(request, team, lead, participant):
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
 #   the evidence section (rounds, metrics, breaches, participants).
 BUDGETS = {
-    ("home", "ops"): 13,
+    ("home", "ops"): 15,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
