@@ -56,7 +56,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "trigger",
         "exposure_reports",
         "action_taken",
-        "detail",
+        "text",
         "created_at",
         "resolved_at",
         "resolved_by",
@@ -67,6 +67,10 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["resolve"]
+
+    @admin.display(description=gettext_lazy("what broke"))
+    def text(self, obj: GuardrailBreach) -> str:
+        return obj.text
 
     @admin.display(boolean=True, description=gettext_lazy("open"))
     def is_open(self, obj: GuardrailBreach) -> bool:

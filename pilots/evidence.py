@@ -38,7 +38,7 @@ from feedback import stats
 from feedback.models import FeedbackRound
 from feedback.results import summary_of
 
-from .models import Participation, Pilot, Stage, StageChange
+from .models import GuardrailCheck, Participation, Pilot, Stage, StageChange
 
 if TYPE_CHECKING:
     from .models import SuccessMetric
@@ -349,10 +349,54 @@ def evidence_snapshot(pilot: Pilot) -> dict:
     return _snapshot(evaluations, advice, hours, rounds, breach_ids)
 
 
+@dataclass(frozen=True)
+class GuardrailStatus:
+    outcome: str  # GuardrailCheck.Outcome
+    label: str
+
+
+def guardrail_statuses(
+    pilot: Pilot, guardrails: list, open_breaches: list
+) -> dict[int, GuardrailStatus]:
+    """Each system-checked guardrail as holding, broken or not evaluated (one query).
+
+    Broken while a breach of it is open; otherwise what the newest round with checks said
+    of a metric guardrail (rounds below the anonymity threshold record none), and holding for
+    an exposure guardrail once the pilot collects feedback. Policy rules that no system
+    checks get no status.
+    """
+    from .breach_text import OUTCOME_LABELS
+
+    latest_round = (
+        GuardrailCheck.objects.filter(guardrail__pilot=pilot)
+        .order_by("-round__period_start")
+        .values("round_id")[:1]
+    )
+    checks = dict(
+        GuardrailCheck.objects.filter(round_id__in=latest_round).values_list(
+            "guardrail_id", "outcome"
+        )
+    )
+    broken = {b.guardrail_id for b in open_breaches}
+    statuses = {}
+    for guardrail in guardrails:
+        if guardrail.pk in broken:
+            outcome = GuardrailCheck.Outcome.BROKEN
+        elif guardrail.kind == guardrail.Kind.METRIC:
+            outcome = checks.get(guardrail.pk, GuardrailCheck.Outcome.NOT_EVALUATED)
+        elif guardrail.forbids_data_exposure:
+            outcome = GuardrailCheck.Outcome.HOLDING
+        else:
+            continue
+        statuses[guardrail.pk] = GuardrailStatus(outcome, str(OUTCOME_LABELS[outcome]))
+    return statuses
+
+
 def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     """Context for templates/pilots/_evidence.html on the pilot page.
 
-    Queries: closed rounds, metrics, participants, open breaches — whatever the history.
+    Queries: closed rounds, metrics, participants, open breaches, guardrails and their latest
+    checks — whatever the history.
     """
     from . import charts
 
@@ -362,6 +406,8 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
         pilot.breaches.open().select_related("guardrail", "round").order_by("-created_at")
     )
     advice = recommend(evaluations, len(breaches), has_evidence=bool(_answered(rounds)))
+    guardrails = list(pilot.guardrails.all())
+    statuses = guardrail_statuses(pilot, guardrails, breaches)
     hours = hours_saved(pilot, rounds, pilot.participations.count())
     chronological = list(reversed(rounds))
     return {
@@ -373,6 +419,7 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
         "evidence_rounds": rounds,
         "round_rows": [round_row(r) for r in rounds],
         "open_breaches": breaches,
+        "guardrail_rows": [{"guardrail": g, "status": statuses.get(g.pk)} for g in guardrails],
         "metric_charts": [
             {"metric": e.metric, "svg": charts.metric_chart(e.metric, chronological)}
             for e in evaluations

@@ -42,9 +42,17 @@ from django.utils.translation import gettext as _
 from feedback.models import Answer, FeedbackRound, Question
 from feedback.results import EXPOSURE_KIND, anonymity_threshold
 
-from . import lifecycle
+from . import breach_text, lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
-from .models import ACTIVE_STAGES, OPS_GROUP, Guardrail, GuardrailBreach, Pilot, is_ops
+from .models import (
+    ACTIVE_STAGES,
+    OPS_GROUP,
+    Guardrail,
+    GuardrailBreach,
+    GuardrailCheck,
+    Pilot,
+    is_ops,
+)
 
 logger = logging.getLogger(__name__)
 NotifyStatus = GuardrailBreach.NotifyStatus
@@ -105,7 +113,7 @@ def _breach_email(breach: GuardrailBreach) -> tuple[str, str]:
     url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
     subject = _("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title}
     body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
-        "detail": breach.detail,
+        "detail": breach.text,
         "action": breach.get_action_taken_display(),
         "url": url,
     }
@@ -192,21 +200,30 @@ def sweep_stuck_notifications(*, now: datetime.datetime) -> dict:
 
 
 def _record(
-    guardrail: Guardrail, feedback_round: FeedbackRound, *, value: Decimal | None, detail: str
+    guardrail: Guardrail,
+    feedback_round: FeedbackRound,
+    *,
+    value: Decimal | None,
+    shown: bool,
 ) -> tuple[GuardrailBreach, bool]:
     # The unique (guardrail, round) constraint of metric breaches makes a repeat return the
     # existing row.
-    return GuardrailBreach.objects.get_or_create(
+    breach, created = GuardrailBreach.objects.get_or_create(
         guardrail=guardrail,
         round=feedback_round,
         trigger=GuardrailBreach.Trigger.METRIC,
         defaults={
             "pilot_id": feedback_round.pilot_id,
             "observed_value": value,
-            "detail": detail,
+            "rule": breach_text.rule_facts(guardrail, feedback_round, shown=shown),
             "created_at": timezone.now(),
         },
     )
+    if created:
+        # The words as first written, in the server's language, for the audit trail.
+        breach.detail = breach.text
+        breach.save(update_fields=["detail"])
+    return breach, created
 
 
 def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
@@ -225,7 +242,7 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
                     lifecycle.Action.PAUSE,
                     actor=None,
                     expected_stage=pilot.stage,
-                    rationale=breach.detail,
+                    rationale=breach.text,
                     breach=breach,
                 )
                 taken = Taken.PAUSED
@@ -244,7 +261,15 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
 
 
 def evaluate_round(round_id: int) -> list[GuardrailBreach]:
-    """Evaluate every metric guardrail of a closed round's pilot; return the new breaches."""
+    """Evaluate every enabled metric guardrail of a closed round; return the new breaches.
+
+    Each guardrail is judged on the round's raw answers, even below the anonymity threshold
+    (safety first: a breach is recorded and acted on), but what is *recorded as seen* follows
+    the threshold: a round that met it gets one check per guardrail — holding or broken with
+    the value when its question has at least threshold answers, else "not evaluated" (no
+    answers, or too few to show) — and a breach carries its value only when it may be shown.
+    A round below the threshold records no check at all.
+    """
     threshold = anonymity_threshold()
     with transaction.atomic():
         feedback_round = FeedbackRound.objects.filter(pk=round_id).first()
@@ -252,51 +277,44 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
             return []
         # Serialises evaluations of the pilot's rounds, so the pause happens once.
         pilot = Pilot.objects.select_for_update().get(pk=feedback_round.pilot_id)
-        guardrails = list(pilot.guardrails.filter(kind=Guardrail.Kind.METRIC))
+        guardrails = list(pilot.guardrails.enabled().filter(kind=Guardrail.Kind.METRIC))
         values = observed_values(round_id, {g.question_key for g in guardrails})
-        created = []
+        round_shown = feedback_round.response_count >= threshold
+        created, checks = [], []
         for guardrail in guardrails:
             seen = values.get(guardrail.question_key, {})
             value = seen.get(guardrail.statistic)
-            if value is None or guardrail.holds_for(value):
+            shown = round_shown and seen.get("n", 0) >= threshold
+            broken = value is not None and not guardrail.holds_for(value)
+            if round_shown:
+                checks.append(
+                    GuardrailCheck(
+                        guardrail=guardrail,
+                        round=feedback_round,
+                        outcome=(
+                            GuardrailCheck.Outcome.NOT_EVALUATED
+                            if not shown or value is None
+                            else GuardrailCheck.Outcome.BROKEN
+                            if broken
+                            else GuardrailCheck.Outcome.HOLDING
+                        ),
+                        observed_value=value.quantize(Decimal("0.0001"))
+                        if shown and value is not None
+                        else None,
+                    )
+                )
+            if not broken:
                 continue
-            shown = seen["n"] >= threshold
-            params = {
-                "rule": guardrail.description,
-                "statistic": guardrail.get_statistic_display(),
-                "key": guardrail.question_key,
-                "value": f"{value.quantize(Decimal('0.01'))}",
-                "comparator": guardrail.get_comparator_display(),
-                "threshold": guardrail.threshold,
-                "date": feedback_round.period_start.isoformat(),
-            }
-            if shown:
-                detail = (
-                    _(
-                        "Guardrail “%(rule)s” broke in the round of %(date)s: %(statistic)s "
-                        "of “%(key)s” was %(value)s, it must stay %(comparator)s "
-                        "%(threshold)s."
-                    )
-                    % params
-                )
-            else:
-                detail = (
-                    _(
-                        "Guardrail “%(rule)s” broke in the round of %(date)s: %(statistic)s "
-                        "of “%(key)s” must stay %(comparator)s %(threshold)s. The value is "
-                        "withheld: too few people answered to show it without identifying "
-                        "them."
-                    )
-                    % params
-                )
             breach, new = _record(
                 guardrail,
                 feedback_round,
                 value=value.quantize(Decimal("0.0001")) if shown else None,
-                detail=detail,
+                shown=shown,
             )
             if new:
                 created.append(breach)
+        # A repeated evaluation finds its checks already there (one per guardrail and round).
+        GuardrailCheck.objects.bulk_create(checks, ignore_conflicts=True)
         _act(pilot, created)
     return created
 
@@ -316,7 +334,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
         ).count()
         if not reported:
             return []
-        guardrails = list(pilot.guardrails.filter(forbids_data_exposure=True))
+        guardrails = list(pilot.guardrails.enabled().filter(forbids_data_exposure=True))
         # Per guardrail: (is one open, reports counted by its latest breach) in this round.
         latest: dict[int, tuple[bool, int]] = {}
         for guardrail_id, resolved_at, seen in (
@@ -335,21 +353,18 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
             is_open, counted = latest.get(guardrail.pk, (False, 0))
             if is_open or reported <= counted:
                 continue  # already on record: a repeat, or no exposure since the last one
-            detail = _(
-                "Guardrail “%(rule)s” broke: an incident “confidential data exposed” "
-                "was reported in the round of %(date)s."
-            ) % {"rule": guardrail.description, "date": feedback_round.period_start.isoformat()}
-            created.append(
-                GuardrailBreach.objects.create(
-                    guardrail=guardrail,
-                    round=feedback_round,
-                    pilot_id=feedback_round.pilot_id,
-                    trigger=GuardrailBreach.Trigger.EXPOSURE,
-                    exposure_reports=reported,
-                    detail=detail,
-                    created_at=timezone.now(),
-                )
+            breach = GuardrailBreach(
+                guardrail=guardrail,
+                round=feedback_round,
+                pilot_id=feedback_round.pilot_id,
+                trigger=GuardrailBreach.Trigger.EXPOSURE,
+                exposure_reports=reported,
+                rule=breach_text.rule_facts(guardrail, feedback_round, shown=False),
+                created_at=timezone.now(),
             )
+            breach.detail = breach.text
+            breach.save()
+            created.append(breach)
         _act(pilot, created)
     return created
 

@@ -574,7 +574,11 @@ class GuardrailBreach(models.Model):
     observed_value = models.DecimalField(
         _("value seen"), max_digits=12, decimal_places=4, null=True, blank=True
     )
+    # The words as first written (kept for breaches recorded before `rule` existed).
     detail = models.TextField(_("detail"), blank=True)
+    # The facts the breach is worded from in each reader's language (pilots.breach_text): the
+    # guardrail's rule as it stood, the round's date, and whether its value may be shown.
+    rule = models.JSONField(_("rule as evaluated"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("detected"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -672,6 +676,13 @@ class GuardrailBreach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.guardrail} @ {self.pilot}"
+
+    @property
+    def text(self) -> str:
+        """What broke, in the active language."""
+        from .breach_text import describe
+
+        return describe(self)
 
 
 class GuardrailCheck(models.Model):

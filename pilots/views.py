@@ -447,7 +447,6 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "pilot": pilot,
         "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
         "metrics": list(pilot.metrics.all()),
-        "guardrails": list(pilot.guardrails.all()),
         "participations": list(
             pilot.participations.select_related("user").order_by(
                 "user__first_name", "user__username"

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from scipy import stats as sp
 
-from pilots import evidence, lifecycle
+from pilots import evidence, guardrails, lifecycle
 from pilots.evidence import MetricStatus, Recommendation
 from pilots.models import GuardrailBreach, StageChange
 from tests.factories import (
@@ -328,12 +328,12 @@ def test_the_evidence_section_takes_the_same_queries_at_2_and_50_rounds():
         SuccessMetricFactory(pilot=p, min_responses=5)
         SuccessMetricFactory(pilot=p, question_key="trust", min_responses=5)
         MetricGuardrailFactory(pilot=p)
-    for weeks in range(2):
-        add_round(small, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
-    for weeks in range(50):
-        add_round(big, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
-    # Queries: closed rounds, metrics, open breaches, participants.
-    assert _page_queries(small) == _page_queries(big) == 4
+    for pilot, count in ((small, 2), (big, 50)):
+        for weeks in range(count):
+            r = add_round(pilot, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
+            guardrails.evaluate_round(r.pk)  # a guardrail check per round
+    # Queries: closed rounds, metrics, open breaches, participants, guardrails, latest checks.
+    assert _page_queries(small) == _page_queries(big) == 6
 
 
 def test_the_portfolio_adds_hours_by_stage_and_by_team():

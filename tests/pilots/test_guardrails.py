@@ -13,7 +13,7 @@ from django.utils import timezone
 from pilots import evidence, guardrails, lifecycle, tasks
 from pilots.exceptions import GateFailed, PermissionRefused, ValidationFailed
 from pilots.guardrails import BreachAlreadyResolved
-from pilots.models import Guardrail, GuardrailBreach, Pilot, StageChange
+from pilots.models import Guardrail, GuardrailBreach, GuardrailCheck, Pilot, StageChange
 from tests.factories import GuardrailFactory, MetricGuardrailFactory, PilotFactory
 from tests.pilots.evidence_support import add_round, scores
 
@@ -33,8 +33,68 @@ def test_a_broken_metric_guardrail_is_recorded_with_the_value_seen_and_the_round
     [breach] = guardrails.evaluate_round(r.pk)
     assert (breach.guardrail, breach.pilot, breach.round) == (guardrail, pilot, r)
     assert breach.observed_value == Decimal("2")
-    assert "was 2.00, it must stay ≥ 3" in breach.detail
+    assert "was 2; it must stay ≥ 3" in breach.text
     assert breach.resolved_at is None
+
+
+def test_a_round_that_met_the_threshold_records_each_guardrail_as_holding_broken_or_not_evaluated(
+    pilot, settings
+):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    broken = MetricGuardrailFactory(pilot=pilot, description="Trust holds")
+    holding = MetricGuardrailFactory(
+        pilot=pilot, description="Quality holds", question_key="quality", threshold=2
+    )
+    # Its question got no answer in the round: it cannot be judged, and says so.
+    unanswered = MetricGuardrailFactory(
+        pilot=pilot, description="Errors stay low", question_key="minutes_saved", threshold=10
+    )
+    r = add_round(pilot, [{"trust": t, "quality": 4} for t in LOW_TRUST])  # 6 responses ≥ 5
+    guardrails.evaluate_round(r.pk)
+    outcomes = dict(GuardrailCheck.objects.filter(round=r).values_list("guardrail", "outcome"))
+    assert outcomes == {
+        broken.pk: "broken",
+        holding.pk: "holding",
+        unanswered.pk: "not_evaluated",
+    }
+    assert GuardrailCheck.objects.get(guardrail=holding).observed_value == Decimal("4")
+    assert GuardrailCheck.objects.get(guardrail=unanswered).observed_value is None
+    # Evaluating again records nothing twice.
+    guardrails.evaluate_round(r.pk)
+    assert GuardrailCheck.objects.filter(round=r).count() == 3
+
+
+def test_a_round_below_the_threshold_records_no_check_but_still_breaches(pilot, settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    MetricGuardrailFactory(pilot=pilot)
+    r = add_round(pilot, scores("trust", [1, 2]))
+    [breach] = guardrails.evaluate_round(r.pk)
+    assert not GuardrailCheck.objects.exists()
+    assert breach.observed_value is None
+    assert "withheld" in breach.text
+
+
+def test_a_breach_is_worded_in_the_language_of_whoever_reads_it(pilot):
+    from django.utils import formats, translation
+
+    MetricGuardrailFactory(pilot=pilot)
+    r = add_round(pilot, scores("trust", LOW_TRUST))
+    with translation.override("en"):
+        [breach] = guardrails.evaluate_round(r.pk)
+    date = r.period_start
+    with translation.override("fr"):
+        french = GuardrailBreach.objects.get(pk=breach.pk).text
+    with translation.override("en"):
+        english = GuardrailBreach.objects.get(pk=breach.pk).text
+    months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+    assert f"{date.day} {months.split()[date.month - 1]} {date.year}" in french
+    assert formats.date_format(date, "DATE_FORMAT") in english and french != english
+
+
+def test_a_breach_recorded_before_its_facts_were_stored_keeps_its_words(pilot):
+    guardrail = MetricGuardrailFactory(pilot=pilot)
+    old = GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, detail="Trust fell.")
+    assert old.text == "Trust fell."
 
 
 def test_a_guardrail_that_holds_records_nothing(pilot):
@@ -499,3 +559,32 @@ def test_two_workers_recording_the_same_exposure_after_a_resolution_open_one_bre
     assert errors == []
     assert GuardrailBreach.objects.filter(round=r).count() == 2
     assert GuardrailBreach.objects.open().count() == 1
+
+
+def test_the_pilot_page_says_whether_each_guardrail_is_holding_broken_or_not_evaluated(
+    client, pilot, ops, settings
+):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    MetricGuardrailFactory(pilot=pilot, description="Trust holds", action=Guardrail.Action.FLAG)
+    MetricGuardrailFactory(
+        pilot=pilot, description="Quality holds", question_key="quality", threshold=2
+    )
+    MetricGuardrailFactory(
+        pilot=pilot, description="Minutes stay", question_key="minutes_saved", threshold=1
+    )
+    GuardrailFactory(pilot=pilot, description="A human reads every reply")
+    r = add_round(pilot, [{"trust": t, "quality": 4} for t in LOW_TRUST])
+    guardrails.evaluate_round(r.pk)
+    client.force_login(ops)
+    html = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
+    section = html.split('id="h-guardrails"')[1].split("</section>")[0]
+    items = section.split("<li>")[1:]
+
+    def status(description: str) -> str | None:
+        [li] = [item for item in items if description in item]
+        return li.split('class="badge status-')[1].split('"')[0] if "badge status-" in li else None
+
+    assert status("Trust holds") == "broken"
+    assert status("Quality holds") == "holding"
+    assert status("Minutes stay") == "not_evaluated"
+    assert status("A human reads every reply") is None  # no system checks a plain rule
