@@ -9,3 +9,7 @@ class PilotsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the project's deployment checks (aiops_site is not an app of its own).
         from aiops_site import checks  # noqa: F401
+
+        from . import lifecycle, proposals
+
+        lifecycle.register_submission_check(proposals.check_submittable)

@@ -7,10 +7,12 @@ four-eyes rule and the gates, then writes the pilot and an append-only StageChan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -105,6 +107,26 @@ TRANSITIONS: tuple[Transition, ...] = (
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
 # Entering these stages re-checks that the tool is allowed and may receive the pilot's data.
 ENTRY_CHECKED_STAGES = (Stage.PROPOSED, Stage.SANDBOX, Stage.PILOT, Stage.APPROVED)
+
+
+# What a draft must hold before it is submitted, checked inside every submit move. Registered
+# by the modules that own those rules (pilots.apps: proposals.check_submittable), so the
+# lifecycle needs no import of them and no adapter can submit around them.
+_submission_checks: list[Callable[[Pilot], None]] = []
+
+
+def register_submission_check(check: Callable[[Pilot], None]) -> None:
+    if check not in _submission_checks:
+        _submission_checks.append(check)
+
+
+def _check_submission(pilot: Pilot) -> None:
+    if not _submission_checks:
+        raise ImproperlyConfigured(
+            "No submission check is registered: pilots.apps.PilotsConfig.ready registers them."
+        )
+    for check in _submission_checks:
+        check(pilot)
 
 
 def transitions_from(stage: str) -> list[Transition]:
@@ -360,6 +382,8 @@ def move(
                 code="breach_of_another_pilot",
                 field="breach",
             )
+        if transition.action == Action.SUBMIT:
+            _check_submission(pilot)
         if transition.rationale_required and not rationale:
             raise ValidationFailed(
                 _("Give a reason for this move."), code="rationale_required", field="rationale"

@@ -180,26 +180,31 @@ def missing_for_submission(
     return missing
 
 
+def check_submittable(pilot: Pilot) -> None:
+    """Refuse to submit a draft that lacks what a proposal needs (ValidationFailed).
+
+    Registered with the lifecycle (pilots.apps), which runs it inside every submit move, under
+    the pilot's row lock: the web page, the API and any other adapter get the same refusal.
+    """
+    missing = missing_for_submission(
+        pilot,
+        metrics=pilot.metrics.count(),
+        guardrails=pilot.guardrails.count(),
+        participants=pilot.participations.count(),
+    )
+    if missing:
+        raise ValidationFailed(" ".join(missing), code="incomplete_proposal")
+
+
 def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
     """Submit a complete draft for Ops review; returns the StageChange.
 
     Raises ValidationFailed (code incomplete_proposal) when something is missing, and
-    whatever lifecycle.move raises.
+    whatever lifecycle.move raises: the move runs `check_submittable` itself.
     """
-    with transaction.atomic():
-        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
-        if pilot.stage == Stage.DRAFT:
-            missing = missing_for_submission(
-                pilot,
-                metrics=pilot.metrics.count(),
-                guardrails=pilot.guardrails.count(),
-                participants=pilot.participations.count(),
-            )
-            if missing:
-                raise ValidationFailed(" ".join(missing), code="incomplete_proposal")
-        return lifecycle.move(
-            pilot.pk, lifecycle.Action.SUBMIT, actor=actor, expected_stage=expected_stage
-        )
+    return lifecycle.move(
+        pilot_id, lifecycle.Action.SUBMIT, actor=actor, expected_stage=expected_stage
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,6 +86,7 @@ class AIToolFactory(factory.django.DjangoModelFactory):
 class PilotFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Pilot
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Pilot {n}")
     team = factory.SubFactory(TeamFactory)
@@ -109,6 +110,18 @@ class PilotFactory(factory.django.DjangoModelFactory):
         )
     )
     stage = "draft"
+
+    @factory.post_generation
+    def complete(self, create: bool, extracted, **kwargs) -> None:
+        """`PilotFactory(complete=True)`: a draft that may be submitted (a metric, a guardrail
+        and a participant of its team), as the lifecycle requires of every submission."""
+        if not (create and extracted):
+            return
+        SuccessMetricFactory(pilot=self)
+        GuardrailFactory(pilot=self)
+        participant = UserFactory()
+        MembershipFactory(team=self.team, user=participant)
+        ParticipationFactory(pilot=self, user=participant)
 
 
 class ParticipationFactory(factory.django.DjangoModelFactory):

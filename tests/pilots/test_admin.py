@@ -97,7 +97,7 @@ def test_the_pilot_list_filters_by_stage_and_searches(ops_client):
 
 
 def test_the_pilot_form_shows_the_stage_and_its_history_read_only(ops_client, ops2, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
     lifecycle.move(pilot.pk, Action.APPROVE, actor=ops2, expected_stage=Stage.PROPOSED)
     response = ops_client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk]))
@@ -275,7 +275,7 @@ def test_the_pilot_form_shows_its_reviews_read_only(ops_client, ops2):
 
 
 def test_the_stage_change_admin_lists_but_never_adds_changes_or_deletes(ops_client, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     change = lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
     assert ops_client.get(reverse("admin:pilots_stagechange_changelist")).status_code == 200
     assert ops_client.get(reverse("admin:pilots_stagechange_add")).status_code == 403
@@ -494,7 +494,7 @@ def test_the_tool_and_team_admins_answer(ops_client):
 
 
 def test_a_pilot_with_a_stage_history_cannot_be_deleted_from_the_admin(ops_client, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
     url = reverse("admin:pilots_pilot_delete", args=[pilot.pk])
     page = ops_client.get(url)

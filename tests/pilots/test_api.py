@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from pilots import lifecycle
@@ -138,7 +139,7 @@ def test_ops_move_a_pilot_and_get_the_stage_change(ops2, lead, team):
 
 
 def test_the_stage_history_of_a_pilot_is_listed(ops, ops2, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
     lifecycle.move(pilot.pk, Action.APPROVE, actor=ops2, expected_stage=Stage.PROPOSED)
     results = api_as(ops).get(f"/api/pilots/{pilot.pk}/stage-changes/").json()["results"]
@@ -149,7 +150,7 @@ def test_the_stage_history_of_a_pilot_is_listed(ops, ops2, lead, team):
 
 
 def test_the_stage_history_is_also_served_with_a_format_suffix(ops, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     lifecycle.move(pilot.pk, Action.SUBMIT, actor=lead, expected_stage=Stage.DRAFT)
     response = api_as(ops).get(f"/api/pilots/{pilot.pk}/stage-changes.json")
     assert response.status_code == 200
@@ -241,7 +242,7 @@ def test_a_lead_who_is_not_ops_is_refused_with_403(lead, team):
 
 
 def test_a_lead_submits_their_draft_through_the_api(lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     response = api_as(lead).post(
         move_url(pilot), {"action": "submit", "expected_stage": "draft"}, format="json"
     )
@@ -254,3 +255,19 @@ def test_the_openapi_schema_is_served(ops):
     response = api_as(ops).get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/pilots/{id}/move/" in response.content
+
+
+def test_submitting_an_empty_draft_through_the_api_is_refused_like_on_the_web(client, lead, team):
+    """The API used to turn an empty draft into a proposal; the web refused it."""
+    pilot = PilotFactory(team=team, lead=lead)
+    response = api_as(lead).post(
+        move_url(pilot), {"action": "submit", "expected_stage": "draft"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "incomplete_proposal"
+    pilot.refresh_from_db()
+    assert pilot.stage == "draft"
+    client.force_login(lead)
+    client.post(reverse("pilot_submit", args=[pilot.pk]), {"expected_stage": "draft"})
+    pilot.refresh_from_db()
+    assert pilot.stage == "draft"

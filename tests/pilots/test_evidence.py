@@ -356,7 +356,7 @@ def test_the_portfolio_adds_hours_by_stage_and_by_team():
 def test_the_portfolio_counts_pilots_per_stage_at_each_month_end(ops, ops2, lead):
     start = timezone.make_aware(datetime.datetime(2026, 1, 10, 12))
     with time_machine.travel(start, tick=False):
-        pilot = PilotFactory(lead=lead)  # draft in January
+        pilot = PilotFactory(complete=True, lead=lead)  # draft in January
     with time_machine.travel(start + datetime.timedelta(days=31), tick=False):
         lifecycle.move(pilot.pk, "submit", actor=lead, expected_stage="draft")
     with time_machine.travel(start + datetime.timedelta(days=62), tick=False):

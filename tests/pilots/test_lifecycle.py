@@ -68,6 +68,8 @@ MATRIX = [(s, a) for s in Stage.values for a in ALL_ACTIONS]
 def make_pilot(stage: str = Stage.DRAFT, **kwargs) -> Pilot:
     if stage == Stage.PAUSED:
         kwargs.setdefault("paused_from", Stage.PILOT)
+    if stage == Stage.DRAFT:
+        kwargs.setdefault("complete", True)  # submittable: a metric, a guardrail, a person
     return PilotFactory(stage=stage, **kwargs)
 
 

@@ -66,7 +66,7 @@ def test_four_eyes_the_pilots_lead_cannot_review_it_even_as_ops(team):
 
 
 def test_four_eyes_whoever_submitted_the_pilot_cannot_review_it(ops, ops2, lead, team):
-    pilot = PilotFactory(team=team, lead=lead)
+    pilot = PilotFactory(complete=True, team=team, lead=lead)
     lifecycle.move(pilot.pk, Action.SUBMIT, actor=ops, expected_stage=Stage.DRAFT)
     lifecycle.move(
         pilot.pk, Action.SEND_BACK, actor=ops2, expected_stage=Stage.PROPOSED, rationale="More."
