@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from pilots.exceptions import ValidationFailed
@@ -32,8 +33,16 @@ def _describe(question: Question, words: LocalizedQuestion) -> str:
     return words.help_text
 
 
-def _field_for(question: Question, words: LocalizedQuestion) -> forms.Field:
-    """The field of one question, worded in `words` (values stay the question's own)."""
+def _in_language(text: str, language: str) -> str:
+    """Mark words written in another language than the page's, for screen readers."""
+    return format_html('<span lang="{}">{}</span>', language, text) if language else text
+
+
+def _field_for(question: Question, words: LocalizedQuestion, *, foreign: str = "") -> forms.Field:
+    """The field of one question, worded in `words` (values stay the question's own).
+
+    `foreign` is the language of the words when it is not the page's: option labels say so.
+    """
     common: dict[str, Any] = {
         "label": words.text,
         "required": False,
@@ -46,9 +55,9 @@ def _field_for(question: Question, words: LocalizedQuestion) -> forms.Field:
         for n in range(lo, hi + 1):
             label = str(n)
             if n == lo and words.min_label:
-                label = f"{n} – {words.min_label}"
+                label = format_html("{} – {}", n, _in_language(words.min_label, foreign))
             elif n == hi and words.max_label:
-                label = f"{n} – {words.max_label}"
+                label = format_html("{} – {}", n, _in_language(words.max_label, foreign))
             choices.append((str(n), label))
         return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     if kind == Question.Kind.NUMBER:
@@ -67,7 +76,7 @@ def _field_for(question: Question, words: LocalizedQuestion) -> forms.Field:
         )
     if kind == Question.Kind.CHOICE:
         return forms.ChoiceField(
-            choices=[(value, label) for value, label in words.choices],
+            choices=[(value, _in_language(label, foreign)) for value, label in words.choices],
             widget=forms.RadioSelect,
             **common,
         )
@@ -89,8 +98,9 @@ class AnswerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = questions
         self.words = {q.key: q.localized(language) for q in questions}
+        self.page_language = (language or translation.get_language() or "")[:2]
         for question in questions:
-            field = _field_for(question, self.words[question.key])
+            field = _field_for(question, self.words[question.key], foreign=self.lang(question))
             field.question = question  # type: ignore[attr-defined]
             attrs = field.widget.attrs
             if field.help_text:
@@ -140,21 +150,23 @@ class AnswerForm(forms.Form):
         `lang` is the language of a question's words when it is not the page's (a lead's
         question written in one language only), so screen readers pronounce it right.
         """
-        page_language = (translation.get_language() or "")[:2]
         return [
             {
                 "field": self[q.key],
                 "question": q,
                 "words": self.words[q.key],
-                "lang": ""
-                if self.words[q.key].language == page_language
-                else self.words[q.key].language,
+                "lang": self.lang(q),
                 "is_group": isinstance(self.fields[q.key].widget, forms.RadioSelect),
                 "condition": self._condition_words(q).text,
                 "condition_value": _display_value(q.shown_if_value, self._condition_words(q)),
             }
             for q in self.questions
         ]
+
+    def lang(self, question: Question) -> str:
+        """The language of a question's words if it is not the page's, else ""."""
+        language = self.words[question.key].language
+        return "" if language == self.page_language else language
 
     def _condition_words(self, question: Question) -> LocalizedQuestion:
         """The words of the question a conditional question depends on (blank if none)."""

@@ -135,6 +135,18 @@ def test_a_lead_s_english_only_question_shows_in_english_marked_as_english_on_a_
         max_value=Decimal("200"),
         language="en",
     )
+    pilot_questions.add_question(
+        feedback_round.pilot_id,
+        user=lead,
+        key="ease",
+        text="How easy was it?",
+        kind="scale",
+        min_value=Decimal("1"),
+        max_value=Decimal("3"),
+        min_label="Hard",
+        max_label="Easy",
+        language="en",
+    )
     _prompt, token = prompt_with_token(feedback_round, participant)
 
     html = client.get(
@@ -143,6 +155,9 @@ def test_a_lead_s_english_only_question_shows_in_english_marked_as_english_on_a_
 
     assert re.search(r'<label for="id_tickets" lang="en">How many tickets did you close\?', html)
     assert re.search(r'<p class="help" id="tickets-help" lang="en">Count the closed ones', html)
+    assert '<legend><span lang="en">How easy was it?</span>' in html
+    assert '1 – <span lang="en">Hard</span>' in html
+    assert '3 – <span lang="en">Easy</span>' in html
     # The questionnaire around it is in French.
     assert "Combien de minutes l’outil" in html
 
