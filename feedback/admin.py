@@ -45,6 +45,8 @@ class QuestionInline(admin.StackedInline):
         ("min_label", "max_label"),
         "choices",
         ("shown_if_key", "shown_if_value"),
+        "language",
+        "translations",
     ]
 
 

@@ -121,6 +121,6 @@ class EvidenceViewSet(viewsets.ViewSet):
         # kwargs: the router's format suffix (`/api/evidence/1.json`) passes `format`.
         pilot = get_object_or_404(Pilot.objects.visible_to(request.user), pk=pilot_id)
         # The same computation as a decision's snapshot, so the API and the record agree.
-        snapshot = evidence.evidence_snapshot(pilot)
+        snapshot = evidence.worded_snapshot(evidence.evidence_snapshot(pilot))
         data = {"pilot": pilot.pk, "title": pilot.title, "stage": pilot.stage, **snapshot}
         return Response(EvidenceSerializer(data).data)

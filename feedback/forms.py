@@ -5,36 +5,48 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from pilots.exceptions import ValidationFailed
 
 from . import answering
-from .models import Question
+from .models import LocalizedQuestion, Question
 
 
-def _describe(question: Question) -> str:
-    if question.kind == Question.Kind.NUMBER and question.unit:
+def _describe(question: Question, words: LocalizedQuestion) -> str:
+    if question.kind == Question.Kind.NUMBER and words.unit:
         return _("%(help)s In %(unit)s, from %(min)s to %(max)s.") % {
-            "help": question.help_text,
-            "unit": question.unit,
+            "help": words.help_text,
+            "unit": words.unit,
             "min": answering._fmt(question.min_value),
             "max": answering._fmt(question.max_value),
         }
     if question.kind == Question.Kind.NUMBER:
         return _("%(help)s From %(min)s to %(max)s.") % {
-            "help": question.help_text,
+            "help": words.help_text,
             "min": answering._fmt(question.min_value),
             "max": answering._fmt(question.max_value),
         }
-    return question.help_text
+    return words.help_text
 
 
-def _field_for(question: Question) -> forms.Field:
+def _in_language(text: str, language: str) -> str:
+    """Mark words written in another language than the page's, for screen readers."""
+    return format_html('<span lang="{}">{}</span>', language, text) if language else text
+
+
+def _field_for(question: Question, words: LocalizedQuestion, *, foreign: str = "") -> forms.Field:
+    """The field of one question, worded in `words` (values stay the question's own).
+
+    `foreign` is the language of the words when it is not the page's: option labels say so.
+    """
     common: dict[str, Any] = {
-        "label": question.text,
+        "label": words.text,
         "required": False,
-        "help_text": _describe(question).strip(),
+        "help_text": _describe(question, words).strip(),
     }
     kind = question.kind
     if kind == Question.Kind.SCALE:
@@ -42,10 +54,10 @@ def _field_for(question: Question) -> forms.Field:
         choices = []
         for n in range(lo, hi + 1):
             label = str(n)
-            if n == lo and question.min_label:
-                label = f"{n} – {question.min_label}"
-            elif n == hi and question.max_label:
-                label = f"{n} – {question.max_label}"
+            if n == lo and words.min_label:
+                label = format_html("{} – {}", n, _in_language(words.min_label, foreign))
+            elif n == hi and words.max_label:
+                label = format_html("{} – {}", n, _in_language(words.max_label, foreign))
             choices.append((str(n), label))
         return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     if kind == Question.Kind.NUMBER:
@@ -64,7 +76,7 @@ def _field_for(question: Question) -> forms.Field:
         )
     if kind == Question.Kind.CHOICE:
         return forms.ChoiceField(
-            choices=[(str(v), label) for v, label in question.choices],
+            choices=[(value, _in_language(label, foreign)) for value, label in words.choices],
             widget=forms.RadioSelect,
             **common,
         )
@@ -74,16 +86,24 @@ def _field_for(question: Question) -> forms.Field:
 
 
 class AnswerForm(forms.Form):
-    """A form built from a round's questions; answering.validate_answers checks them."""
+    """A form built from a round's questions; answering.validate_answers checks them.
 
-    def __init__(self, questions: list[Question], *args: Any, **kwargs: Any) -> None:
+    Its words are the questions' in `language` (default: the active one), falling back to the
+    language each question is written in; the values submitted are the same in every language.
+    """
+
+    def __init__(
+        self, questions: list[Question], *args: Any, language: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.questions = questions
+        self.words = {q.key: q.localized(language) for q in questions}
+        self.page_language = (language or translation.get_language() or "")[:2]
         for question in questions:
-            field = _field_for(question)
+            field = _field_for(question, self.words[question.key], foreign=self.lang(question))
             field.question = question  # type: ignore[attr-defined]
             attrs = field.widget.attrs
-            if question.help_text or field.help_text:
+            if field.help_text:
                 attrs["aria-describedby"] = f"{question.key}-help"
             if question.shown_if_key:
                 attrs["data-shown-if"] = question.shown_if_key
@@ -125,22 +145,40 @@ class AnswerForm(forms.Form):
                 attrs["aria-invalid"] = "true"
 
     def sections(self) -> list[dict[str, Any]]:
-        """The bound fields with their question, for the template."""
-        texts = {q.key: q.text for q in self.questions}
+        """The bound fields with their question, for the template.
+
+        `lang` is the language of a question's words when it is not the page's (a lead's
+        question written in one language only), so screen readers pronounce it right.
+        """
         return [
             {
                 "field": self[q.key],
                 "question": q,
+                "words": self.words[q.key],
+                "lang": self.lang(q),
                 "is_group": isinstance(self.fields[q.key].widget, forms.RadioSelect),
-                "condition": texts.get(q.shown_if_key, ""),
-                "condition_value": _display_value(q.shown_if_value),
+                "condition": self._condition_words(q).text,
+                "condition_value": _display_value(q.shown_if_value, self._condition_words(q)),
             }
             for q in self.questions
         ]
 
+    def lang(self, question: Question) -> str:
+        """The language of a question's words if it is not the page's, else ""."""
+        language = self.words[question.key].language
+        return "" if language == self.page_language else language
 
-def _display_value(value: str) -> str:
-    return {answering.YES: str(_("Yes")), answering.NO: str(_("No"))}.get(value, value)
+    def _condition_words(self, question: Question) -> LocalizedQuestion:
+        """The words of the question a conditional question depends on (blank if none)."""
+        if question.shown_if_key in self.words:
+            return self.words[question.shown_if_key]
+        return LocalizedQuestion(question.shown_if_key, "", "", "", "", "", "", [])
+
+
+def _display_value(value: str, condition: LocalizedQuestion) -> str:
+    """An answer that a condition names, as the reader saw it offered."""
+    labels = {answering.YES: str(_("Yes")), answering.NO: str(_("No")), **dict(condition.choices)}
+    return labels.get(value, value)
 
 
 class AbsenceForm(forms.Form):
@@ -152,8 +190,28 @@ class AbsenceForm(forms.Form):
     )
 
 
+def _language_choices() -> list[tuple[str, str]]:
+    return list(settings.LANGUAGES)
+
+
 class ExtraQuestionForm(forms.Form):
+    """A lead's own question. Its language starts as the page's; the other is optional."""
+
     text = forms.CharField(label=_("Question"), max_length=300)
+    language = forms.ChoiceField(
+        label=_("Written in"),
+        choices=_language_choices,
+        required=False,
+        help_text=_(
+            "Readers of the other language see the question as you wrote it, unless you also "
+            "write it in their language below."
+        ),
+    )
+    translated_text = forms.CharField(
+        label=_("The question in the other language (optional)"),
+        max_length=300,
+        required=False,
+    )
     key = forms.CharField(
         label=_("Key"),
         max_length=64,
@@ -182,6 +240,28 @@ class ExtraQuestionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line, as value|label, e.g. often|Often."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault(
+            "language", (translation.get_language() or settings.LANGUAGE_CODE)[:2]
+        )
+        super().__init__(*args, **kwargs)
+        if len(settings.LANGUAGES) != 2:
+            # "The other language" names one language only when there are two.
+            del self.fields["translated_text"]
+
+    def clean_language(self) -> str:
+        # Not sent (a form posted by a script): the language the page is shown in.
+        return self.cleaned_data.get("language") or self.initial["language"]
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        """The question's text in the other language, when the lead gave it."""
+        text = self.cleaned_data.get("translated_text", "").strip()
+        if not text:
+            return {}
+        written_in = self.cleaned_data["language"]
+        [other] = [code for code, _name in settings.LANGUAGES if code != written_in]
+        return {other: {"text": text}}
 
     def parsed_choices(self) -> list[list[str]]:
         lines = [line.strip() for line in self.cleaned_data.get("choices", "").splitlines()]

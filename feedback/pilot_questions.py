@@ -11,8 +11,10 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from pilots.exceptions import PermissionRefused, ValidationFailed
@@ -87,10 +89,19 @@ def add_question(
     max_label: str = "",
     unit: str = "",
     choices: list[list[str]] | None = None,
+    language: str | None = None,
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> Question:
-    """Add a question of the lead's own to a pilot; it is asked from the next form shown."""
+    """Add a question of the lead's own to a pilot; it is asked from the next form shown.
+
+    `language` is the one its words are written in (default: the active language); readers of
+    another language see them as written unless `translations` gives that language's text
+    and help text ({"fr": {"text": ..., "help_text": ...}}).
+    """
     key = (key or "").strip()
     text = (text or "").strip()
+    language = _check_language(language)
+    translations = _check_translations(translations or {}, written_in=language)
     if not KEY_RE.match(key):
         raise ValidationFailed(
             _("Use 2 to 64 lowercase letters, digits or underscores, starting with a letter."),
@@ -145,6 +156,8 @@ def add_question(
                     max_label=max_label,
                     unit=unit,
                     choices=choices,
+                    language=language,
+                    translations=translations,
                 )
         except IntegrityError as e:
             raise ValidationFailed(
@@ -152,6 +165,59 @@ def add_question(
                 code="duplicate_key",
                 field="key",
             ) from e
+
+
+TRANSLATED_FIELDS = {"text": 300, "help_text": 300}
+
+
+def _languages() -> dict[str, str]:
+    return {code: str(name) for code, name in settings.LANGUAGES}
+
+
+def _check_language(language: str | None) -> str:
+    language = (language or translation.get_language() or settings.LANGUAGE_CODE)[:2]
+    if language not in _languages():
+        raise ValidationFailed(
+            _("Choose the language the question is written in."),
+            code="invalid_choice",
+            field="language",
+        )
+    return language
+
+
+def _check_translations(
+    translations: dict[str, dict[str, str]], *, written_in: str
+) -> dict[str, dict[str, str]]:
+    """Keep the non-blank texts given for the other languages, within their lengths."""
+    checked: dict[str, dict[str, str]] = {}
+    for language, texts in translations.items():
+        if language not in _languages() or language == written_in:
+            raise ValidationFailed(
+                _("A translation must be into another language than the question's."),
+                code="invalid_translation",
+                field="translations",
+            )
+        given = {}
+        for name, value in (texts or {}).items():
+            if name not in TRANSLATED_FIELDS:
+                raise ValidationFailed(
+                    _("Only the question and its help text can be translated here."),
+                    code="invalid_translation",
+                    field="translations",
+                )
+            value = (value or "").strip()
+            if len(value) > TRANSLATED_FIELDS[name]:
+                raise ValidationFailed(
+                    _("Keep the translation under %(max)d characters.")
+                    % {"max": TRANSLATED_FIELDS[name]},
+                    code="too_long",
+                    field="translations",
+                )
+            if value:
+                given[name] = value
+        if given:
+            checked[language] = given
+    return checked
 
 
 def _check_kind_settings(

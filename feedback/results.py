@@ -27,9 +27,11 @@ from django.conf import settings
 from django.db.models import Count, F, Q
 
 from . import stats
-from .models import Answer, Question, Response
+from .models import Answer, LocalizedQuestion, Question, Response
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .models import FeedbackRound
 
 RESULTS_VERSION = 1
@@ -171,6 +173,90 @@ def compute_results(feedback_round: FeedbackRound, *, responses: int | None = No
             "by_kind": [[value, label, count] for value, label, count in kinds if count],
         }
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing stored results in the reader's language
+#
+# A snapshot stores each question's text and choice labels as written when the round closed.
+# Pages and exports word them from the question itself (by key, through Question.localized),
+# so a French reader reads French whatever language the question was written in; the stored
+# words are only the fallback for a question that no longer exists.
+
+
+class QuestionWords:
+    """The words of the questions behind some rounds' results, in one language."""
+
+    def __init__(
+        self,
+        by_questionnaire: dict[int, dict[str, LocalizedQuestion]],
+        by_pilot: dict[int, dict[str, LocalizedQuestion]],
+    ) -> None:
+        self.by_questionnaire = by_questionnaire
+        self.by_pilot = by_pilot
+
+    def for_round(self, feedback_round: FeedbackRound) -> dict[str, LocalizedQuestion]:
+        """The words of a round's questions by key: its questionnaire's, then its pilot's own."""
+        return {
+            **self.by_pilot.get(feedback_round.pilot_id, {}),
+            **self.by_questionnaire.get(feedback_round.questionnaire_id, {}),
+        }
+
+
+def question_words(
+    rounds: Iterable[FeedbackRound], *, language: str | None = None
+) -> QuestionWords:
+    """Fetch, in one query, the words of the questions these rounds' results list.
+
+    `language` defaults to the active one. No query when no round stored any question.
+    """
+    rounds = [r for r in rounds if (r.results or {}).get("questions")]
+    by_questionnaire: dict[int, dict[str, LocalizedQuestion]] = defaultdict(dict)
+    by_pilot: dict[int, dict[str, LocalizedQuestion]] = defaultdict(dict)
+    if rounds:
+        questionnaires = {r.questionnaire_id for r in rounds}
+        pilots = {r.pilot_id for r in rounds}
+        for question in Question.objects.filter(
+            Q(questionnaire_id__in=questionnaires) | Q(pilot_id__in=pilots)
+        ):
+            words = question.localized(language)
+            if question.questionnaire_id is not None:
+                by_questionnaire[question.questionnaire_id][question.key] = words
+            else:
+                by_pilot[question.pilot_id][question.key] = words
+    return QuestionWords(dict(by_questionnaire), dict(by_pilot))
+
+
+def localized_result(entry: dict, words: LocalizedQuestion | None) -> dict:
+    """A question's stored result with its text, unit and choice labels in `words`.
+
+    Without words (the question no longer exists) the stored ones stay. The figures are the
+    stored ones in every case.
+    """
+    if words is None:
+        return entry
+    shown = {**entry, "text": words.text, "unit": words.unit, "language": words.language}
+    if entry.get("choices"):
+        labels = dict(words.choices)
+        shown["choices"] = [
+            [value, labels.get(str(value), label), count]
+            for value, label, count in entry["choices"]
+        ]
+    return shown
+
+
+def localized_incidents(incidents: dict | None, words: LocalizedQuestion | None) -> dict | None:
+    """A round's stored incident counts with the kinds' labels in `words` (else as stored)."""
+    if not incidents or words is None:
+        return incidents
+    labels = dict(words.choices)
+    return {
+        **incidents,
+        "by_kind": [
+            [value, labels.get(str(value), label), count]
+            for value, label, count in incidents.get("by_kind", [])
+        ],
+    }
 
 
 def question_result(results: dict | None, key: str) -> dict | None:

@@ -354,6 +354,8 @@ def pilot_extra_questions(request: HttpRequest, pk: int) -> HttpResponse:
                 max_label=data["max_label"],
                 unit=data["unit"],
                 choices=form.parsed_choices(),
+                language=data["language"],
+                translations=form.translations(),
             )
         except ValidationFailed as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -373,7 +375,19 @@ def pilot_extra_questions(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "pilot": pilot,
             "form": form,
-            "questions": [{"question": q, "frozen": q.pk in answered} for q in questions],
+            "questions": [
+                {
+                    "question": q,
+                    "words": q.localized(),
+                    "also_in": [
+                        str(name)
+                        for code, name in settings.LANGUAGES
+                        if (q.translations or {}).get(code, {}).get("text")
+                    ],
+                    "frozen": q.pk in answered,
+                }
+                for q in questions
+            ],
             "max_questions": pilot_questions.MAX_EXTRA_QUESTIONS,
             "can_add": len(questions) < pilot_questions.MAX_EXTRA_QUESTIONS,
         },

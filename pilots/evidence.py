@@ -36,7 +36,13 @@ from django.utils.translation import gettext_lazy
 
 from feedback import stats
 from feedback.models import FeedbackRound
-from feedback.results import summary_of
+from feedback.results import (
+    INCIDENT_KIND_KEY,
+    localized_incidents,
+    localized_result,
+    question_words,
+    summary_of,
+)
 
 from .models import GuardrailCheck, Participation, Pilot, Stage, StageChange
 
@@ -52,6 +58,8 @@ PERIODS_PER_MONTH = {
     Pilot.Cadence.MONTHLY: 1.0,
 }
 PORTFOLIO_MONTHS = 6
+# Version 2 snapshots store the figures and grounds behind each sentence, not the sentence.
+SNAPSHOT_VERSION = 2
 
 
 class MetricStatus:
@@ -69,9 +77,10 @@ METRIC_STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class MetricEvaluation:
+    """A metric's judgement: the figures it rests on; `reason` words them when read."""
+
     metric: SuccessMetric
     status: str
-    reason: str
     enough_responses: bool
     n: int = 0
     estimate: float | None = None
@@ -83,6 +92,27 @@ class MetricEvaluation:
     @property
     def status_label(self) -> str:
         return str(METRIC_STATUS_LABELS[self.status])
+
+    @property
+    def reason(self) -> str:
+        return metric_reason(self.as_data())
+
+    def as_data(self) -> dict:
+        """What a snapshot keeps of the judgement: the figures its reason is worded from."""
+        return {
+            "metric": self.metric.name,
+            "question": self.metric.question_key,
+            "target": float(self.metric.target),
+            "direction": self.metric.direction,
+            "min_responses": self.metric.min_responses,
+            "status": self.status,
+            "enough_responses": self.enough_responses,
+            "n": self.n,
+            "n_effective": self.n_effective,
+            "estimate": self.estimate,
+            "ci": [self.ci_low, self.ci_high],
+            "rounds": self.rounds,
+        }
 
 
 class Recommendation:
@@ -98,14 +128,41 @@ RECOMMENDATION_LABELS = {
 }
 
 
+class Grounds:
+    """Why a recommendation is what it is (stored in snapshots, worded when read)."""
+
+    METRICS_MISSED = "metrics_missed"
+    BREACHES_OPEN = "breaches_open"
+    NO_METRICS = "no_metrics"
+    ALL_MET = "all_met"
+    TOO_FEW_ANSWERS = "too_few_answers"
+    STRADDLING = "straddling"
+
+
 @dataclass(frozen=True)
 class Advice:
+    """A recommendation, its grounds and the metrics it names; `reason` words them."""
+
     action: str
-    reason: str
+    grounds: str
+    metrics: tuple[str, ...] = ()
+    open_breaches: int = 0
 
     @property
     def label(self) -> str:
         return str(RECOMMENDATION_LABELS[self.action])
+
+    @property
+    def reason(self) -> str:
+        return recommendation_reason(self.as_data())
+
+    def as_data(self) -> dict:
+        return {
+            "action": self.action,
+            "grounds": self.grounds,
+            "metrics": list(self.metrics),
+            "open_breaches": self.open_breaches,
+        }
 
 
 @dataclass(frozen=True)
@@ -151,17 +208,11 @@ def _evidence_rounds(pilot: Pilot) -> list[FeedbackRound]:
 def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> MetricEvaluation:
     """Judge one metric from its pilot's recent closed rounds (newest first)."""
     if not rounds:
-        return MetricEvaluation(
-            metric,
-            MetricStatus.INCONCLUSIVE,
-            _("No feedback round with answers has closed yet."),
-            False,
-        )
+        return MetricEvaluation(metric, MetricStatus.INCONCLUSIVE, False)
     summaries = [s for s in (summary_of(r.results, metric.question_key) for r in rounds) if s]
     pooled = stats.pool(summaries)
     n_eff = stats.effective_n(summaries)
     interval = stats.interval(pooled, n_eff=n_eff)
-    target = float(metric.target)
     common = {
         "n": pooled.n,
         "n_effective": n_eff,
@@ -170,50 +221,62 @@ def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> Metri
         "ci_high": interval.high if interval else None,
         "rounds": len(rounds),
     }
-    params = {
-        "n": pooled.n,
-        "rounds": len(rounds),
-        "min": metric.min_responses,
-        "target": _fmt(target),
-        "low": _fmt(interval.low) if interval else "–",
-        "high": _fmt(interval.high) if interval else "–",
-    }
     if pooled.n < metric.min_responses:
-        return MetricEvaluation(
-            metric,
-            MetricStatus.INCONCLUSIVE,
+        return MetricEvaluation(metric, MetricStatus.INCONCLUSIVE, False, **common)
+    status = stats.judge(
+        interval,
+        target=float(metric.target),
+        higher_is_better=metric.direction == metric.Direction.HIGHER,
+    )
+    return MetricEvaluation(metric, status, True, **common)
+
+
+def metric_reason(data: dict) -> str:
+    """Say in one sentence, in the active language, why a metric has its status.
+
+    `data` is MetricEvaluation.as_data(), as stored in a snapshot. Snapshots recorded before
+    their version 2 hold the sentence itself, in the language of whoever recorded it: it is
+    returned as it is.
+    """
+    if "rounds" not in data:
+        return str(data.get("reason", ""))
+    if not data["rounds"]:
+        return _("No feedback round with answers has closed yet.")
+    low, high = [*(data.get("ci") or []), None, None][:2]
+    params = {
+        "n": data["n"],
+        "rounds": data["rounds"],
+        "min": data["min_responses"],
+        "target": _fmt(data["target"]),
+        "low": _fmt(low),
+        "high": _fmt(high),
+    }
+    if data["n"] < data["min_responses"]:
+        return (
             _(
                 "%(n)d answers over the last %(rounds)d closed round(s); %(min)d are needed "
                 "to judge it."
             )
-            % params,
-            False,
-            **common,
-        )
-    status = stats.judge(
-        interval, target=target, higher_is_better=metric.direction == metric.Direction.HIGHER
-    )
-    better = _("above") if metric.direction == metric.Direction.HIGHER else _("below")
-    worse = _("below") if metric.direction == metric.Direction.HIGHER else _("above")
-    if status == MetricStatus.MET:
-        reason = _(
-            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
-        ) % {**params, "side": better}
-    elif status == MetricStatus.NOT_MET:
-        reason = _(
-            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
-        ) % {**params, "side": worse}
-    elif interval is None:
-        reason = _("Too few answers to draw an interval.")
-    else:
-        reason = (
-            _(
-                "The 95%% interval (%(low)s to %(high)s) contains the target %(target)s: "
-                "more answers are needed to tell."
-            )
             % params
         )
-    return MetricEvaluation(metric, status, reason, True, **common)
+    higher = data["direction"] == "higher"
+    if data["status"] == MetricStatus.MET:
+        return _(
+            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
+        ) % {**params, "side": _("above") if higher else _("below")}
+    if data["status"] == MetricStatus.NOT_MET:
+        return _(
+            "The whole 95%% interval (%(low)s to %(high)s) is %(side)s the target %(target)s."
+        ) % {**params, "side": _("below") if higher else _("above")}
+    if low is None:
+        return _("Too few answers to draw an interval.")
+    return (
+        _(
+            "The 95%% interval (%(low)s to %(high)s) contains the target %(target)s: "
+            "more answers are needed to tell."
+        )
+        % params
+    )
 
 
 def metric_statuses(
@@ -230,55 +293,63 @@ def metric_statuses(
 def recommend(
     evaluations: list[MetricEvaluation], open_breaches: int, *, has_evidence: bool = True
 ) -> Advice | None:
-    """Promote, keep going or stop, with the reason in one sentence; None without evidence.
+    """Promote, keep going or stop, with its grounds (worded in one sentence by `reason`).
 
-    A pilot that has no answered round yet gets no recommendation at all: "keep going" would
-    read as a judgement that nothing supports.
+    None without evidence: a pilot with no answered round yet gets no recommendation at all,
+    as "keep going" would read as a judgement that nothing supports.
     """
     if not has_evidence:
         return None
-    missed = [e.metric.name for e in evaluations if e.status == MetricStatus.NOT_MET]
+    missed = tuple(e.metric.name for e in evaluations if e.status == MetricStatus.NOT_MET)
     if missed:
-        return Advice(
-            Recommendation.STOP,
-            _("Stop: %(metrics)s clearly missed the target with 95%% confidence.")
-            % {"metrics": ", ".join(missed)},
-        )
+        return Advice(Recommendation.STOP, Grounds.METRICS_MISSED, missed, open_breaches)
     if open_breaches:
-        return Advice(
-            Recommendation.KEEP_GOING,
-            _(
-                "Keep going: %(count)d open guardrail breach(es) must be resolved before any "
-                "promotion."
-            )
-            % {"count": open_breaches},
-        )
+        return Advice(Recommendation.KEEP_GOING, Grounds.BREACHES_OPEN, (), open_breaches)
     if not evaluations:
-        return Advice(
-            Recommendation.KEEP_GOING,
-            _("Keep going: the pilot has no success metric to judge it by."),
-        )
+        return Advice(Recommendation.KEEP_GOING, Grounds.NO_METRICS)
     pending = [e for e in evaluations if e.status != MetricStatus.MET]
     if not pending:
-        return Advice(
-            Recommendation.PROMOTE,
-            _(
-                "Promote: every success metric beats its target with 95%% confidence and no "
-                "guardrail is breached."
-            ),
-        )
-    short = [e.metric.name for e in pending if not e.enough_responses]
+        return Advice(Recommendation.PROMOTE, Grounds.ALL_MET)
+    short = tuple(e.metric.name for e in pending if not e.enough_responses)
     if short:
-        return Advice(
-            Recommendation.KEEP_GOING,
-            _("Keep going: %(metrics)s still lack(s) enough answers to be judged.")
-            % {"metrics": ", ".join(short)},
-        )
+        return Advice(Recommendation.KEEP_GOING, Grounds.TOO_FEW_ANSWERS, short)
     return Advice(
-        Recommendation.KEEP_GOING,
-        _("Keep going: the interval of %(metrics)s still straddles its target.")
-        % {"metrics": ", ".join(e.metric.name for e in pending)},
+        Recommendation.KEEP_GOING, Grounds.STRADDLING, tuple(e.metric.name for e in pending)
     )
+
+
+def recommendation_reason(data: dict) -> str:
+    """Say in one sentence, in the active language, why the recommendation is what it is.
+
+    `data` is Advice.as_data(), as stored in a snapshot; a snapshot recorded before version 2
+    holds the sentence itself, returned as it is.
+    """
+    grounds = data.get("grounds")
+    metrics = ", ".join(data.get("metrics") or [])
+    if grounds == Grounds.METRICS_MISSED:
+        return _("Stop: %(metrics)s clearly missed the target with 95%% confidence.") % {
+            "metrics": metrics
+        }
+    if grounds == Grounds.BREACHES_OPEN:
+        return _(
+            "Keep going: %(count)d open guardrail breach(es) must be resolved before any promotion."
+        ) % {"count": data.get("open_breaches", 0)}
+    if grounds == Grounds.NO_METRICS:
+        return _("Keep going: the pilot has no success metric to judge it by.")
+    if grounds == Grounds.ALL_MET:
+        return _(
+            "Promote: every success metric beats its target with 95%% confidence and no "
+            "guardrail is breached."
+        )
+    if grounds == Grounds.TOO_FEW_ANSWERS:
+        return _("Keep going: %(metrics)s still lack(s) enough answers to be judged.") % {
+            "metrics": metrics
+        }
+    if grounds == Grounds.STRADDLING:
+        return _("Keep going: the interval of %(metrics)s still straddles its target.") % {
+            "metrics": metrics
+        }
+    return str(data.get("reason", ""))
 
 
 def hours_saved(pilot: Pilot, rounds: list[FeedbackRound], participants: int) -> HoursSaved:
@@ -307,26 +378,11 @@ def _snapshot(
     rounds: list[FeedbackRound],
     open_breach_ids: list[int],
 ) -> dict:
+    # Data only, no sentence: worded_snapshot words it in the reader's language.
     return {
-        "metrics": [
-            {
-                "metric": e.metric.name,
-                "question": e.metric.question_key,
-                "target": float(e.metric.target),
-                "direction": e.metric.direction,
-                "min_responses": e.metric.min_responses,
-                "status": e.status,
-                "reason": e.reason,
-                "n": e.n,
-                "n_effective": e.n_effective,
-                "estimate": e.estimate,
-                "ci": [e.ci_low, e.ci_high],
-            }
-            for e in evaluations
-        ],
-        "recommendation": (
-            {"action": advice.action, "reason": advice.reason} if advice is not None else None
-        ),
+        "version": SNAPSHOT_VERSION,
+        "metrics": [e.as_data() for e in evaluations],
+        "recommendation": advice.as_data() if advice is not None else None,
         "hours_saved_per_month": {
             "estimate": hours.estimate,
             "ci": [hours.ci_low, hours.ci_high],
@@ -392,6 +448,41 @@ def guardrail_statuses(
     return statuses
 
 
+def worded_snapshot(snapshot: dict | None) -> dict:
+    """A stored evidence snapshot with its sentences worded in the active language.
+
+    The one way every page, export and API shows a snapshot: each metric gets `reason` and
+    `status_label`, the recommendation `reason` and `label`. A snapshot recorded before version
+    2 kept only its sentences, in the language of whoever made the move; they are shown as
+    stored.
+    """
+    if not snapshot:
+        return {}
+    worded = dict(snapshot)
+    worded["metrics"] = [
+        {
+            **m,
+            "reason": metric_reason(m),
+            "status_label": str(METRIC_STATUS_LABELS.get(m.get("status"), m.get("status", ""))),
+        }
+        for m in snapshot.get("metrics") or []
+    ]
+    recommendation = snapshot.get("recommendation")
+    if recommendation:
+        action = recommendation.get("action")
+        worded["recommendation"] = {
+            **recommendation,
+            "reason": recommendation_reason(recommendation),
+            "label": str(RECOMMENDATION_LABELS.get(action, action or "")),
+        }
+    return worded
+
+
+def decision_rows(changes: list[StageChange]) -> list[dict]:
+    """Stage changes with the evidence each recorded, worded in the active language."""
+    return [{"change": c, "evidence": worded_snapshot(c.evidence)} for c in changes]
+
+
 def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     """Context for templates/pilots/_evidence.html on the pilot page.
 
@@ -417,7 +508,7 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
         "hours_saved": hours,
         "recent_rounds": RECENT_ROUNDS,
         "evidence_rounds": rounds,
-        "round_rows": [round_row(r) for r in rounds],
+        "round_rows": round_rows(rounds),
         "open_breaches": breaches,
         "guardrail_rows": [{"guardrail": g, "status": statuses.get(g.pk)} for g in guardrails],
         "metric_charts": [
@@ -428,9 +519,24 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     }
 
 
-def round_row(feedback_round: FeedbackRound) -> dict:
-    """A round's stored results as a table row (figures only when they were shown)."""
+def round_rows(rounds: list[FeedbackRound]) -> list[dict]:
+    """The rounds' stored results as table rows, worded in the active language.
+
+    One query for the questions of all the rounds (none without stored results).
+    """
+    words = question_words(rounds)
+    return [round_row(r, words.for_round(r)) for r in rounds]
+
+
+def round_row(feedback_round: FeedbackRound, words: dict | None = None) -> dict:
+    """A round's stored results as a table row (figures only when they were shown).
+
+    `words` maps question keys to their words in the reader's language (round_rows fetches
+    them); a question missing from it keeps the text stored when the round closed.
+    """
     results = feedback_round.results or {}
+    words = words or {}
+    questions = [localized_result(q, words.get(q.get("key"))) for q in results.get("questions", [])]
     return {
         "round": feedback_round,
         "responses": results.get("responses", feedback_round.response_count),
@@ -438,8 +544,10 @@ def round_row(feedback_round: FeedbackRound) -> dict:
         "response_rate": results.get("response_rate"),
         "shown": bool(results.get("shown")),
         # Every question, with `shown` false where its figures were withheld.
-        "questions": [q for q in results.get("questions", []) if q.get("kind") != "text"],
-        "incidents": results.get("incidents"),
+        "questions": [q for q in questions if q.get("kind") != "text"],
+        # With the text questions too (the CSV export lists their number of answers).
+        "all_questions": questions,
+        "incidents": localized_incidents(results.get("incidents"), words.get(INCIDENT_KIND_KEY)),
         "comments": results.get("comments", []),
     }
 

@@ -36,7 +36,9 @@ def report_context(pilot: Pilot) -> dict:
     context = evidence.page_context(pilot, chart_rounds=None)
     context.update(
         pilot=pilot,
-        decisions=list(pilot.stage_changes.select_related("actor").order_by("created_at", "pk")),
+        decisions=evidence.decision_rows(
+            list(pilot.stage_changes.select_related("actor").order_by("created_at", "pk"))
+        ),
     )
     return context
 
@@ -91,18 +93,21 @@ CSV_HEADER = [
 ]
 
 
-def csv_rows(rounds) -> list[list]:
-    """One row per round and question: aggregated figures only, blank when withheld."""
+def csv_rows(round_rows: list[dict]) -> list[list]:
+    """One row per round and question: aggregated figures only, blank when withheld.
+
+    `round_rows` come from evidence.round_rows: question texts in the reader's language.
+    """
     rows = []
-    for r in rounds:
-        results = r.results or {}
+    for row in round_rows:
+        r = row["round"]
         base = [
             r.period_start.isoformat(),
-            results.get("invited", r.invited_count),
-            results.get("responses", r.response_count),
-            results.get("response_rate"),
+            row["invited"],
+            row["responses"],
+            row["response_rate"],
         ]
-        for q in results.get("questions", []):
+        for q in row["all_questions"]:
             shown = bool(q.get("shown"))
             ci = q.get("ci") or [None, None]
             if q.get("distribution"):
@@ -142,7 +147,7 @@ def pilot_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="pilot-{pilot.pk}-results.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
-    for row in csv_rows(rounds):
+    for row in csv_rows(evidence.round_rows(rounds)):
         writer.writerow([_cell(v) for v in row])
     if not rounds:
         writer.writerow([_("no closed round yet")])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from . import lifecycle
+from . import evidence, lifecycle
 from .models import (
     AITool,
     Guardrail,
@@ -96,6 +98,7 @@ class PilotSerializer(serializers.ModelSerializer):
 
 class StageChangeSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
+    evidence = serializers.SerializerMethodField()
 
     class Meta:
         model = StageChange
@@ -116,6 +119,11 @@ class StageChangeSerializer(serializers.ModelSerializer):
 
     def get_actor(self, obj: StageChange) -> str | None:
         return obj.actor.get_username() if obj.actor_id else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_evidence(self, obj: StageChange) -> dict:
+        # The stored figures, with each `reason` worded in the request's language.
+        return evidence.worded_snapshot(obj.evidence)
 
 
 class MoveSerializer(serializers.Serializer):

@@ -452,7 +452,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "user__first_name", "user__username"
             )
         ),
-        "changes": list(pilot.stage_changes.select_related("actor")),
+        "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
         "rounds": rounds,
         "can_edit": can_edit,
         "leads_it": pilot.lead_id == request.user.pk

@@ -7,6 +7,7 @@ import os
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from tests.factories import MembershipFactory, OpsUserFactory, TeamFactory, UserFactory
 
@@ -92,6 +93,15 @@ def outsider():
 def _fast_password_hashing(settings) -> None:
     """Hash test passwords with MD5: PBKDF2 makes every user factory call slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """Leave no language active: a test request's LocaleMiddleware activates the language of
+    its Accept-Language in the thread and nothing deactivates it, so the next test would run
+    in French."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

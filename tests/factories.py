@@ -303,3 +303,25 @@ def pulse_questionnaire() -> Questionnaire:
             **extra,
         )
     return questionnaire
+
+
+def migrated_pulse() -> Questionnaire:
+    """Return "AI pilot pulse" as its data migrations made it, French included.
+
+    A transactional test flushes the migrated rows; the migrations' own functions re-create
+    them, so every test sees the questionnaire a real installation has.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    existing = Questionnaire.objects.filter(slug="ai-pilot-pulse").order_by("-version").first()
+    if existing is not None:
+        return existing
+    importlib.import_module("feedback.migrations.0003_ai_pilot_pulse_questionnaire").create_pulse(
+        apps, None
+    )
+    importlib.import_module("feedback.migrations.0006_ai_pilot_pulse_in_french").add_french(
+        apps, None
+    )
+    return Questionnaire.objects.get(slug="ai-pilot-pulse")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from tests.factories import (
     QuestionFactory,
     QuestionnaireFactory,
     ResponseFactory,
+    migrated_pulse,
 )
 
 pytestmark = pytest.mark.django_db
@@ -34,16 +36,15 @@ PULSE_KEYS = [
 ]
 
 
+FRENCH = importlib.import_module("feedback.migrations.0006_ai_pilot_pulse_in_french")
+
+
 @pytest.fixture
 def pulse() -> Questionnaire:
     """The migrated questionnaire (re-created if a transactional test flushed it)."""
-    existing = Questionnaire.objects.filter(slug="ai-pilot-pulse").first()
-    if existing is not None:
-        return existing
-    migration = importlib.import_module("feedback.migrations.0003_ai_pilot_pulse_questionnaire")
-    Questionnaire.objects.filter(is_default=True).update(is_default=False)
-    migration.create_pulse(django_apps, None)
-    return Questionnaire.objects.get(slug="ai-pilot-pulse")
+    if not Questionnaire.objects.filter(slug="ai-pilot-pulse").exists():
+        Questionnaire.objects.filter(is_default=True).update(is_default=False)
+    return migrated_pulse()
 
 
 def test_the_default_questionnaire_is_the_ai_pilot_pulse_with_its_stable_keys(pulse):
@@ -154,6 +155,7 @@ def inline_post_data(questionnaire: Questionnaire, **changes) -> dict:
         "max_label",
         "shown_if_key",
         "shown_if_value",
+        "language",
     ]
     questions = list(questionnaire.questions.all())
     for i, q in enumerate(questions):
@@ -164,6 +166,7 @@ def inline_post_data(questionnaire: Questionnaire, **changes) -> dict:
             value = getattr(q, name)
             data[prefix + name] = "" if value is None else value
         data[prefix + "choices"] = "[]" if not q.choices else str(q.choices).replace("'", '"')
+        data[prefix + "translations"] = json.dumps(q.translations)
         if q.required:
             data[prefix + "required"] = "on"
     data["questions-TOTAL_FORMS"] = data["questions-INITIAL_FORMS"] = len(questions)
@@ -279,3 +282,112 @@ def test_questions_keep_their_order_in_a_new_version(ops):
         "k_a",
         "k_c",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pulse in French
+
+
+def test_the_migration_gives_every_question_of_the_pulse_french_words(pulse):
+    questions = {q.key: q for q in pulse.questions.all()}
+    assert sorted(questions) == sorted(PULSE_KEYS)
+    for question in questions.values():
+        french = question.localized("fr")
+        assert french.language == "fr", question.key
+        assert french.text != question.text, question.key
+        assert french.text.endswith(" ?"), question.key
+    minutes = questions["minutes_saved"].localized("fr")
+    assert (minutes.unit, minutes.help_text) == (
+        "minutes",
+        "Votre meilleure estimation ; 0 s’il ne vous a rien fait gagner.",
+    )
+    quality = questions["quality"].localized("fr")
+    assert (quality.min_label, quality.max_label) == ("Inutilisable", "Excellente")
+    recommend = questions["recommend"].localized("fr")
+    assert (recommend.min_label, recommend.max_label) == (
+        "Pas du tout probable",
+        "Extrêmement probable",
+    )
+    assert questions["incident_kind"].localized("fr").choices == [
+        ["confidential_data_exposed", "Données confidentielles exposées"],
+        ["wrong_output_acted_on", "Action fondée sur un résultat erroné"],
+        ["other", "Autre"],
+    ]
+    description = questions["incident_description"].localized("fr")
+    assert "sans données personnelles" in description.help_text
+    # English readers still read the questions as written.
+    assert questions["quality"].localized("en").text == "How good was the tool's output?"
+
+
+def test_the_french_migration_reaches_every_version_and_reverses(pulse, ops):
+    FeedbackRoundFactory(questionnaire=pulse)
+    copy = questionnaires.new_version(pulse.pk, actor=ops)
+    Question.objects.filter(questionnaire=copy).update(translations={})
+    FRENCH.add_french(django_apps, None)
+    for question in Question.objects.filter(questionnaire__slug="ai-pilot-pulse"):
+        assert question.translations["fr"]["text"], (question.questionnaire_id, question.key)
+
+    FRENCH.remove_french(django_apps, None)
+
+    for question in Question.objects.filter(questionnaire__slug="ai-pilot-pulse"):
+        assert "fr" not in question.translations
+        assert question.localized("fr").text == question.text
+    FRENCH.add_french(django_apps, None)
+    assert Question.objects.get(questionnaire=pulse, key="trust").localized("fr").max_label == (
+        "Totalement"
+    )
+
+
+def test_the_french_migration_leaves_a_reworded_text_and_given_french_alone(ops):
+    questionnaire = QuestionnaireFactory(slug="ai-pilot-pulse", version=9, is_current=False)
+    reworded = QuestionFactory(
+        questionnaire=questionnaire,
+        key="quality",
+        text="How useful were the drafts?",
+        min_value=1,
+        max_value=5,
+        min_label="Unusable",
+        max_label="Excellent",
+    )
+    given = QuestionFactory(
+        questionnaire=questionnaire,
+        key="trust",
+        text="How much do you trust the tool's output?",
+        min_value=1,
+        max_value=5,
+        translations={"fr": {"text": "Confiance ?"}},
+    )
+
+    FRENCH.add_french(django_apps, None)
+    FRENCH.remove_french(django_apps, None)
+    FRENCH.add_french(django_apps, None)
+
+    reworded.refresh_from_db()
+    given.refresh_from_db()
+    # The reworded question keeps its own text; its unchanged scale ends are translated.
+    assert reworded.translations == {"fr": {"min_label": "Inutilisable", "max_label": "Excellente"}}
+    assert reworded.localized("fr").text == "How useful were the drafts?"
+    assert given.translations == {"fr": {"text": "Confiance ?"}}
+
+
+def test_a_new_version_keeps_the_languages_and_translations_of_its_questions(pulse, ops):
+    lead_written = QuestionFactory(
+        questionnaire=QuestionnaireFactory(),
+        key="in_french",
+        language="fr",
+        text="Question écrite en français ?",
+        translations={"en": {"text": "Written in French?"}},
+    )
+
+    copy = questionnaires.new_version(pulse.pk, actor=ops)
+    other = questionnaires.new_version(lead_written.questionnaire_id, actor=ops)
+
+    for old, new in zip(pulse.questions.all(), copy.questions.all(), strict=True):
+        assert (new.key, new.language, new.translations) == (
+            old.key,
+            old.language,
+            old.translations,
+        )
+        assert new.translations["fr"]["text"]
+    [copied] = other.questions.all()
+    assert (copied.language, copied.localized("en").text) == ("fr", "Written in French?")

@@ -57,10 +57,16 @@ def add_round(
     weeks_ago: int = 0,
     closed: bool = True,
     compute: bool = True,
+    using: Questionnaire | None = None,
 ) -> FeedbackRound:
-    """A round of `pilot` whose responses answer as given (one dict per response)."""
-    q = questionnaire()
+    """A round of `pilot` whose responses answer as given (one dict per response).
+
+    `using`: the questionnaire asked (default: the evidence pulse); the pilot's own questions
+    are asked too.
+    """
+    q = using or questionnaire()
     questions = {x.key: x for x in q.questions.all()}
+    questions.update({x.key: x for x in pilot.extra_questions.all()})
     now = timezone.now() - datetime.timedelta(weeks=weeks_ago)
     r = FeedbackRound.objects.create(
         pilot=pilot,

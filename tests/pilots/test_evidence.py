@@ -301,8 +301,14 @@ def test_a_stop_stores_the_missed_metric_and_the_open_breach_it_was_decided_on(o
     [metric] = change.evidence["metrics"]
     assert (metric["metric"], metric["status"]) == ("Quality", "not_met")
     assert metric["ci"][1] < 4.5
-    assert change.evidence["recommendation"]["action"] == "stop"
-    assert "Quality" in change.evidence["recommendation"]["reason"]
+    # The grounds are stored, not a sentence in the language of the Ops who clicked.
+    assert change.evidence["recommendation"] == {
+        "action": "stop",
+        "grounds": "metrics_missed",
+        "metrics": ["Quality"],
+        "open_breaches": 1,
+    }
+    assert "Quality" in evidence.worded_snapshot(change.evidence)["recommendation"]["reason"]
     assert change.evidence["open_breach_ids"] == [breach.pk]
     assert StageChange.objects.get(pk=change.pk).evidence == change.evidence
 
@@ -332,8 +338,9 @@ def test_the_evidence_section_takes_the_same_queries_at_2_and_50_rounds():
         for weeks in range(count):
             r = add_round(pilot, scores("quality", [4, 5, 3, 4, 5]), weeks_ago=weeks)
             guardrails.evaluate_round(r.pk)  # a guardrail check per round
-    # Queries: closed rounds, metrics, open breaches, participants, guardrails, latest checks.
-    assert _page_queries(small) == _page_queries(big) == 6
+    # Queries: closed rounds, metrics, open breaches, participants, guardrails, latest checks,
+    # the rounds' questions.
+    assert _page_queries(small) == _page_queries(big) == 7
 
 
 def test_the_portfolio_adds_hours_by_stage_and_by_team():

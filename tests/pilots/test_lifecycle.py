@@ -101,7 +101,7 @@ def fake_metric_statuses(monkeypatch, *evaluations: tuple[str, bool]) -> None:
     def metric_statuses(pilot, **kwargs):
         metrics = list(pilot.metrics.all())
         return [
-            evidence.MetricEvaluation(m, status, f"judged {status}", enough)
+            evidence.MetricEvaluation(m, status, enough)
             for m, (status, enough) in zip(metrics, evaluations, strict=True)
         ]
 

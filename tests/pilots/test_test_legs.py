@@ -19,8 +19,12 @@ SAMPLES = [
 
 
 def collect(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
-    environment.pop("CELERY_BROKER_URL", None)
+    # The leg too: the suite itself may run as one leg, and "without a leg" must mean none.
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "AIOPS_TEST_LEG")
+    }
     environment.update(AIOPS_VAR_DIR=str(tmp_path), **env)
     return subprocess.run(
         [
