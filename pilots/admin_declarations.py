@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import declarations
 from .exceptions import DomainError
@@ -36,8 +38,11 @@ class ToolDeclarationAdmin(admin.ModelAdmin):
         "status",
         "tool",
         "pilot",
+        "handled_by",
+        "handled_at",
+        "ops_note",
     )
-    actions = ("register_as_tool", "turn_into_draft_pilot")
+    actions = ("register_as_tool", "turn_into_draft_pilot", "dismiss_with_note")
 
     def has_add_permission(self, request) -> bool:
         # Declarations come from the people who use the tools, through the web form.
@@ -76,3 +81,52 @@ class ToolDeclarationAdmin(admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
+
+    @admin.action(description=gettext_lazy("Dismiss with a note to the person"))
+    def dismiss_with_note(self, request, queryset) -> TemplateResponse | None:
+        """Ask for the note on an intermediate page; on confirmation dismiss each declaration."""
+        chosen = list(queryset.select_related("declared_by", "team").order_by("pk"))
+        note = request.POST.get("ops_note", "")
+        error = ""
+        if request.POST.get("confirm") == "yes":
+            done = 0
+            for declaration in chosen:
+                try:
+                    declarations.dismiss(declaration.pk, actor=request.user, note=note)
+                except DomainError as e:
+                    if e.code == "note_required":
+                        error = e.message
+                        break
+                    self.message_user(
+                        request,
+                        _("%(declaration)s: %(error)s")
+                        % {"declaration": declaration.tool_name, "error": e.message},
+                        messages.ERROR,
+                    )
+                else:
+                    done += 1
+            if not error:
+                if done:
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "%(count)d declaration dismissed; the person sees your note.",
+                            "%(count)d declarations dismissed; each person sees your note.",
+                            done,
+                        )
+                        % {"count": done},
+                        messages.SUCCESS,
+                    )
+                return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Dismiss tool declarations"),
+            "opts": self.model._meta,
+            "declarations": chosen,
+            "ops_note": note,
+            "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/pilots/tooldeclaration/dismiss.html", context)

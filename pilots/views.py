@@ -524,13 +524,14 @@ def tool_declare(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, _("Thank you: Ops now know about this tool and will get back to you.")
             )
-            return redirect("tool_registry")
+            return redirect("tool_declare")
     return render(
         request,
         "tools/declare.html",
         {
             "form": form,
             "error_list": _error_summary(form, []) if form.is_bound else [],
+            "declarations": list(declarations.declarations_of(request.user)[:HOME_LIST]),
         },
         status=400 if form.is_bound and form.errors else 200,
     )

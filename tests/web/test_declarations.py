@@ -179,3 +179,32 @@ def test_the_database_refuses_a_dismissal_without_a_note(participant):
         ToolDeclaration.objects.filter(pk=declaration.pk).update(
             status="dismissed", handled_at=timezone.now()
         )
+
+
+def test_ops_dismiss_from_the_admin_and_the_note_is_required_there_too(client, ops, participant):
+    declaration = _declare(participant)
+    client.force_login(ops)
+    url = reverse("admin:pilots_tooldeclaration_changelist")
+    chosen = {"action": "dismiss_with_note", "_selected_action": [declaration.pk]}
+    page = client.post(url, chosen)
+    assert page.status_code == 200 and 'name="ops_note"' in page.content.decode()
+    refused = client.post(url, {**chosen, "confirm": "yes", "ops_note": " "})
+    # The same refusal as the domain's, on the same page: nothing dismissed.
+    assert "Write a note for the person" in refused.content.decode()
+    assert ToolDeclaration.objects.get().status == "new"
+    client.post(url, {**chosen, "confirm": "yes", "ops_note": "Use the licensed NoteTaker."})
+    assert ToolDeclaration.objects.get().status == "dismissed"
+
+
+def test_a_person_sees_their_declarations_and_what_ops_did_with_them(client, ops, participant):
+    registered = _declare(participant, tool_name="MeetingBot")
+    dismissed = _declare(participant, tool_name="ShadowGPT")
+    _declare(UserFactory(username="someone-else"), tool_name="SecretTool")
+    declarations.register_tool(registered.pk, actor=ops)
+    declarations.dismiss(dismissed.pk, actor=ops, note="Use the licensed NoteTaker.")
+    client.force_login(participant)
+    page = client.get(reverse("tool_declare")).content.decode()
+    mine = page.split('id="h-mine"')[1]
+    assert "MeetingBot" in mine and "Registered as MeetingBot" in mine
+    assert "ShadowGPT" in mine and "Use the licensed NoteTaker." in mine
+    assert "SecretTool" not in page
