@@ -339,7 +339,7 @@ def recommendation_reason(data: dict) -> str:
     if grounds == Grounds.ALL_MET:
         return _(
             "Promote: every success metric beats its target with 95%% confidence and no "
-            "guardrail is breached."
+            "guardrail is broken."
         )
     if grounds == Grounds.TOO_FEW_ANSWERS:
         return _("Keep going: %(metrics)s still lack(s) enough answers to be judged.") % {

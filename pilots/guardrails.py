@@ -111,7 +111,7 @@ class NotifyOutcome:
 
 def _breach_email(breach: GuardrailBreach) -> tuple[str, str]:
     url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
-    subject = _("Guardrail breached: %(pilot)s") % {"pilot": breach.pilot.title}
+    subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
     body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
         "detail": breach.text,
         "action": breach.get_action_taken_display(),

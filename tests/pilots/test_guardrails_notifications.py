@@ -73,7 +73,7 @@ def test_the_notify_task_run_twice_sends_one_email_and_marks_the_breach_sent(pil
     assert second == {"breach": breach.pk, "outcome": "skipped"}
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ops@example.com"]
-    assert mail.outbox[0].subject == "Guardrail breached: Copilot for tickets"
+    assert mail.outbox[0].subject == "Guardrail broken: Copilot for tickets"
     assert "Trust fell to 2.00." in mail.outbox[0].body
     breach.refresh_from_db()
     assert (breach.notify_status, breach.notify_attempts) == (SENT, 1)

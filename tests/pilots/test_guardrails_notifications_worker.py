@@ -35,7 +35,7 @@ def test_three_copies_of_the_notify_task_at_once_send_one_email(celery_worker):
     celery_worker.wait_idle()
     emails = read_emails(celery_worker.email_dir)
     assert [(e.to, e.subject) for e in emails] == [
-        ("ops-oncall@example.com", "Guardrail breached: Copilot for tickets")
+        ("ops-oncall@example.com", "Guardrail broken: Copilot for tickets")
     ]
     assert GuardrailBreach.objects.get(pk=breach.pk).notify_attempts == 1
 
