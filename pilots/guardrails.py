@@ -252,7 +252,7 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
             return []
         # Serialises evaluations of the pilot's rounds, so the pause happens once.
         pilot = Pilot.objects.select_for_update().get(pk=feedback_round.pilot_id)
-        guardrails = list(pilot.guardrails.filter(kind=Guardrail.Kind.METRIC))
+        guardrails = list(pilot.guardrails.enabled().filter(kind=Guardrail.Kind.METRIC))
         values = observed_values(round_id, {g.question_key for g in guardrails})
         created = []
         for guardrail in guardrails:
@@ -316,7 +316,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
         ).count()
         if not reported:
             return []
-        guardrails = list(pilot.guardrails.filter(forbids_data_exposure=True))
+        guardrails = list(pilot.guardrails.enabled().filter(forbids_data_exposure=True))
         # Per guardrail: (is one open, reports counted by its latest breach) in this round.
         latest: dict[int, tuple[bool, int]] = {}
         for guardrail_id, resolved_at, seen in (
