@@ -31,6 +31,25 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
                 questionnaires.check_questions_editable(self.instance)
             except DomainError as e:
                 raise forms.ValidationError(e.message, code=e.code) from e
+            self._check_measured_keys()
+
+    def _check_measured_keys(self) -> None:
+        """Refuse deleting or re-keying a question that running pilots measure."""
+        deleted = [f for f in self.deleted_forms if f.instance.pk is not None]
+        for form in self.forms:
+            if form in deleted or form.instance.pk is None or "key" not in form.changed_data:
+                continue
+            try:
+                questionnaires.check_keys_not_measured(self.instance, [form.initial["key"]])
+            except DomainError as e:
+                form.add_error("key", e.message)
+        try:
+            # A deleted row's errors are not shown (nor counted): the refusal is the formset's.
+            questionnaires.check_keys_not_measured(
+                self.instance, [f.initial["key"] for f in deleted]
+            )
+        except DomainError as e:
+            raise forms.ValidationError(e.message, code=e.code) from e
 
 
 class QuestionInline(admin.StackedInline):

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from pilots import measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import Membership, Pilot, Stage
+from pilots.question_keys import AskedQuestion
 
 from .models import Question, Questionnaire
 
@@ -72,6 +74,33 @@ def reserved_keys(pilot: Pilot) -> set[str]:
     return set(
         Question.objects.filter(questionnaire__in=questionnaires).values_list("key", flat=True)
     )
+
+
+def asked_questions(pilot: Pilot | None, language: str | None = None) -> list[AskedQuestion]:
+    """List the questions a pilot's next rounds ask: the default questionnaire's, then its own.
+
+    New rounds use the current version of the default questionnaire (scheduling), followed
+    by the pilot's own questions; a pilot not saved yet has none of its own. One query. This
+    is the provider pilots.question_keys asks (registered in FeedbackConfig.ready).
+    """
+    owners = Q(questionnaire__is_default=True, questionnaire__is_current=True)
+    if pilot is not None and pilot.pk is not None:
+        owners |= Q(pilot_id=pilot.pk)
+    questions = Question.objects.filter(owners).order_by(
+        F("pilot_id").asc(nulls_first=True), "position", "pk"
+    )
+    asked: dict[str, AskedQuestion] = {}
+    for question in questions:
+        # A pilot's own key is unique against the questionnaire's when added; should a later
+        # questionnaire version take it, the questionnaire's question is the one answered first.
+        if question.key not in asked:
+            asked[question.key] = AskedQuestion(
+                key=question.key,
+                kind=question.kind,
+                kind_label=str(Question.Kind(question.kind).label),
+                text=question.localized(language).text,
+            )
+    return list(asked.values())
 
 
 def add_question(
@@ -263,7 +292,7 @@ def _check_kind_settings(
 
 
 def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:
-    """Remove a lead's question that nobody answered yet."""
+    """Remove a lead's question that nobody answered yet and nothing of the pilot measures."""
     with transaction.atomic():
         question = (
             Question.objects.select_for_update().filter(pk=question_id, pilot__isnull=False).first()
@@ -282,6 +311,18 @@ def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:
                 )
                 % {"text": question.text},
                 code="question_frozen",
+                field="question",
+            )
+        # Under the pilot's lock, which editing the draft's metrics and guardrails also takes.
+        uses = measures.uses_of([question.key], pilot_id=pilot.pk)
+        if uses:
+            raise ValidationFailed(
+                _(
+                    "“%(text)s” measures %(uses)s: choose another question for them, or "
+                    "remove them, before removing it."
+                )
+                % {"text": question.text, "uses": ", ".join(uses)},
+                code="question_in_use",
                 field="question",
             )
         question.delete()

@@ -9,12 +9,14 @@ if the copied version was) and is what new rounds use.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from pilots import measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import is_ops
 
@@ -51,6 +53,28 @@ def check_questions_editable(questionnaire: Questionnaire) -> None:
         )
 
 
+def check_keys_not_measured(questionnaire: Questionnaire, keys: Iterable[str]) -> None:
+    """Refuse removing or re-keying questions that running pilots' rounds ask and measure.
+
+    New rounds ask the current version of the default questionnaire: a key it stops asking
+    leaves every success metric and enabled guardrail naming it unjudged. Raises
+    ValidationFailed (code 'question_in_use', field 'key').
+    """
+    if not (questionnaire.is_default and questionnaire.is_current):
+        return
+    uses = measures.uses_of(keys)
+    if uses:
+        raise ValidationFailed(
+            _(
+                "Running pilots measure these questions, so their keys must stay: %(uses)s. "
+                "Have their keys corrected or the guardrails disabled first."
+            )
+            % {"uses": ", ".join(uses)},
+            code="question_in_use",
+            field="key",
+        )
+
+
 def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> Question:
     """Change fields of a questionnaire's question, unless its version is frozen."""
     if not is_ops(actor):
@@ -62,6 +86,8 @@ def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> 
             .get(pk=question_id, questionnaire__isnull=False)
         )
         check_questions_editable(question.questionnaire)
+        if changes.get("key", question.key) != question.key:
+            check_keys_not_measured(question.questionnaire, [question.key])
         for name, value in changes.items():
             setattr(question, name, value)
         question.full_clean()

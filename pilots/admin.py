@@ -19,16 +19,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import lifecycle, reviews
+from .admin_measures import GuardrailInline, SuccessMetricInline
 from .exceptions import DomainError
 from .models import (
     AITool,
-    Guardrail,
     Membership,
     Participation,
     Pilot,
     Review,
     StageChange,
-    SuccessMetric,
     Team,
     is_ops,
 )
@@ -65,16 +64,6 @@ class AIToolAdmin(admin.ModelAdmin):
     list_display = ["name", "vendor", "approval_status", "max_data_classification"]
     list_filter = ["approval_status", "max_data_classification"]
     search_fields = ["name", "vendor", "notes"]
-
-
-class SuccessMetricInline(admin.TabularInline):
-    model = SuccessMetric
-    extra = 0
-
-
-class GuardrailInline(admin.StackedInline):
-    model = Guardrail
-    extra = 0
 
 
 class ParticipationInline(admin.TabularInline):

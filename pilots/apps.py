@@ -7,9 +7,11 @@ class PilotsConfig(AppConfig):
     verbose_name = _("AI pilots")
 
     def ready(self) -> None:
-        # Registers the project's deployment checks (aiops_site is not an app of its own).
+        # Registers the project's deployment checks (aiops_site is not an app of its own),
+        # and the check of the questions metrics and guardrails name.
         from aiops_site import checks  # noqa: F401
 
         from . import lifecycle, proposals
 
         lifecycle.register_submission_check(proposals.check_submittable)
+        from . import checks as pilot_checks  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import proposals
+from . import measures, proposals
 from .models import (
     AITool,
     DataClassification,
@@ -18,6 +19,7 @@ from .models import (
     SuccessMetric,
     Team,
 )
+from .question_keys import AskedQuestion
 
 
 class PersonChoiceField(forms.ModelMultipleChoiceField):
@@ -104,13 +106,68 @@ class RowFormSet(forms.BaseFormSet):
         return super()._construct_form(i, **kwargs)
 
 
-class MetricForm(RowForm):
+def question_choices(
+    offered: Sequence[AskedQuestion],
+    asked: Sequence[AskedQuestion],
+    current: str | None,
+    *,
+    blank: str,
+) -> list:
+    """The options of a question select: the offered questions grouped by kind.
+
+    A current key that is not offered (typed in an older version of the page, or stored
+    before keys were checked) is kept as an option of its own, so re-displaying the row
+    loses nothing and shows what is wrong with it.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for question in offered:
+        groups.setdefault(question.kind_label, []).append((question.key, question.label))
+    choices: list = [("", blank)]
+    if current and current not in {q.key for q in offered}:
+        known = next((q for q in asked if q.key == current), None)
+        choices.append(
+            (
+                current,
+                known.label
+                if known is not None
+                else _("%(key)s (not a question this pilot asks)") % {"key": current},
+            )
+        )
+    choices.extend(groups.items())
+    return choices
+
+
+class QuestionRowForm(RowForm):
+    """A row measured by a feedback question, picked from the questions the pilot asks."""
+
+    blank_question = "—"
+
+    def __init__(self, *args: Any, questions: Sequence[AskedQuestion] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["question_key"].widget.choices = question_choices(
+            self.offered(questions),
+            questions,
+            self["question_key"].value(),
+            blank=str(self.blank_question),
+        )
+
+    def offered(self, questions: Sequence[AskedQuestion]) -> list[AskedQuestion]:
+        raise NotImplementedError
+
+
+class MetricForm(QuestionRowForm):
     key_fields = ("name", "question_key", "baseline", "target")
+    blank_question = _("Choose a question")
     name = forms.CharField(label=_("Metric"), max_length=120)
-    question_key = forms.SlugField(
-        label=_("Question key"),
-        max_length=64,
-        help_text=_("The feedback question that measures it, e.g. quality."),
+    # The list is what the page offers; proposals checks the key against the asked questions
+    # (`unknown_question`), so a stale or forged key gets the same error as anywhere else.
+    question_key = forms.CharField(
+        label=_("Measured by the question"),
+        widget=forms.Select,
+        help_text=_(
+            "A number, scale or yes/no question of the feedback questionnaire, or one of "
+            "your pilot's own questions."
+        ),
     )
     direction = forms.ChoiceField(
         label=_("Direction"),
@@ -123,8 +180,11 @@ class MetricForm(RowForm):
     target = forms.DecimalField(label=_("Target"), max_digits=10, decimal_places=2)
     min_responses = forms.IntegerField(label=_("Minimum responses"), min_value=1, initial=10)
 
+    def offered(self, questions: Sequence[AskedQuestion]) -> list[AskedQuestion]:
+        return measures.metric_questions(questions)
 
-class GuardrailForm(RowForm):
+
+class GuardrailForm(QuestionRowForm):
     key_fields = ("description", "question_key", "threshold")
     kind = forms.ChoiceField(
         label=_("Kind"), choices=Guardrail.Kind.choices, initial=Guardrail.Kind.POLICY
@@ -133,7 +193,15 @@ class GuardrailForm(RowForm):
     forbids_data_exposure = forms.BooleanField(
         label=_("Forbids confidential data exposure"), required=False
     )
-    question_key = forms.SlugField(label=_("Question key"), max_length=64, required=False)
+    question_key = forms.CharField(
+        label=_("Question"),
+        widget=forms.Select,
+        required=False,
+        help_text=_(
+            "For a metric threshold. The mean needs a number or scale question; a number or "
+            "share of 'yes' answers needs a yes/no question."
+        ),
+    )
     statistic = forms.ChoiceField(
         label=_("Statistic"), required=False, choices=[("", "—"), *Guardrail.Statistic.choices]
     )
@@ -146,6 +214,9 @@ class GuardrailForm(RowForm):
     action = forms.ChoiceField(
         label=_("On breach"), choices=Guardrail.Action.choices, initial=Guardrail.Action.FLAG
     )
+
+    def offered(self, questions: Sequence[AskedQuestion]) -> list[AskedQuestion]:
+        return measures.guardrail_questions(questions)
 
 
 MetricFormSet = forms.formset_factory(MetricForm, formset=RowFormSet, extra=0, can_delete=True)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from . import lifecycle, registry
+from . import lifecycle, measures, registry
 from .exceptions import PermissionRefused, ValidationFailed
 from .models import (
     Guardrail,
@@ -126,10 +126,11 @@ def update_draft(
     proposal: Proposal,
     team: Team | None = None,
 ) -> Pilot:
-    """Replace a draft's fields, metrics, guardrails and participants.
+    """Replace a draft's fields, metrics, enabled guardrails and participants.
 
-    Only a draft is editable, and only by its lead or a lead of its team. Raises
-    PermissionRefused (not editable), ValidationFailed (a field or a row).
+    Only a draft is editable, and only by its lead or a lead of its team. A guardrail Ops
+    disabled stays as it is, with its reason. Raises PermissionRefused (not editable),
+    ValidationFailed (a field or a row).
     """
     with transaction.atomic():
         # The lock makes a concurrent submission wait; the stage is re-checked under it.
@@ -151,14 +152,14 @@ def update_draft(
                     field="team",
                 )
             pilot.team = team
-        _validate(pilot.team, proposal)
+        _validate(pilot.team, proposal, pilot=pilot)
         for name in PILOT_FIELDS:
             if name in proposal.fields:
                 setattr(pilot, name, proposal.fields[name])
         pilot.save()
         pilot.metrics.all().delete()
         # A draft has never run, so its guardrails have no breach that would protect them.
-        pilot.guardrails.all().delete()
+        pilot.guardrails.enabled().delete()
         _write_rows(pilot, proposal)
     return pilot
 
@@ -168,7 +169,8 @@ def missing_for_submission(
 ) -> list[str]:
     """List what a draft still lacks before it can be submitted (empty: ready).
 
-    Takes the counts so that a page listing many pilots can annotate them in one query.
+    Takes the counts so that a page listing many pilots can annotate them in one query;
+    `guardrails` counts the enabled ones (a disabled guardrail guards nothing).
     """
     missing = []
     if not metrics:
@@ -185,22 +187,28 @@ def check_submittable(pilot: Pilot) -> None:
 
     Registered with the lifecycle (pilots.apps), which runs it inside every submit move, under
     the pilot's row lock: the web page, the API and any other adapter get the same refusal.
+    Also unknown_question or question_kind_mismatch when a stored metric or enabled guardrail
+    names a question the pilot's feedback does not ask (its field names the row, as the edit
+    page does).
     """
     missing = missing_for_submission(
         pilot,
         metrics=pilot.metrics.count(),
-        guardrails=pilot.guardrails.count(),
+        guardrails=pilot.guardrails.enabled().count(),
         participants=pilot.participations.count(),
     )
     if missing:
         raise ValidationFailed(" ".join(missing), code="incomplete_proposal")
+    # Re-checked here, not only when saved: rows written before this rule, or a pilot's own
+    # question removed since, would otherwise reach Ops unmeasurable.
+    measures.check_stored_measures(pilot)
 
 
 def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
     """Submit a complete draft for Ops review; returns the StageChange.
 
-    Raises ValidationFailed (code incomplete_proposal) when something is missing, and
-    whatever lifecycle.move raises: the move runs `check_submittable` itself.
+    Raises what `check_submittable` raises (the move runs it), and whatever lifecycle.move
+    raises.
     """
     return lifecycle.move(
         pilot_id, lifecycle.Action.SUBMIT, actor=actor, expected_stage=expected_stage
@@ -210,7 +218,13 @@ def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
 # ---------------------------------------------------------------------------------------------
 
 
-def _validate(team: Team, proposal: Proposal, *, check_tool_ceiling: bool = True) -> None:
+def _validate(
+    team: Team,
+    proposal: Proposal,
+    *,
+    pilot: Pilot | None = None,
+    check_tool_ceiling: bool = True,
+) -> None:
     f = proposal.fields
     registry.validate_tool_and_data(
         f.get("tool"),
@@ -251,6 +265,7 @@ def _validate(team: Team, proposal: Proposal, *, check_tool_ceiling: bool = True
             )
         except ValidationFailed as e:
             raise ValidationFailed(e.message, code=e.code, field=f"guardrails-{i}-{e.field}") from e
+    _validate_questions(proposal, pilot)
     people = list(proposal.participants)
     if people:
         members = set(
@@ -267,6 +282,24 @@ def _validate(team: Team, proposal: Proposal, *, check_tool_ceiling: bool = True
                 code="participant_not_member",
                 field="participants",
             )
+
+
+def _validate_questions(proposal: Proposal, pilot: Pilot | None) -> None:
+    """Refuse a metric or guardrail row whose question the pilot's feedback does not ask."""
+    guardrails = [
+        (i, row)
+        for i, row in enumerate(proposal.guardrails)
+        if row.get("kind", Guardrail.Kind.POLICY) == Guardrail.Kind.METRIC
+    ]
+    if not proposal.metrics and not guardrails:
+        return  # nothing measured: spare the query
+    asked = measures.questions_by_key(pilot)
+    for i, row in enumerate(proposal.metrics):
+        measures.check_metric_question(asked, row.get("question_key"), prefix=f"metrics-{i}-")
+    for i, row in guardrails:
+        measures.check_guardrail_question(
+            asked, row.get("question_key"), row.get("statistic"), prefix=f"guardrails-{i}-"
+        )
 
 
 def _write_rows(pilot: Pilot, proposal: Proposal) -> None:

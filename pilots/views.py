@@ -17,12 +17,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from feedback.models import FeedbackRound, Prompt
 
-from . import declarations, evidence, lifecycle, proposals
+from . import declarations, evidence, lifecycle, proposals, question_keys
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .forms import (
     DeclarationForm,
@@ -156,7 +157,7 @@ def _lead_home(user) -> tuple[list[dict], int] | None:
         qs.select_related("tool", "team")
         .annotate(
             n_metrics=_count(SuccessMetric),
-            n_guardrails=_count(Guardrail),
+            n_guardrails=_count(Guardrail, disabled_at__isnull=True),
             n_participants=_count(Participation),
         )
         .order_by("-stage_changed_at", "pk")[:HOME_PILOTS]
@@ -242,10 +243,12 @@ def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
         .order_by("first_name", "last_name", "username")
     )
     kwargs = {"teams": teams, "members": members}
+    # The questions offered for metrics and guardrails, in the reader's language: one query.
+    rows = {"form_kwargs": {"questions": question_keys.asked_questions(pilot, get_language())}}
     if request.method == "POST":
         form = ProposalForm(request.POST, instance=pilot, **kwargs)
-        metrics = MetricFormSet(request.POST, prefix="metrics")
-        guardrails = GuardrailFormSet(request.POST, prefix="guardrails")
+        metrics = MetricFormSet(request.POST, prefix="metrics", **rows)
+        guardrails = GuardrailFormSet(request.POST, prefix="guardrails", **rows)
         return form, metrics, guardrails
     if pilot is None:
         initial: dict[str, Any] = {}
@@ -257,11 +260,12 @@ def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
             "participants": list(pilot.participations.values_list("user_id", flat=True)),
         }
         metric_rows = list(pilot.metrics.values(*proposals.METRIC_FIELDS))
-        guardrail_rows = list(pilot.guardrails.values(*proposals.GUARDRAIL_FIELDS))
+        # A guardrail Ops disabled is not the lead's to edit (update_draft keeps it as is).
+        guardrail_rows = list(pilot.guardrails.enabled().values(*proposals.GUARDRAIL_FIELDS))
     form = ProposalForm(instance=pilot, initial=initial, **kwargs)
     # One empty row below the filled ones: a lead can type a new row without any script.
-    metrics = MetricFormSet(prefix="metrics", initial=[*metric_rows, {}])
-    guardrails = GuardrailFormSet(prefix="guardrails", initial=[*guardrail_rows, {}])
+    metrics = MetricFormSet(prefix="metrics", initial=[*metric_rows, {}], **rows)
+    guardrails = GuardrailFormSet(prefix="guardrails", initial=[*guardrail_rows, {}], **rows)
     return form, metrics, guardrails
 
 
@@ -283,7 +287,7 @@ def formset_redisplay(formset, *, add: bool):
         rows.append({name: f[name].value() for name in f.fields if name != "DELETE"})
     if add:
         rows.append({})
-    return type(formset)(prefix=formset.prefix, initial=rows)
+    return type(formset)(prefix=formset.prefix, initial=rows, form_kwargs=formset.form_kwargs)
 
 
 def _rows(formset) -> list[dict]:
@@ -460,7 +464,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "missing": proposals.missing_for_submission(
             pilot,
             metrics=pilot.metrics.count(),
-            guardrails=pilot.guardrails.count(),
+            guardrails=pilot.guardrails.enabled().count(),
             participants=pilot.participations.count(),
         )
         if can_edit

@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from pilots.models import Pilot
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import AIToolFactory
+from tests.factories import AIToolFactory, pulse_questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -12,6 +12,7 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     browser_page, lead, team, participant
 ):
     AIToolFactory(name="Copilot", max_data_classification="confidential")
+    quality = pulse_questionnaire().questions.get(key="quality")
     page = browser_page
     sign_in(page, "lead", "pw")
     page.get_by_role("navigation").get_by_role("link", name="Propose a pilot").click()
@@ -36,7 +37,8 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     page.fill("#id_planned_start", "2026-12-01")
     page.fill("#id_planned_end", "2027-02-28")
     page.fill("#id_metrics-0-name", "Reply quality")
-    page.fill("#id_metrics-0-question_key", "quality")
+    # The metric's question is picked from the questions the pilot's feedback asks.
+    page.select_option("#id_metrics-0-question_key", label=f"{quality.text} (quality)")
     page.fill("#id_metrics-0-baseline", "3")
     page.fill("#id_metrics-0-target", "2.5")  # the mistake: below its baseline
     # A second row without any script: the page comes back with one more row, values kept.
@@ -44,6 +46,7 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     expect(page.locator("#id_metrics-1-name")).to_be_visible()
     expect(page.locator("#id_title")).to_have_value("Reply drafts")
     expect(page.locator("#id_metrics-0-target")).to_have_value("2.5")
+    expect(page.locator("#id_metrics-0-question_key")).to_have_value("quality")
     page.fill("#id_guardrails-0-description", "A human sends every reply")
     page.get_by_label(participant.get_full_name()).check()
     page.get_by_role("button", name="Save and submit for review").click()

@@ -9,8 +9,14 @@ from django.urls import reverse
 
 from feedback import answering, pilot_questions
 from feedback.models import Question
+from pilots import measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
-from tests.factories import PilotFactory, UserFactory
+from tests.factories import (
+    MetricGuardrailFactory,
+    PilotFactory,
+    SuccessMetricFactory,
+    UserFactory,
+)
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
 
 pytestmark = pytest.mark.django_db
@@ -185,4 +191,41 @@ def test_the_questions_page_says_a_frozen_question_cannot_be_removed(
     )
 
     assert "frozen" in response.content.decode()
+    assert Question.objects.filter(pk=question.pk).exists()
+
+
+def test_a_question_a_metric_or_an_enabled_guardrail_measures_cannot_be_removed(lead, team, ops):
+    pilot = PilotFactory(team=team, lead=lead, title="Tickets", stage="pilot")
+    question = add(pilot, lead)
+    metric = SuccessMetricFactory(pilot=pilot, name="Closed tickets", question_key="tickets")
+    guardrail = MetricGuardrailFactory(pilot=pilot, description="Backlog", question_key="tickets")
+
+    with pytest.raises(ValidationFailed) as e:
+        pilot_questions.remove_question(question.pk, user=lead)
+    assert (e.value.code, e.value.field) == ("question_in_use", "question")
+    assert "the success metric “Closed tickets” of “Tickets”" in e.value.message
+    assert "the guardrail “Backlog” of “Tickets”" in e.value.message
+
+    metric.delete()
+    with pytest.raises(ValidationFailed) as e:
+        pilot_questions.remove_question(question.pk, user=lead)
+    assert "Closed tickets" not in e.value.message
+    assert Question.objects.filter(pk=question.pk).exists()
+
+    measures.disable_guardrail(guardrail.pk, actor=ops, reason="Tickets are counted elsewhere.")
+    pilot_questions.remove_question(question.pk, user=lead)
+    assert not Question.objects.filter(pk=question.pk).exists()
+
+
+def test_the_questions_page_says_why_a_measured_question_stays(client, lead, team):
+    pilot = PilotFactory(team=team, lead=lead, stage="pilot")
+    question = add(pilot, lead)
+    SuccessMetricFactory(pilot=pilot, name="Closed tickets", question_key="tickets")
+    client.force_login(lead)
+
+    response = client.post(
+        reverse("feedback_pilot_question_remove", args=[question.pk]), follow=True
+    )
+
+    assert "the success metric “Closed tickets”" in response.content.decode()
     assert Question.objects.filter(pk=question.pk).exists()

@@ -15,10 +15,13 @@ from feedback.models import Question, Questionnaire
 from pilots.exceptions import PermissionRefused, ValidationFailed
 from tests.factories import (
     FeedbackRoundFactory,
+    MetricGuardrailFactory,
+    PilotFactory,
     PromptFactory,
     QuestionFactory,
     QuestionnaireFactory,
     ResponseFactory,
+    SuccessMetricFactory,
     migrated_pulse,
 )
 
@@ -391,3 +394,76 @@ def test_a_new_version_keeps_the_languages_and_translations_of_its_questions(pul
         assert new.translations["fr"]["text"]
     [copied] = other.questions.all()
     assert (copied.language, copied.localized("en").text) == ("fr", "Written in French?")
+
+
+# Keys that running pilots measure stay
+
+
+@pytest.fixture
+def current(pulse, ops) -> Questionnaire:
+    """The current default version, not used by any round yet (so editable)."""
+    FeedbackRoundFactory(questionnaire=pulse)
+    return questionnaires.new_version(pulse.pk, actor=ops)
+
+
+def test_the_admin_refuses_deleting_a_question_a_running_pilot_measures(client, ops, current):
+    pilot = PilotFactory(title="Reply drafts", stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, description="Trust stays", question_key="trust")
+    trust = current.questions.get(key="trust")
+    index = list(current.questions.values_list("key", flat=True)).index("trust")
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[current.pk])
+
+    response = client.post(url, inline_post_data(current, **{f"questions-{index}-DELETE": "on"}))
+
+    assert response.status_code == 200
+    assert "the guardrail “Trust stays” of “Reply drafts”" in response.content.decode()
+    assert Question.objects.filter(pk=trust.pk).exists()
+    pilot.stage = "stopped"
+    pilot.save()
+    response = client.post(url, inline_post_data(current, **{f"questions-{index}-DELETE": "on"}))
+    assert response.status_code == 302
+    assert not Question.objects.filter(pk=trust.pk).exists()
+
+
+def test_the_admin_refuses_re_keying_a_measured_question_on_its_key(client, ops, current):
+    SuccessMetricFactory(pilot=PilotFactory(stage="draft"), name="Quality", question_key="quality")
+    index = list(current.questions.values_list("key", flat=True)).index("quality")
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[current.pk])
+
+    response = client.post(url, inline_post_data(current, **{f"questions-{index}-key": "qual"}))
+
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert "the success metric “Quality”" in formset.forms[index].errors["key"][0]
+    assert current.questions.filter(key="quality").exists()
+
+
+def test_a_question_nobody_measures_may_still_be_deleted_and_older_versions_are_not_guarded(
+    client, ops, current, pulse
+):
+    SuccessMetricFactory(pilot=PilotFactory(stage="pilot"), question_key="quality")
+    index = list(current.questions.values_list("key", flat=True)).index("recommend")
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[current.pk])
+
+    response = client.post(url, inline_post_data(current, **{f"questions-{index}-DELETE": "on"}))
+
+    assert response.status_code == 302
+    assert not current.questions.filter(key="recommend").exists()
+    pulse.refresh_from_db()
+    questionnaires.check_keys_not_measured(pulse, ["quality"])  # not current: no new round
+
+
+def test_update_question_refuses_re_keying_a_measured_question(ops, current):
+    SuccessMetricFactory(pilot=PilotFactory(stage="pilot"), question_key="quality")
+    question = current.questions.get(key="quality")
+
+    with pytest.raises(ValidationFailed) as refused:
+        questionnaires.update_question(question.pk, actor=ops, key="qual")
+
+    assert (refused.value.code, refused.value.field) == ("question_in_use", "key")
+    question.refresh_from_db()
+    assert question.key == "quality"
+    questionnaires.update_question(question.pk, actor=ops, text="How good was it?")

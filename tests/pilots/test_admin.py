@@ -21,6 +21,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.pilots.admin_support import change_form_data as _change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -111,22 +112,6 @@ def test_the_pilot_form_shows_the_stage_and_its_history_read_only(ops_client, op
     )
     assert history.has_add_permission is False
     assert len(history.formset.queryset) == 2
-
-
-def _change_form_data(client, pilot: Pilot) -> dict:
-    """The pilot change form's data as the browser would post it back unchanged."""
-    response = client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk]))
-    data = {}
-    form = response.context["adminform"].form
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if value is not None:
-            data[name] = value.pk if hasattr(value, "pk") else value
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for name, value in formset.management_form.initial.items():
-            data[f"{formset.prefix}-{name}"] = value
-    return data
 
 
 def test_a_metric_guardrail_without_a_threshold_is_a_field_error_in_the_admin(ops_client):

@@ -10,7 +10,7 @@ from django.db import connections, transaction
 from pilots import declarations, proposals
 from pilots.exceptions import DomainError
 from pilots.models import Pilot, ToolDeclaration
-from tests.factories import AIToolFactory, PilotFactory, UserFactory
+from tests.factories import AIToolFactory, PilotFactory, UserFactory, pulse_questionnaire
 from tests.waiting import backends_waiting_for_a_lock, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,6 +67,7 @@ def test_two_ops_turning_one_declaration_into_a_pilot_open_only_one(postgres, op
 def test_an_edit_racing_a_submission_is_refused_once_the_pilot_is_proposed(
     postgres, lead, team, participant
 ):
+    pulse_questionnaire()  # the question the metric names (a transactional test may flush it)
     tool = AIToolFactory()
     pilot = PilotFactory(lead=lead, team=team, tool=tool)
     pilot.metrics.create(name="Quality", question_key="quality", target=4)
