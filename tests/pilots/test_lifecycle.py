@@ -17,7 +17,7 @@ from pilots.exceptions import (
     StageChangedMeanwhile,
     ValidationFailed,
 )
-from pilots.lifecycle import Action, GateStatus
+from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
     AIToolFactory,
@@ -602,6 +602,36 @@ def test_a_missing_review_is_no_evidence_yet_and_blocks(kind, ops, monkeypatch):
     )
     with pytest.raises(GateFailed):
         lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.PILOT)
+
+
+def test_the_gate_refusal_names_each_criterion_not_passed_with_its_status(ops, monkeypatch):
+    pilot = make_pilot(Stage.PILOT)
+    ready_for_approval(pilot, monkeypatch, ops, kinds=(Review.Kind.LEGAL,))
+    SuccessMetricFactory(pilot=pilot, name="Answer quality")
+    fake_metric_statuses(
+        monkeypatch, (evidence.MetricStatus.MET, True), (evidence.MetricStatus.NOT_MET, True)
+    )
+    with pytest.raises(GateFailed) as refused:
+        lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.PILOT)
+    # Only what did not pass, each with its status: nothing reads as if it had passed.
+    assert refused.value.message == (
+        "The gate is not passed: Success metric “Answer quality”: failed; "
+        "Security review: no evidence yet."
+    )
+    # The keys and statuses the API and the stored snapshots use stay as they were.
+    assert [(g["label"], g["status"]) for g in refused.value.as_dict()["gates"]][-3:] == [
+        ("No open guardrail breach", "passed"),
+        ("Security review", "no_evidence"),
+        ("Legal review", "passed"),
+    ]
+
+
+def test_each_gate_status_has_a_word_of_the_gate_vocabulary():
+    words = {
+        status: GateResult("k", "Criterion", status).status_label
+        for status in (GateStatus.PASSED, GateStatus.FAILED, GateStatus.NO_EVIDENCE)
+    }
+    assert words == {"passed": "passed", "failed": "failed", "no_evidence": "no evidence yet"}
 
 
 @pytest.mark.parametrize(
