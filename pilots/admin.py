@@ -34,6 +34,11 @@ from .models import (
     is_ops,
 )
 
+# The admin is where Ops work: it carries the product's name, not Django's.
+admin.site.site_header = gettext_lazy("AI Pilot Tracker")
+admin.site.site_title = gettext_lazy("AI Pilot Tracker")
+admin.site.index_title = gettext_lazy("AI Pilot Tracker administration")
+
 # The stage actions Ops run from the pilot list, in the order the list shows them.
 STAGE_ACTIONS = (
     lifecycle.Action.APPROVE,

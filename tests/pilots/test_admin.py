@@ -727,3 +727,44 @@ def test_the_pilot_form_links_to_a_review_form_for_that_pilot(ops_client):
     assert f'<a href="{link}">Record a security or legal review</a>' in page
     form = ops_client.get(link).context["adminform"].form
     assert str(form.initial["pilot"]) == str(pilot.pk)
+
+
+# --- Looking up people, the admin's name -------------------------------------------------------
+
+
+def test_an_ops_user_who_is_not_a_superuser_can_look_up_a_lead(client, lead):
+    ops = OpsUserFactory(username="plain-ops")
+    assert not ops.is_superuser
+    client.force_login(ops)
+    pilot = PilotFactory(lead=lead)
+    form = client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk])).content.decode()
+    lookup = reverse("admin:auth_user_changelist")
+    assert f'href="{lookup}?_to_field=id"' in form  # the magnifying glass next to "lead"
+    popup = client.get(lookup, {"_to_field": "id", "_popup": "1", "q": "lead"})
+    assert popup.status_code == 200
+    assert [u.username for u in popup.context["cl"].result_list] == ["lead"]
+    # Looking, not editing: Ops are given no say over accounts.
+    change = reverse("admin:auth_user_change", args=[lead.pk])
+    assert client.post(change, {"username": "renamed", "is_superuser": "on"}).status_code == 403
+    assert client.get(reverse("admin:auth_user_add")).status_code == 403
+    lead.refresh_from_db()
+    assert (lead.username, lead.is_superuser) == ("lead", False)
+
+
+def test_staff_outside_ops_still_cannot_list_the_users(client):
+    user = UserFactory(username="auditor", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_pilot"))
+    client.force_login(user)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+def test_the_admin_says_ai_pilot_tracker_not_django(ops_client):
+    index = ops_client.get(reverse("admin:index")).content.decode()
+    assert "<title>AI Pilot Tracker administration | AI Pilot Tracker</title>" in index
+    assert '<a href="/admin/">AI Pilot Tracker</a>' in index  # the header
+    assert "<h1>AI Pilot Tracker administration</h1>" in index
+    pilots = ops_client.get(CHANGELIST).content.decode()
+    assert "| AI Pilot Tracker</title>" in pilots
+    for page in (index, pilots):
+        assert "Django administration" not in page
+        assert "Django site admin" not in page
