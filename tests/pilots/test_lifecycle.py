@@ -391,6 +391,39 @@ def test_allowed_actions_lists_what_this_user_may_attempt(lead, team, ops, ops2)
     assert lifecycle.allowed_actions(pilot, lead) == []
 
 
+def test_proposers_of_several_pilots_are_found_in_one_query(
+    lead, team, ops, ops2, django_assert_num_queries
+):
+    submitted = make_pilot(lead=lead, team=team)
+    MembershipFactory(team=team, user=ops2, role="lead")
+    lifecycle.move(submitted.pk, Action.SUBMIT, actor=ops2, expected_stage=Stage.DRAFT)
+    submitted.refresh_from_db()
+    other = make_pilot(Stage.PROPOSED, proposed_by=ops)
+    with django_assert_num_queries(1):
+        found = lifecycle.proposers_of([submitted, other])
+    assert found == {submitted.pk: {lead.pk, ops2.pk}, other.pk: {other.lead_id, ops.pk}}
+    assert found[submitted.pk] == lifecycle.proposers(submitted)
+
+
+def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, team, ops, ops2):
+    pilot = make_pilot(Stage.PROPOSED, lead=lead, team=team, proposed_by=ops)
+    assert lifecycle.check_move(pilot, Action.APPROVE, actor=ops2).target == Stage.SANDBOX
+    with pytest.raises(PermissionRefused, match="Four eyes"):
+        lifecycle.check_move(pilot, Action.APPROVE, actor=ops)
+    with pytest.raises(IllegalTransition):
+        lifecycle.check_move(pilot, Action.PROMOTE, actor=ops2)
+    AITool.objects.filter(pk=pilot.tool_id).update(
+        approval_status=AITool.ApprovalStatus.NOT_ALLOWED
+    )
+    pilot.refresh_from_db()
+    pilot.tool.refresh_from_db()
+    with pytest.raises(ValidationFailed) as refused:
+        lifecycle.check_move(pilot, Action.APPROVE, actor=ops2)
+    assert refused.value.field == "tool"
+    # Sending back leads to no stage that checks the tool: still possible.
+    assert lifecycle.check_move(pilot, Action.SEND_BACK, actor=ops).target == Stage.DRAFT
+
+
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
