@@ -45,6 +45,11 @@ Rules
   prompt, and nothing is re-sent automatically.
 * Closing. A round whose window has passed is closed: invited and response counts, results
   (feedback.results.compute_results) and, after commit, the guardrail evaluation.
+* Ops acting now. open_rounds_now, remind_now and close_round_now (admin actions and
+  ``manage.py rounds``) are these same functions for chosen pilots or rounds, at once, by an
+  active Ops user who is logged as who acted: the round the beat would open now (or the
+  reason there is none), the one reminder per prompt before halfway, the close before the
+  window ends. A repeat changes nothing and is refused saying why.
 """
 
 from __future__ import annotations
