@@ -19,7 +19,7 @@ SAMPLES = [
 
 
 def collect(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    # Not the leg this run is on either: each test names the leg it collects for, if any.
+    # The leg too: the suite itself may run as one leg, and "without a leg" must mean none.
     environment = {
         k: v
         for k, v in os.environ.items()
