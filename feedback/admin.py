@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from pilots import admin as pilots_admin
 from pilots.exceptions import DomainError
+from pilots.models import Pilot, is_ops
 
 from . import questionnaires, scheduling
 from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
@@ -148,6 +153,55 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# The pilot admin gains its feedback action here rather than in pilots/admin.py: pilots must
+# not import feedback (the dependency goes feedback → pilots). pilots.admin registered first.
+admin.site.unregister(Pilot)
+
+
+@admin.register(Pilot)
+class PilotAdmin(pilots_admin.PilotAdmin):
+    actions = [*pilots_admin.PilotAdmin.actions, "open_round_now"]
+
+    def has_ops_permission(self, request: HttpRequest) -> bool:
+        return is_ops(request.user)
+
+    @admin.action(
+        description=gettext_lazy("Open the current period's round now"), permissions=["ops"]
+    )
+    def open_round_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Open the round the beat would open now; say why a pilot gets none."""
+        titles = dict(queryset.values_list("pk", "title"))
+        try:
+            report = scheduling.open_rounds_now(list(titles), actor=request.user)
+        except DomainError as e:
+            self.message_user(request, e.message, messages.ERROR)
+            return
+        for round_ in report.opened:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(pilot)s: the round of the period that began on %(start)s is open;"
+                    " %(count)d invitation is going out.",
+                    "%(pilot)s: the round of the period that began on %(start)s is open;"
+                    " %(count)d invitations are going out.",
+                    round_.prompt_count,
+                )
+                % {
+                    "pilot": round_.pilot.title,
+                    "start": date_format(round_.period_start),
+                    "count": round_.prompt_count,
+                },
+                messages.SUCCESS,
+            )
+        for pilot_id, error in report.refused.items():
+            self.message_user(
+                request,
+                _("%(pilot)s: no round opened. %(error)s")
+                % {"pilot": titles[pilot_id], "error": error.message},
+                messages.ERROR,
+            )
+
+
 @admin.register(FeedbackRound)
 class FeedbackRoundAdmin(ReadOnlyAdmin):
     list_display = [
@@ -180,12 +234,80 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
         "rate",
     ]
     readonly_fields = fields
+    actions = ["remind_now", "close_now"]
 
     @admin.display(description=gettext_lazy("response rate"))
     def rate(self, obj: FeedbackRound) -> str:
         if obj.response_rate is None:
             return "—"
         return f"{obj.response_rate:.0%}"
+
+    def has_ops_permission(self, request: HttpRequest) -> bool:
+        return is_ops(request.user)
+
+    @admin.action(description=gettext_lazy("Send the reminders now"), permissions=["ops"])
+    def remind_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Queue and send the one reminder of each unanswered invitation, before halfway."""
+        for round_ in queryset.select_related("pilot").order_by("pk"):
+            try:
+                queued = scheduling.remind_now(round_.pk, actor=request.user)
+            except DomainError as e:
+                self.message_user(
+                    request,
+                    _("%(round)s: %(error)s") % {"round": round_, "error": e.message},
+                    messages.ERROR,
+                )
+                continue
+            self.message_user(
+                request,
+                ngettext(
+                    "%(round)s: %(count)d reminder queued; it goes out now with a new link.",
+                    "%(round)s: %(count)d reminders queued; they go out now with new links.",
+                    queued,
+                )
+                % {"round": round_, "count": queued},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=gettext_lazy("Close now"), permissions=["ops"])
+    def close_now(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Ask for confirmation (closing is final), then close each round as the beat does."""
+        rounds = list(queryset.select_related("pilot").order_by("pk"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Close these feedback rounds now?"),
+                "opts": self.model._meta,
+                "rounds": rounds,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            }
+            request.current_app = self.admin_site.name
+            return TemplateResponse(request, "admin/feedback/feedbackround/close_now.html", context)
+        for round_ in rounds:
+            try:
+                closed = scheduling.close_round_now(round_.pk, actor=request.user)
+            except DomainError as e:
+                self.message_user(
+                    request,
+                    _("%(round)s: %(error)s") % {"round": round_, "error": e.message},
+                    messages.ERROR,
+                )
+                continue
+            self.message_user(
+                request,
+                _(
+                    "%(round)s: closed, %(responses)d of %(invited)d answered; its guardrails"
+                    " are being evaluated."
+                )
+                % {
+                    "round": round_,
+                    "responses": closed.response_count,
+                    "invited": closed.invited_count,
+                },
+                messages.SUCCESS,
+            )
+        return None
 
 
 class ReminderFailedFilter(admin.SimpleListFilter):

@@ -45,13 +45,18 @@ Rules
   prompt, and nothing is re-sent automatically.
 * Closing. A round whose window has passed is closed: invited and response counts, results
   (feedback.results.compute_results) and, after commit, the guardrail evaluation.
+* Ops acting now. open_rounds_now, remind_now and close_round_now (admin actions and
+  ``manage.py rounds``) are these same functions for chosen pilots or rounds, at once, by an
+  active Ops user who is logged as who acted: the round the beat would open now (or the
+  reason there is none), the one reminder per prompt before halfway, the close before the
+  window ends. A repeat changes nothing and is refused saying why.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,14 +64,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from pilots.exceptions import ValidationFailed
-from pilots.models import ACTIVE_STAGES, Pilot, Stage
+from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
 
 from . import results as round_results
 from .models import Absence, FeedbackRound, Prompt, Questionnaire
@@ -169,45 +175,112 @@ def round_window(
 # Opening rounds and creating prompts
 
 
-def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
+def _default_questionnaire() -> Questionnaire | None:
+    return Questionnaire.objects.filter(is_default=True, is_current=True).first()
+
+
+def first_period_start(pilot: Pilot) -> datetime.date:
+    """Return the start of the pilot's first period that begins on or after its planned start."""
+    cadence = effective_cadence(pilot)
+    start = period_start_on_or_before(cadence, pilot.cadence_weekday, pilot.planned_start)
+    if start < pilot.planned_start:
+        start = next_period_start(cadence, pilot.cadence_weekday, start)
+    return start
+
+
+def plan_round(pilot: Pilot, *, questionnaire: Questionnaire, now: datetime.datetime):
+    """Return the round (unsaved) the pilot's current period gets if it opens now.
+
+    Raises ValidationFailed saying why the period gets no round: the pilot is not running
+    (code pilot_not_running), its team's time zone is unknown (unknown_time_zone), the period
+    begins before the planned start (before_planned_start) or less than a day would be left
+    (too_little_time). Whether the period already has a round is for the caller to check.
+    """
+    if pilot.stage not in ACTIVE_STAGES:
+        raise ValidationFailed(
+            _("The pilot is %(stage)s: only sandbox, pilot and approved pilots get rounds.")
+            % {"stage": pilot.get_stage_display()},
+            code="pilot_not_running",
+            field="pilot",
+        )
+    try:
+        period = current_period(pilot, now=now)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            _("The team's time zone “%(zone)s” is unknown: fix it in the team's settings.")
+            % {"zone": pilot.team.timezone},
+            code="unknown_time_zone",
+            field="timezone",
+        ) from None
+    if period.start < pilot.planned_start:
+        # The experiment has not started: its first round is the first period that begins on
+        # or after the planned start. (Past the planned end rounds go on while the pilot runs:
+        # Ops decide when it ends, and their home lists pilots past their end.)
+        raise ValidationFailed(
+            _(
+                "The current period began on %(start)s, before the pilot's planned start "
+                "(%(planned)s): its first round opens on %(first)s."
+            )
+            % {
+                "start": date_format(period.start),
+                "planned": date_format(pilot.planned_start),
+                "first": date_format(first_period_start(pilot)),
+            },
+            code="before_planned_start",
+            field="planned_start",
+        )
+    window = round_window(pilot, period, now=now)
+    if window is None:
+        raise ValidationFailed(
+            _(
+                "Less than a day is left before the next period begins (%(next)s): this "
+                "period gets no round."
+            )
+            % {"next": date_format(period.next_opens_at.astimezone(ZoneInfo(pilot.team.timezone)))},
+            code="too_little_time",
+            field="period",
+        )
+    return FeedbackRound(
+        pilot_id=pilot.pk,
+        questionnaire=questionnaire,
+        period_start=period.start,
+        opens_at=window[0],
+        closes_at=window[1],
+        # Fixed for the round's life: answering follows the round, not the pilot.
+        anonymous=pilot.anonymous_feedback,
+    )
+
+
+def open_due_rounds(
+    *, now: datetime.datetime | None = None, pilot_ids: Collection[int] | None = None
+) -> list[int]:
     """Open the current period's round of every active pilot that has none; return round ids.
 
+    `pilot_ids` limits it to those pilots (Ops opening a round now); beat opens for all.
     Creates the rounds and their prompts in one transaction with a constant number of queries,
     then, after commit, enqueues one task that enqueues `send_prompts` for each round. Running
     it twice, or twice at once, opens nothing twice: (pilot, period_start) is unique and
     conflicts are ignored.
     """
     now = now or timezone.now()
-    questionnaire = Questionnaire.objects.filter(is_default=True, is_current=True).first()
+    questionnaire = _default_questionnaire()
     if questionnaire is None:
         logger.warning("No default questionnaire: no feedback round can open.")
         return []
+    pilots = Pilot.objects.active().select_related("team").order_by("pk")
+    if pilot_ids is not None:
+        pilots = pilots.filter(pk__in=pilot_ids)
     planned: dict[int, FeedbackRound] = {}
-    for pilot in Pilot.objects.active().select_related("team").order_by("pk"):
+    for pilot in pilots:
         try:
-            period = current_period(pilot, now=now)
-        except (ZoneInfoNotFoundError, ValueError):
-            logger.error(
-                "Pilot %s: unknown time zone %r, no round opened.", pilot.pk, pilot.team.timezone
-            )
-            continue
-        if period.start < pilot.planned_start:
-            # The experiment has not started: its first round is the first period that begins
-            # on or after the planned start. (Past the planned end rounds go on while the pilot
-            # runs: Ops decide when it ends, and their home lists pilots past their end.)
-            continue
-        window = round_window(pilot, period, now=now)
-        if window is None:
-            continue
-        planned[pilot.pk] = FeedbackRound(
-            pilot_id=pilot.pk,
-            questionnaire=questionnaire,
-            period_start=period.start,
-            opens_at=window[0],
-            closes_at=window[1],
-            # Fixed for the round's life: answering follows the round, not the pilot.
-            anonymous=pilot.anonymous_feedback,
-        )
+            planned[pilot.pk] = plan_round(pilot, questionnaire=questionnaire, now=now)
+        except ValidationFailed as e:
+            if e.code == "unknown_time_zone":
+                logger.error(
+                    "Pilot %s: unknown time zone %r, no round opened.",
+                    pilot.pk,
+                    pilot.team.timezone,
+                )
     if not planned:
         return []
     starts = {r.period_start for r in planned.values()}
@@ -240,6 +313,108 @@ def open_due_rounds(*, now: datetime.datetime | None = None) -> list[int]:
             tasks.send_prompts_for_rounds.delay_on_commit(round_ids)
     logger.info("Opened %d feedback round(s).", len(round_ids))
     return round_ids
+
+
+@dataclass
+class RoundsOpened:
+    """What `open_rounds_now` did: the rounds it opened, and why the other pilots got none."""
+
+    opened: list[FeedbackRound]  # annotated with `prompt_count`
+    refused: dict[int, DomainError]  # by pilot id
+
+
+def open_rounds_now(
+    pilot_ids: Collection[int], *, actor, now: datetime.datetime | None = None
+) -> RoundsOpened:
+    """Open now, for these pilots, the round the beat would open (Ops only).
+
+    Calls `open_due_rounds` limited to these pilots: same rules, same constraint, same
+    idempotence (a second call opens nothing and says the round is already open). Each pilot
+    that gets no round is explained: not running, period before the planned start, less than
+    a day left, or the period already has its round. Raises PermissionRefused for anyone but
+    Ops and ValidationFailed (no_default_questionnaire) when no round can open at all.
+    """
+    _require_ops(actor, _("Only Ops can open a feedback round."))
+    now = now or timezone.now()
+    questionnaire = _default_questionnaire()
+    if questionnaire is None:
+        raise ValidationFailed(
+            _(
+                "No questionnaire is marked as the current default: no round can open. Mark one"
+                " as the default in the admin."
+            ),
+            code="no_default_questionnaire",
+            field="questionnaire",
+        )
+    wanted = list(dict.fromkeys(pilot_ids))
+    round_ids = open_due_rounds(now=now, pilot_ids=wanted)
+    opened = list(
+        FeedbackRound.objects.filter(pk__in=round_ids)
+        .select_related("pilot")
+        .annotate(prompt_count=Count("prompts"))
+        .order_by("pilot_id")
+    )
+    refused: dict[int, DomainError] = {}
+    not_opened = [pk for pk in wanted if pk not in {r.pilot_id for r in opened}]
+    pilots = Pilot.objects.select_related("team").in_bulk(not_opened)
+    periods: dict[int, datetime.date] = {}
+    for pk in not_opened:
+        pilot = pilots.get(pk)
+        if pilot is None:
+            refused[pk] = ValidationFailed(
+                _("No pilot has the id %(id)s.") % {"id": pk}, code="pilot_not_found", field="pilot"
+            )
+            continue
+        try:
+            periods[pk] = plan_round(pilot, questionnaire=questionnaire, now=now).period_start
+        except ValidationFailed as e:
+            refused[pk] = e
+    # Left: pilots whose current period already has its round (opened earlier, maybe by beat).
+    for round_ in FeedbackRound.objects.filter(
+        pilot_id__in=periods, period_start__in=set(periods.values())
+    ):
+        if periods.get(round_.pilot_id) == round_.period_start:
+            refused[round_.pilot_id] = _already_has_round(round_)
+    for pk in periods.keys() - refused.keys():
+        # Planned but neither opened nor found: the beat's unique-constraint race would leave
+        # a round behind, so this is only a pilot paused or stopped in between.
+        refused[pk] = ValidationFailed(
+            _("No round was opened: the pilot changed meanwhile. Reload and try again."),
+            code="pilot_changed",
+            field="pilot",
+        )
+    refused = {pk: refused[pk] for pk in not_opened}
+    if opened:
+        logger.info(
+            "Feedback round(s) %s opened now by user %s.",
+            ", ".join(str(r.pk) for r in opened),
+            actor.pk,
+        )
+    return RoundsOpened(opened=opened, refused=refused)
+
+
+def _require_ops(actor, message: str) -> None:
+    if actor is None or not actor.is_active or not is_ops(actor):
+        raise PermissionRefused(message)
+
+
+def _already_has_round(round_: FeedbackRound) -> ValidationFailed:
+    if round_.status == FeedbackRound.Status.OPEN:
+        return ValidationFailed(
+            _("The round of the period that began on %(start)s is already open.")
+            % {"start": date_format(round_.period_start)},
+            code="round_already_open",
+            field="period",
+        )
+    return ValidationFailed(
+        _(
+            "The period that began on %(start)s already had its round (closed); the next round"
+            " opens when the next period begins."
+        )
+        % {"start": date_format(round_.period_start)},
+        code="round_already_closed",
+        field="period",
+    )
 
 
 def _random_hash_sql() -> str:
@@ -432,12 +607,24 @@ def remind(*, now: datetime.datetime | None = None) -> list[int]:
     ]
     if not due:
         return []
+    with transaction.atomic():
+        round_ids, _queued = _queue_reminders(due, now=now)
+    return round_ids
+
+
+def _queue_reminders(due: list[FeedbackRound], *, now: datetime.datetime) -> tuple[list[int], int]:
+    """Queue the reminder of each sent, unanswered, not yet reminded prompt of these rounds.
+
+    Run inside the caller's transaction. Returns the rounds that have reminders queued (their
+    `send_reminders` is enqueued after commit) and how many reminders this call queued. The
+    conditional UPDATE on an empty reminder status keeps it to one reminder per prompt.
+    """
     pending = Prompt.objects.filter(
         round__in=due, send_status=Status.SENT, answered=False, reminder_status=""
     )
     candidates = list(pending.values_list("pk", "round_id", "participant_id"))
     if not candidates:
-        return []
+        return [], 0
     local_day = {}
     for r in due:
         try:
@@ -455,22 +642,80 @@ def remind(*, now: datetime.datetime | None = None) -> list[int]:
         for pk, round_id, user_id in candidates
         if any(s <= local_day[round_id] <= e for s, e in away.get(user_id, []))
     ]
-    with transaction.atomic():
-        if skip:
-            pending.filter(pk__in=skip).update(reminder_status=Status.SKIPPED)
-        pending.exclude(pk__in=skip).update(reminder_status=Status.QUEUED)
-        round_ids = sorted(
-            set(
-                Prompt.objects.filter(round__in=due, reminder_status=Status.QUEUED).values_list(
-                    "round_id", flat=True
-                )
+    if skip:
+        pending.filter(pk__in=skip).update(reminder_status=Status.SKIPPED)
+    queued = pending.exclude(pk__in=skip).update(reminder_status=Status.QUEUED)
+    round_ids = sorted(
+        set(
+            Prompt.objects.filter(round__in=due, reminder_status=Status.QUEUED).values_list(
+                "round_id", flat=True
             )
         )
-        from . import tasks
+    )
+    from . import tasks
 
-        for round_id in round_ids:
-            tasks.send_reminders.delay_on_commit(round_id)
-    return round_ids
+    for round_id in round_ids:
+        tasks.send_reminders.delay_on_commit(round_id)
+    return round_ids, queued
+
+
+def remind_now(round_id: int, *, actor, now: datetime.datetime | None = None) -> int:
+    """Queue the reminders of an open round now, before its halfway point (Ops only).
+
+    The same reminder the beat queues halfway through the window: to sent, unanswered
+    prompts, not to participants away today, and never a second one to the same prompt. Its
+    `send_reminders` is enqueued after commit, as the beat does. Returns how many reminders
+    were queued; raises ValidationFailed if the round is gone or closed, the pilot is not
+    running, or no prompt is left to remind (so a repeat reminds nobody twice).
+    """
+    _require_ops(actor, _("Only Ops can send reminders."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The row close_round locks: a close either happened first (refused here) or waits
+        # for this commit and then skips the reminders still queued.
+        round_ = (
+            FeedbackRound.objects.select_for_update(of=("self",))
+            .select_related("pilot__team")
+            .filter(pk=round_id)
+            .first()
+        )
+        _check_round_running(round_, now=now, doing=_("No reminder can go out"))
+        _round_ids, queued = _queue_reminders([round_], now=now)
+        if not queued:
+            raise ValidationFailed(
+                _(
+                    "No reminder to send: every invitation of this round that went out has been"
+                    " answered or has had its one reminder, or its participant is away today."
+                ),
+                code="nothing_to_remind",
+                field="round",
+            )
+    logger.info(
+        "%d reminder(s) of feedback round %s queued now by user %s.", queued, round_id, actor.pk
+    )
+    return queued
+
+
+def _check_round_running(
+    round_: FeedbackRound | None, *, now: datetime.datetime, doing: str
+) -> None:
+    if round_ is None:
+        raise ValidationFailed(
+            _("This feedback round does not exist."), code="round_not_found", field="round"
+        )
+    if round_.status != FeedbackRound.Status.OPEN or round_.closes_at <= now:
+        raise ValidationFailed(
+            _("%(doing)s: the round is closed.") % {"doing": doing},
+            code="round_closed",
+            field="round",
+        )
+    if round_.pilot.stage not in ACTIVE_STAGES:
+        raise ValidationFailed(
+            _("%(doing)s: the pilot is %(stage)s.")
+            % {"doing": doing, "stage": round_.pilot.get_stage_display()},
+            code="pilot_inactive",
+            field="round",
+        )
 
 
 def send_reminders(
@@ -720,3 +965,25 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
         round_.prompts.filter(reminder_status=Status.QUEUED).update(reminder_status=Status.SKIPPED)
         evaluate_round_guardrails.delay_on_commit(round_.pk)
     return round_
+
+
+def close_round_now(round_id: int, *, actor, now: datetime.datetime | None = None) -> FeedbackRound:
+    """Close an open round now, before its window ends (Ops only).
+
+    `close_round` as the beat runs it: it locks the round, records counts and results, and
+    enqueues the guardrail evaluation after commit. Answers from then on are refused as too
+    late. Raises ValidationFailed if the round does not exist or is already closed (so a
+    repeat closes nothing twice).
+    """
+    _require_ops(actor, _("Only Ops can close a feedback round."))
+    closed = close_round(round_id, now=now)
+    if closed is None:
+        if not FeedbackRound.objects.filter(pk=round_id).exists():
+            raise ValidationFailed(
+                _("This feedback round does not exist."), code="round_not_found", field="round"
+            )
+        raise ValidationFailed(
+            _("This round is already closed."), code="round_closed", field="round"
+        )
+    logger.info("Feedback round %s closed now by user %s.", round_id, actor.pk)
+    return closed

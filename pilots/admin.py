@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import lifecycle, reviews
+from . import lifecycle, registry, reviews
 from .admin_measures import GuardrailInline, SuccessMetricInline
 from .exceptions import DomainError
 from .models import (
@@ -28,9 +28,15 @@ from .models import (
     Pilot,
     Review,
     StageChange,
+    Stage,
     Team,
     is_ops,
 )
+
+# The admin is where Ops work: it carries the product's name, not Django's.
+admin.site.site_header = gettext_lazy("AI Pilot Tracker")
+admin.site.site_title = gettext_lazy("AI Pilot Tracker")
+admin.site.index_title = gettext_lazy("AI Pilot Tracker administration")
 
 # The stage actions Ops run from the pilot list, in the order the list shows them.
 STAGE_ACTIONS = (
@@ -209,29 +215,66 @@ class PilotAdmin(admin.ModelAdmin):
     def run_stage_action(
         self, request: HttpRequest, queryset: QuerySet, action: str
     ) -> HttpResponse | None:
-        """Show the gates and ask for a rationale; on confirmation, move each pilot."""
+        """Show the gates and ask for a rationale; on confirmation, move each pilot.
+
+        A refused move keeps the Ops on this page, with the error next to the pilot and the
+        rationale they wrote; the pilots that did move are reported as messages.
+        """
         if not is_ops(request.user):
             self.message_user(request, _("Only Ops can move pilots."), messages.ERROR)
             return None
         pilots = list(queryset.select_related("team", "tool", "lead").order_by("pk"))
+        errors: dict[int, str] = {}
         if request.POST.get("confirm") == "yes":
-            self._move_each(request, pilots, action)
-            return None
+            errors = self._move_each(request, pilots, action)
+            if not errors:
+                return None
+            # Shown again as they are now: a refusal may be "the stage changed meanwhile".
+            pilots = list(
+                queryset.filter(pk__in=errors).select_related("team", "tool", "lead").order_by("pk")
+            )
+        return self._stage_action_page(request, pilots, action, errors)
+
+    def _stage_action_page(
+        self, request: HttpRequest, pilots: list[Pilot], action: str, errors: dict[int, str]
+    ) -> TemplateResponse:
+        proposals = [p for p in pilots if p.stage == Stage.PROPOSED]
+        # What Ops approve: the whole proposal, loaded for all selected pilots at once.
+        prefetch_related_objects(
+            proposals,
+            "metrics",
+            "guardrails",
+            Prefetch(
+                "participations",
+                queryset=Participation.objects.select_related("user").order_by(
+                    "user__first_name", "user__last_name", "user__username"
+                ),
+            ),
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+        )
+        proposer_ids = lifecycle.proposers_of(pilots)
         rows = []
         for pilot in pilots:
-            row = {"pilot": pilot, "gates": [], "problem": ""}
+            row = {
+                "pilot": pilot,
+                "gates": [],
+                "problem": "",
+                "error": errors.get(pilot.pk, ""),
+                "has_gate": False,
+                "is_proposal": pilot.stage == Stage.PROPOSED,
+                "tool_fits": registry.fits_ceiling(pilot.tool, pilot.data_classification),
+            }
             try:
-                row["gates"] = lifecycle.gates_for(pilot, action)
+                transition = lifecycle.check_move(
+                    pilot, action, actor=request.user, proposer_ids=proposer_ids[pilot.pk]
+                )
             except DomainError as e:
                 row["problem"] = e.message
             else:
-                allowed = {t.action for t in lifecycle.allowed_actions(pilot, request.user)}
-                if action not in allowed:
-                    row["problem"] = _(
-                        "You may not make this move on this pilot (Ops only; four eyes: not "
-                        "whoever proposed or leads it)."
-                    )
+                row["has_gate"] = transition.gate is not None
+                row["gates"] = lifecycle.evaluate_gates(pilot, transition.gate)
             rows.append(row)
+        movable = [row for row in rows if not row["problem"]]
         context = {
             **self.admin_site.each_context(request),
             "title": _("%(action)s: check the gates") % {"action": lifecycle.ACTION_LABELS[action]},
@@ -239,16 +282,22 @@ class PilotAdmin(admin.ModelAdmin):
             "action": action,
             "action_label": lifecycle.ACTION_LABELS[action],
             "rows": rows,
+            "can_move_any": bool(movable),
+            "offers_override": any(row["has_gate"] for row in movable),
+            "refused": len(errors),
             "rationale": request.POST.get("rationale", ""),
+            "override": request.POST.get("override") == "on",
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media,
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/pilots/pilot/stage_action.html", context)
 
-    def _move_each(self, request: HttpRequest, pilots: list[Pilot], action: str) -> None:
+    def _move_each(self, request: HttpRequest, pilots: list[Pilot], action: str) -> dict[int, str]:
+        """Move each pilot; report each move made; return the refusals by pilot id."""
         rationale = request.POST.get("rationale", "")
         override = request.POST.get("override") == "on"
+        errors = {}
         for pilot in pilots:
             # The stage the Ops saw on the intermediate page; a change since then is refused.
             expected = request.POST.get(f"expected_stage_{pilot.pk}", "")
@@ -262,11 +311,7 @@ class PilotAdmin(admin.ModelAdmin):
                     override=override,
                 )
             except DomainError as e:
-                self.message_user(
-                    request,
-                    _("%(pilot)s: %(error)s") % {"pilot": pilot, "error": e.message},
-                    messages.ERROR,
-                )
+                errors[pilot.pk] = e.message
             else:
                 self.message_user(
                     request,
@@ -278,6 +323,7 @@ class PilotAdmin(admin.ModelAdmin):
                     },
                     messages.SUCCESS,
                 )
+        return errors
 
 
 class ReviewForm(forms.ModelForm):

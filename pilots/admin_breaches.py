@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -92,6 +95,71 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
             actions.pop("resolve", None)
         return actions
 
+    def get_urls(self) -> list:
+        # Linked from the pilot's page, for Ops: resolve one breach, then back to the pilot.
+        resolve_one = self.admin_site.admin_view(self.resolve_one_view)
+        return [
+            path(
+                "<int:breach_id>/resolve/",
+                resolve_one,
+                name="pilots_guardrailbreach_resolve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resolve_one_view(self, request: HttpRequest, breach_id: int) -> HttpResponse:
+        """Resolve one breach with a note; on success go back to its pilot's page."""
+        if not is_ops(request.user):
+            raise PermissionDenied
+        breach = get_object_or_404(
+            GuardrailBreach.objects.select_related("pilot", "guardrail", "round"), pk=breach_id
+        )
+        pilot_page = reverse("pilot_detail", args=[breach.pilot_id])
+        note = request.POST.get("note", "")
+        error = ""
+        if request.method == "POST":
+            try:
+                guardrails.resolve_breach(breach.pk, actor=request.user, note=note)
+            except DomainError as e:
+                error = e.message
+                breach.refresh_from_db()
+            else:
+                messages.success(
+                    request,
+                    _("The breach of “%(guardrail)s” is resolved.")
+                    % {"guardrail": breach.guardrail.description},
+                )
+                return redirect(pilot_page)
+        return self._resolve_page(
+            request, [breach], note=note, error=error, single=True, cancel_url=pilot_page
+        )
+
+    def _resolve_page(
+        self,
+        request: HttpRequest,
+        breaches: list[GuardrailBreach],
+        *,
+        note: str,
+        error: str,
+        single: bool,
+        cancel_url: str,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Resolve guardrail breaches"),
+            "opts": self.model._meta,
+            "breaches": breaches,
+            "any_open": any(b.resolved_at is None for b in breaches),
+            "note": note,
+            "error": error,
+            "single": single,
+            "cancel_url": cancel_url,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/pilots/guardrailbreach/resolve.html", context)
+
     @admin.action(description=gettext_lazy("Resolve with a note"))
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Ask for the note on an intermediate page; on confirmation resolve each breach."""
@@ -122,15 +190,11 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
                         )
                 return None
             error = _("Write a note saying how the breach was resolved.")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Resolve guardrail breaches"),
-            "opts": self.model._meta,
-            "breaches": breaches,
-            "note": note,
-            "error": error,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/pilots/guardrailbreach/resolve.html", context)
+        return self._resolve_page(
+            request,
+            breaches,
+            note=note,
+            error=error,
+            single=False,
+            cancel_url=reverse("admin:pilots_guardrailbreach_changelist"),
+        )

@@ -163,8 +163,19 @@ class GateStatus:
     NO_EVIDENCE = "no_evidence"
 
 
+# The gate vocabulary every page and message uses. The keys are stored in StageChange
+# snapshots and answered by the API, so they never change; only these words are shown.
+GATE_STATUS_LABELS = {
+    GateStatus.PASSED: gettext_lazy("passed"),
+    GateStatus.FAILED: gettext_lazy("failed"),
+    GateStatus.NO_EVIDENCE: gettext_lazy("no evidence yet"),
+}
+
+
 @dataclass(frozen=True)
 class GateResult:
+    """One criterion of a gate: a neutral label (what is checked) and its status."""
+
     key: str
     label: str
     status: str
@@ -173,6 +184,10 @@ class GateResult:
     @property
     def passed(self) -> bool:
         return self.status == GateStatus.PASSED
+
+    @property
+    def status_label(self) -> str:
+        return str(GATE_STATUS_LABELS[self.status])
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -219,7 +234,7 @@ def _closed_round_with_half_responding(pilot: Pilot) -> GateResult:
 
 
 def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
-    label = _("%(kind)s review cleared") % {"kind": Review.Kind(kind).label}
+    label = _("%(kind)s review") % {"kind": Review.Kind(kind).label}
     # Reviews are ordered newest first: the latest review of a kind is the one that counts.
     latest = pilot.reviews.filter(kind=kind).first()
     if latest is None:
@@ -240,14 +255,14 @@ def _metrics_met(pilot: Pilot) -> list[GateResult]:
         return [
             GateResult(
                 "metrics",
-                _("Every success metric met"),
+                _("Success metrics"),
                 GateStatus.FAILED,
                 _("The pilot has no success metric."),
             )
         ]
     results = []
     for s in statuses:
-        label = _("Success metric “%(name)s” met") % {"name": s.metric.name}
+        label = _("Success metric “%(name)s”") % {"name": s.metric.name}
         if s.status == evidence.MetricStatus.MET:
             status = GateStatus.PASSED
         elif s.status == evidence.MetricStatus.NOT_MET or s.enough_responses:
@@ -256,6 +271,14 @@ def _metrics_met(pilot: Pilot) -> list[GateResult]:
             status = GateStatus.NO_EVIDENCE
         results.append(GateResult(f"metric_{s.metric.pk}", label, status, s.reason))
     return results
+
+
+def criterion_with_status(result: GateResult) -> str:
+    """Name a criterion with its status, e.g. “Security review: no evidence yet”."""
+    return _("%(criterion)s: %(status)s") % {
+        "criterion": result.label,
+        "status": result.status_label,
+    }
 
 
 def evaluate_gates(pilot: Pilot, gate: str | None) -> list[GateResult]:
@@ -281,7 +304,9 @@ def gates_for(pilot: Pilot, action: str) -> list[GateResult]:
 # Permission
 
 
-def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
+def _check_permission(
+    pilot: Pilot, transition: Transition, actor, *, proposer_ids: set[int] | None = None
+) -> None:
     if actor is None:
         # The system acts only to pause a pilot whose guardrail broke.
         if transition.action != Action.PAUSE:
@@ -294,18 +319,29 @@ def _check_permission(pilot: Pilot, transition: Transition, actor) -> None:
             raise PermissionRefused(_("Only Ops can make this move."))
     elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
-    if transition.four_eyes and actor.pk in proposers(pilot):
-        raise PermissionRefused(
-            _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it.")
-        )
+    if transition.four_eyes:
+        if proposer_ids is None:
+            proposer_ids = proposers(pilot)
+        if actor.pk in proposer_ids:
+            raise PermissionRefused(
+                _("Four eyes: whoever proposed or leads a pilot cannot approve or promote it.")
+            )
 
 
 def proposers(pilot: Pilot) -> set[int]:
     """Ids of the lead and of everyone who ever submitted the pilot (it may be sent back)."""
+    return proposers_of([pilot])[pilot.pk]
+
+
+def proposers_of(pilots: list[Pilot]) -> dict[int, set[int]]:
+    """`proposers` of several pilots in one query, by pilot id (for pages listing many)."""
+    found = {p.pk: {p.lead_id, p.proposed_by_id} - {None} for p in pilots}
     submitters = StageChange.objects.filter(
-        pilot=pilot, action=Action.SUBMIT, actor__isnull=False
-    ).values_list("actor_id", flat=True)
-    return {pilot.lead_id, pilot.proposed_by_id, *submitters} - {None}
+        pilot__in=[p.pk for p in pilots], action=Action.SUBMIT, actor__isnull=False
+    ).values_list("pilot_id", "actor_id")
+    for pilot_id, actor_id in submitters:
+        found[pilot_id].add(actor_id)
+    return found
 
 
 def can_edit(pilot: Pilot, user) -> bool:
@@ -327,6 +363,29 @@ def allowed_actions(pilot: Pilot, user) -> list[Transition]:
             continue
         allowed.append(t)
     return allowed
+
+
+def check_move(
+    pilot: Pilot, action: str, *, actor, proposer_ids: set[int] | None = None
+) -> Transition:
+    """Refuse now what `move` would refuse whatever the rationale or override; else return
+    the transition.
+
+    For pages that offer a move: an illegal move (IllegalTransition), a move this user may
+    not make, four eyes included (PermissionRefused), or a tool that may not take the pilot
+    (ValidationFailed). `proposer_ids` (from `proposers_of`) saves a query per pilot. `move`
+    makes the same checks again under its row lock.
+    """
+    transition = find_transition(pilot.stage, action)
+    _check_permission(pilot, transition, actor, proposer_ids=proposer_ids)
+    _check_tool(pilot, transition)
+    return transition
+
+
+def _check_tool(pilot: Pilot, transition: Transition) -> None:
+    if transition.target in ENTRY_CHECKED_STAGES:
+        # The tool may have been re-classified or banned since the pilot was written.
+        validate_tool_and_data(pilot.tool, pilot.data_classification)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,16 +447,14 @@ def move(
             raise ValidationFailed(
                 _("Give a reason for this move."), code="rationale_required", field="rationale"
             )
-        if transition.target in ENTRY_CHECKED_STAGES:
-            # The tool may have been re-classified or banned since the pilot was written.
-            validate_tool_and_data(pilot.tool, pilot.data_classification)
+        _check_tool(pilot, transition)
         gate_results = evaluate_gates(pilot, transition.gate)
         failing = [g for g in gate_results if not g.passed]
         if failing:
             if not override:
                 raise GateFailed(
                     _("The gate is not passed: %(criteria)s.")
-                    % {"criteria": "; ".join(g.label for g in failing)},
+                    % {"criteria": "; ".join(criterion_with_status(g) for g in failing)},
                     results=gate_results,
                 )
             if not rationale:

@@ -15,6 +15,13 @@ from .exceptions import ValidationFailed
 from .models import AITool, DataClassification, Pilot
 
 
+def fits_ceiling(tool: AITool, data_classification: str) -> bool:
+    """Tell whether data of this classification may go to the tool (its ceiling or below)."""
+    return DataClassification.rank(data_classification) <= DataClassification.rank(
+        tool.max_data_classification
+    )
+
+
 def validate_tool_and_data(
     tool: AITool | None, data_classification: str, *, check_ceiling: bool = True
 ) -> None:
@@ -28,9 +35,7 @@ def validate_tool_and_data(
             code="tool_not_allowed",
             field="tool",
         )
-    if check_ceiling and DataClassification.rank(data_classification) > DataClassification.rank(
-        tool.max_data_classification
-    ):
+    if check_ceiling and not fits_ceiling(tool, data_classification):
         raise ValidationFailed(
             _("%(tool)s may receive at most %(max)s data; this pilot uses %(used)s data.")
             % {

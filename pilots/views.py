@@ -459,6 +459,8 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
         "rounds": rounds,
         "can_edit": can_edit,
+        # Ops resolve a breach from here (an admin page that brings them back).
+        "resolves_breaches": is_ops(request.user),
         "leads_it": pilot.lead_id == request.user.pk
         or proposals.leads_team(request.user, pilot.team),
         "missing": proposals.missing_for_submission(

@@ -44,11 +44,13 @@ class OpsUserFactory(UserFactory):
     @factory.post_generation
     def ops_group(self, create: bool, extracted, **kwargs) -> None:
         if create:
-            group, created = Group.objects.get_or_create(name=OPS_GROUP)
-            if created:
+            # The group exists from migration pilots 0008 (which lets it view users) unless a
+            # transactional test flushed it.
+            group, _ = Group.objects.get_or_create(name=OPS_GROUP)
+            if not group.permissions.filter(content_type__app_label="pilots").exists():
                 # As seed_demo sets it up: Ops may use the admin of the app models.
-                group.permissions.set(
-                    Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"])
+                group.permissions.add(
+                    *Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"])
                 )
             self.groups.add(group)
 

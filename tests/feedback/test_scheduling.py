@@ -14,10 +14,11 @@ from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import hash_token
 from pilots import lifecycle
-from pilots.exceptions import DomainError
+from pilots.exceptions import DomainError, PermissionRefused
 from pilots.models import Pilot
 from tests.factories import (
     FeedbackRoundFactory,
+    OpsUserFactory,
     ParticipationFactory,
     PilotFactory,
     PromptFactory,
@@ -724,3 +725,206 @@ def test_the_database_refuses_two_current_versions_or_two_defaults(pulse):
         "feedback_questionnaire_one_default",
         lambda: QuestionnaireFactory(is_default=True, is_current=True),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops acting now: the beat's functions, for chosen pilots or rounds, at once
+
+
+def test_ops_open_now_the_round_the_beat_would_open_for_that_pilot_only(pulse, ops, caplog):
+    pilot = make_pilot(participants=2)
+    other = make_pilot(participants=2)
+    caplog.set_level("INFO", logger="feedback.scheduling")
+    report = scheduling.open_rounds_now([pilot.pk], actor=ops, now=WEDNESDAY)
+    [round_] = report.opened
+    assert report.refused == {}
+    assert (round_.pilot_id, round_.period_start) == (pilot.pk, datetime.date(2026, 11, 23))
+    assert (round_.opens_at, round_.closes_at) == (WEDNESDAY, WEDNESDAY + datetime.timedelta(3))
+    assert round_.prompt_count == 2
+    assert Prompt.objects.filter(round=round_).count() == 2
+    assert not other.rounds.exists()
+    assert f"Feedback round(s) {round_.pk} opened now by user {ops.pk}." in caplog.messages
+    # The beat, ticking next, opens the other pilot's round and nothing twice.
+    assert FeedbackRound.objects.get(pk=scheduling.open_due_rounds(now=WEDNESDAY)[0]).pilot == other
+    assert FeedbackRound.objects.count() == 2
+
+
+def test_opening_now_twice_opens_once_and_says_the_round_is_already_open(pulse, ops):
+    pilot = make_pilot(participants=2)
+    scheduling.open_rounds_now([pilot.pk], actor=ops, now=WEDNESDAY)
+    again = scheduling.open_rounds_now(
+        [pilot.pk], actor=ops, now=WEDNESDAY + datetime.timedelta(minutes=1)
+    )
+    assert again.opened == []
+    assert again.refused[pilot.pk].code == "round_already_open"
+    assert "already open" in again.refused[pilot.pk].message
+    assert pilot.rounds.count() == 1
+    assert Prompt.objects.count() == 2
+
+
+def test_a_period_whose_round_was_closed_gets_no_second_round(pulse, ops):
+    pilot = make_pilot()
+    [round_] = scheduling.open_rounds_now([pilot.pk], actor=ops, now=WEDNESDAY).opened
+    scheduling.close_round_now(round_.pk, actor=ops, now=WEDNESDAY + datetime.timedelta(hours=1))
+    again = scheduling.open_rounds_now([pilot.pk], actor=ops, now=WEDNESDAY)
+    assert again.refused[pilot.pk].code == "round_already_closed"
+    assert pilot.rounds.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("pilot_kwargs", "now", "code", "words"),
+    [
+        ({"stage": "proposed"}, WEDNESDAY, "pilot_not_running", "The pilot is Proposed"),
+        (
+            {"stage": "paused", "paused_from": "pilot"},
+            WEDNESDAY,
+            "pilot_not_running",
+            "The pilot is Paused",
+        ),
+        (
+            {
+                "planned_start": datetime.date(2026, 11, 25),
+                "planned_end": datetime.date(2027, 3, 1),
+            },
+            WEDNESDAY,
+            "before_planned_start",
+            "its first round opens on Nov. 30, 2026",
+        ),
+        (
+            {},
+            datetime.datetime(2026, 11, 29, 20, tzinfo=UTC),
+            "too_little_time",
+            "Less than a day is left before the next period begins (Nov. 30, 2026)",
+        ),
+    ],
+)
+def test_opening_now_is_refused_with_the_reason_the_beat_would_open_nothing(
+    pulse, ops, pilot_kwargs, now, code, words
+):
+    pilot = make_pilot(**pilot_kwargs)
+    report = scheduling.open_rounds_now([pilot.pk], actor=ops, now=now)
+    assert report.opened == []
+    assert report.refused[pilot.pk].code == code
+    assert words in report.refused[pilot.pk].message
+    assert not FeedbackRound.objects.exists()
+    assert scheduling.open_due_rounds(now=now) == []  # the beat agrees
+
+
+def test_opening_now_without_a_default_questionnaire_is_refused(pulse, ops):
+    pilot = make_pilot()
+    type(pulse).objects.update(is_default=False)
+    with pytest.raises(DomainError) as refused:
+        scheduling.open_rounds_now([pilot.pk], actor=ops, now=WEDNESDAY)
+    assert (refused.value.code, refused.value.field) == (
+        "no_default_questionnaire",
+        "questionnaire",
+    )
+    assert not FeedbackRound.objects.exists()
+
+
+def test_opening_now_for_several_pilots_opens_some_and_explains_the_others(pulse, ops):
+    running = make_pilot()
+    draft = make_pilot(stage="draft")
+    report = scheduling.open_rounds_now([draft.pk, running.pk, 987654], actor=ops, now=WEDNESDAY)
+    assert [r.pilot_id for r in report.opened] == [running.pk]
+    assert list(report.refused) == [draft.pk, 987654]
+    assert report.refused[draft.pk].code == "pilot_not_running"
+    assert report.refused[987654].code == "pilot_not_found"
+
+
+@pytest.mark.parametrize("who", ["lead", "inactive_ops"])
+def test_only_active_ops_may_act_on_rounds_now(pulse, who, lead):
+    actor = lead if who == "lead" else OpsUserFactory(username="gone", is_active=False)
+    pilot = make_pilot()
+    round_ = FeedbackRoundFactory(pilot=pilot, opens_at=WEDNESDAY)
+    for act in (
+        lambda: scheduling.open_rounds_now([pilot.pk], actor=actor, now=WEDNESDAY),
+        lambda: scheduling.remind_now(round_.pk, actor=actor, now=WEDNESDAY),
+        lambda: scheduling.close_round_now(round_.pk, actor=actor, now=WEDNESDAY),
+    ):
+        with pytest.raises(PermissionRefused):
+            act()
+    assert pilot.rounds.get() == round_
+    round_.refresh_from_db()
+    assert round_.status == "open"
+
+
+def test_ops_send_the_reminders_now_before_halfway_once_per_prompt(
+    pulse, ops, celery_eager, django_capture_on_commit_callbacks, caplog
+):
+    round_ = sent_round(3)
+    answered = Prompt.objects.first()
+    Prompt.objects.filter(pk=answered.pk).update(answered=True)
+    early = WEDNESDAY + datetime.timedelta(hours=2)
+    assert scheduling.remind(now=early) == []  # the beat would wait for halfway
+    caplog.set_level("INFO", logger="feedback.scheduling")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert scheduling.remind_now(round_.pk, actor=ops, now=early) == 2
+    # send_reminders ran after commit, as when the beat queues them.
+    assert len(mail.outbox) == 2
+    assert answered.participant.email not in [m.to[0] for m in mail.outbox]
+    assert "replaces" in mail.outbox[0].body
+    assert f"2 reminder(s) of feedback round {round_.pk} queued now by user {ops.pk}." in (
+        caplog.messages
+    )
+    with pytest.raises(DomainError) as refused:
+        scheduling.remind_now(round_.pk, actor=ops, now=early)
+    assert (refused.value.code, refused.value.field) == ("nothing_to_remind", "round")
+    # The beat's halfway reminder finds nothing left: one reminder per prompt.
+    assert scheduling.remind(now=HALFWAY) == []
+    assert len(mail.outbox) == 2
+
+
+def test_reminding_now_skips_participants_away_today(pulse, ops):
+    round_ = sent_round(2)
+    away = Prompt.objects.first().participant
+    away.absences.create(starts_on=WEDNESDAY.date(), ends_on=WEDNESDAY.date())
+    assert scheduling.remind_now(round_.pk, actor=ops, now=WEDNESDAY) == 1
+    assert Prompt.objects.get(participant=away).reminder_status == "skipped"
+
+
+def test_reminding_now_is_refused_for_a_closed_round_or_a_paused_pilot(pulse, ops):
+    closed = sent_round(2)
+    scheduling.close_round(closed.pk, now=WEDNESDAY)
+    with pytest.raises(DomainError) as refused:
+        scheduling.remind_now(closed.pk, actor=ops, now=WEDNESDAY)
+    assert refused.value.code == "round_closed"
+    paused = FeedbackRoundFactory(pilot=make_pilot(stage="paused", paused_from="pilot"))
+    PromptFactory(round=paused)
+    with pytest.raises(DomainError) as refused:
+        scheduling.remind_now(paused.pk, actor=ops)
+    assert refused.value.code == "pilot_inactive"
+    assert "Paused" in refused.value.message
+    assert set(Prompt.objects.values_list("reminder_status", flat=True)) <= {"", "skipped"}
+    with pytest.raises(DomainError) as refused:
+        scheduling.remind_now(987654, actor=ops)
+    assert refused.value.code == "round_not_found"
+
+
+def test_ops_close_a_round_now_and_its_guardrails_are_evaluated_after_commit(
+    pulse, ops, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    round_ = open_one(4)
+    ResponseFactory(round=round_)
+    evaluated = []
+    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
+    early = WEDNESDAY + datetime.timedelta(hours=5)
+    caplog.set_level("INFO", logger="feedback.scheduling")
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = scheduling.close_round_now(round_.pk, actor=ops, now=early)
+    assert (closed.status, closed.closed_at) == ("closed", early)
+    assert (closed.invited_count, closed.response_count) == (4, 1)
+    assert evaluated == [round_.pk]
+    assert f"Feedback round {round_.pk} closed now by user {ops.pk}." in caplog.messages
+    with pytest.raises(DomainError) as refused:
+        scheduling.close_round_now(round_.pk, actor=ops, now=early)
+    assert (refused.value.code, refused.value.message) == (
+        "round_closed",
+        "This round is already closed.",
+    )
+    assert evaluated == [round_.pk]
+    round_.refresh_from_db()
+    assert round_.closed_at == early
+    with pytest.raises(DomainError) as refused:
+        scheduling.close_round_now(987654, actor=ops)
+    assert refused.value.code == "round_not_found"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -11,13 +12,17 @@ from django.utils import timezone
 
 from pilots import lifecycle
 from pilots.lifecycle import Action
-from pilots.models import Pilot, Review, Stage, StageChange
+from pilots.models import AITool, Pilot, Review, Stage, StageChange
 from tests.factories import (
     AIToolFactory,
     FeedbackRoundFactory,
+    GuardrailFactory,
+    MembershipFactory,
     OpsUserFactory,
+    ParticipationFactory,
     PilotFactory,
     ReviewFactory,
+    SuccessMetricFactory,
     TeamFactory,
     UserFactory,
 )
@@ -292,15 +297,29 @@ def test_the_stage_change_admin_lists_but_never_adds_changes_or_deletes(ops_clie
 # --- Stage actions -----------------------------------------------------------------------------
 
 
+def gate_page(response) -> dict:
+    """The intermediate page as rendered: template, rows by pilot id, what it offers."""
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/pilots/pilot/stage_action.html"
+    html = response.content.decode()
+    return {
+        "html": html,
+        "rows": {row["pilot"].pk: row for row in response.context["rows"]},
+        "confirm_button": 'name="confirm" value="yes"' in html and 'type="submit"' in html,
+        "override": 'name="override"' in html,
+        "rationale": response.context["rationale"] if "id_rationale" in html else None,
+    }
+
+
 def test_approve_shows_an_intermediate_page_then_moves_and_records(ops_client, ops, lead, team):
     pilot = PilotFactory(team=team, lead=lead, stage=Stage.PROPOSED)
-    page = choose_action(ops_client, "approve", pilot)
-    assert page.status_code == 200
-    assert page.templates[0].name == "admin/pilots/pilot/stage_action.html"
-    html = page.content.decode()
+    page = gate_page(choose_action(ops_client, "approve", pilot))
+    html = page["html"]
     assert "Proposed" in html
     assert f'name="expected_stage_{pilot.pk}" value="proposed"' in html
-    assert 'name="rationale"' in html and 'name="override"' in html
+    assert 'name="rationale"' in html
+    assert not page["override"]  # approving has no gate: there is nothing to override
+    assert page["confirm_button"]
     assert "This move has no gate." in html
     pilot.refresh_from_db()
     assert pilot.stage == Stage.PROPOSED  # nothing moves before confirmation
@@ -314,15 +333,121 @@ def test_approve_shows_an_intermediate_page_then_moves_and_records(ops_client, o
     assert any("Proposed → Sandbox" in m for m in messages_of(done))
 
 
-def test_promote_shows_each_gate_result_and_refuses_without_override(ops_client):
+def test_the_approve_page_shows_the_whole_proposal(ops_client, ops2):
+    tool = AIToolFactory(
+        name="Copilot",
+        vendor="Acme AI",
+        approval_status=AITool.ApprovalStatus.APPROVED,
+        max_data_classification="internal",
+    )
+    pilot = PilotFactory(
+        stage=Stage.PROPOSED,
+        tool=tool,
+        data_classification="internal",
+        risk_level=Pilot.RiskLevel.HIGH,
+        hypothesis_intervention="drafting replies with the copilot",
+        planned_start=datetime.date(2026, 3, 2),
+        planned_end=datetime.date(2026, 5, 29),
+        cadence=Pilot.Cadence.BIWEEKLY,
+        cadence_weekday=1,
+        response_window_days=4,
+    )
+    SuccessMetricFactory(
+        pilot=pilot,
+        name="Answer quality",
+        baseline=Decimal("3.2"),
+        target=Decimal("4.0"),
+        min_responses=6,
+    )
+    GuardrailFactory(pilot=pilot, description="No customer names in prompts.")
+    for first, last in (("Amy", "Adams"), ("Ben", "Brown")):
+        ParticipationFactory(pilot=pilot, user=UserFactory(first_name=first, last_name=last))
+    ReviewFactory(
+        pilot=pilot,
+        kind=Review.Kind.SECURITY,
+        outcome=Review.Outcome.CLEARED_WITH_CONDITIONS,
+        notes="Anonymised tickets only.",
+        reviewer=ops2,
+    )
+    page = gate_page(choose_action(ops_client, "approve", pilot))
+    proposal = page["html"].split('class="proposal-row"', 1)[1]
+    for text in (
+        "We believe that drafting replies with the copilot will cut reply time",
+        "Answer quality",
+        "baseline 3.20, target 4.00",
+        "at least 6 answers",
+        "No customer names in prompts.",
+        "Copilot (Acme AI): Approved;",
+        "takes data up to Internal, this pilot uses Internal data",
+        "within the tool's ceiling",
+        "<dt>Risk level</dt><dd>High</dd>",
+        "Every two weeks, Tuesday; 4 days to answer",
+        "2 participants: Amy Adams, Ben Brown",
+        "Security: Cleared with conditions",
+        "Anonymised tickets only.",
+    ):
+        assert text in proposal, text
+    planned = proposal.split("<dt>Planned</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert planned.startswith("03/02/2026") and planned.endswith("05/29/2026")
+
+
+def test_the_approve_page_says_when_data_is_above_the_tools_ceiling(ops_client):
+    tool = AIToolFactory(max_data_classification="internal")
+    pilot = PilotFactory(stage=Stage.PROPOSED, tool=tool, data_classification="internal")
+    AITool.objects.filter(pk=tool.pk).update(max_data_classification="public")
+    page = gate_page(choose_action(ops_client, "approve", pilot))
+    assert "above the tool's ceiling" in page["html"]
+    assert "may receive at most Public data" in page["rows"][pilot.pk]["problem"]
+    assert not page["confirm_button"]
+
+
+def test_the_approve_page_costs_the_same_queries_for_one_or_six_proposals(
+    ops_client, django_assert_max_num_queries
+):
+    def proposal() -> Pilot:
+        pilot = PilotFactory(stage=Stage.PROPOSED)
+        SuccessMetricFactory(pilot=pilot)
+        GuardrailFactory(pilot=pilot)
+        ParticipationFactory(pilot=pilot)
+        ReviewFactory(pilot=pilot)
+        return pilot
+
+    # Allowed: session, user, user and group permissions, is Ops; Django's changelist before
+    # it runs the action: teams and tools for the list filters (twice) and two counts; then
+    # the selected pilots with team, tool and lead, their metrics, guardrails, participants
+    # with users, reviews with reviewers, and one query for who submitted each (four eyes).
+    one = [proposal()]
+    with django_assert_max_num_queries(17):
+        page = gate_page(choose_action(ops_client, "approve", *one))
+    assert len(page["rows"]) == 1
+    six = [proposal() for _ in range(6)]
+    with django_assert_max_num_queries(17):
+        page = gate_page(choose_action(ops_client, "approve", *six))
+    assert len(page["rows"]) == 6
+    assert page["html"].count('class="proposal-row"') == 6
+
+
+def test_promote_shows_each_gate_result_and_offers_the_override(ops_client):
     pilot = PilotFactory(stage=Stage.SANDBOX)
-    page = choose_action(ops_client, "promote", pilot)
-    html = page.content.decode()
-    assert "no evidence yet" in html
+    page = gate_page(choose_action(ops_client, "promote", pilot))
+    html = page["html"]
+    assert "No evidence yet" in html
     assert "At least one closed feedback round" in html
     assert "No open guardrail breach" in html
+    assert page["override"] and page["confirm_button"]
+
+
+def test_a_refused_promotion_stays_on_the_gate_page_naming_what_failed(ops_client):
+    pilot = PilotFactory(stage=Stage.SANDBOX)
     done = confirm(ops_client, "promote", pilot, rationale="Please.")
-    assert any("The gate is not passed" in m for m in messages_of(done))
+    page = gate_page(done)
+    assert page["rows"][pilot.pk]["error"] == (
+        "The gate is not passed: At least one closed feedback round with a response rate of 50%"
+        " or more: no evidence yet."
+    )
+    assert page["rationale"] == "Please."
+    assert ">Please.</textarea>" in page["html"]
+    assert page["override"] and page["confirm_button"]
     pilot.refresh_from_db()
     assert pilot.stage == Stage.SANDBOX
     assert not StageChange.objects.exists()
@@ -340,7 +465,7 @@ def test_promote_with_override_and_rationale_moves_and_records_the_override(ops_
         invited_count=10,
         response_count=2,
     )
-    assert "failed" in choose_action(ops_client, "promote", pilot).content.decode()
+    assert "Failed" in choose_action(ops_client, "promote", pilot).content.decode()
     confirm(ops_client, "promote", pilot, rationale="Exec sponsor asked.", override="on")
     pilot.refresh_from_db()
     assert pilot.stage == Stage.PILOT
@@ -349,10 +474,11 @@ def test_promote_with_override_and_rationale_moves_and_records_the_override(ops_
     assert change.rationale == "Exec sponsor asked."
 
 
-def test_override_without_rationale_is_refused_with_the_domain_message(ops_client):
+def test_override_without_rationale_stays_on_the_page_with_the_override_kept(ops_client):
     pilot = PilotFactory(stage=Stage.SANDBOX)
-    done = confirm(ops_client, "promote", pilot, override="on", rationale="")
-    assert any("needs a written rationale" in m for m in messages_of(done))
+    page = gate_page(confirm(ops_client, "promote", pilot, override="on", rationale=""))
+    assert "needs a written rationale" in page["rows"][pilot.pk]["error"]
+    assert 'name="override" id="id_override" checked' in page["html"]
     pilot.refresh_from_db()
     assert pilot.stage == Stage.SANDBOX
 
@@ -370,30 +496,36 @@ def test_override_without_rationale_is_refused_with_the_domain_message(ops_clien
 )
 def test_each_ungated_action_moves_through_the_admin(ops_client, stage, action, target):
     pilot = PilotFactory(stage=stage, paused_from=Stage.PILOT if stage == Stage.PAUSED else "")
-    assert choose_action(ops_client, action, pilot).status_code == 200
+    page = gate_page(choose_action(ops_client, action, pilot))
+    assert not page["override"]
     confirm(ops_client, action, pilot, rationale="Decided at the Ops review.")
     pilot.refresh_from_db()
     assert pilot.stage == target
 
 
-def test_a_missing_rationale_is_reported_and_nothing_moves(ops_client):
+def test_a_missing_rationale_keeps_the_ops_on_the_page_and_nothing_moves(ops_client):
     pilot = PilotFactory(stage=Stage.PROPOSED)
-    done = confirm(ops_client, "reject", pilot, rationale="")
-    assert any("Give a reason" in m for m in messages_of(done))
+    page = gate_page(confirm(ops_client, "reject", pilot, rationale="  "))
+    assert page["rows"][pilot.pk]["error"] == "Give a reason for this move."
+    assert "1 pilot was not moved" in page["html"]
+    assert page["confirm_button"]
     pilot.refresh_from_db()
     assert pilot.stage == Stage.PROPOSED
 
 
 def test_an_illegal_action_names_the_stage_and_what_is_allowed(ops_client):
     pilot = PilotFactory(stage=Stage.STOPPED)
-    page = choose_action(ops_client, "approve", pilot)
-    assert "this stage is final" in page.content.decode()
-    done = confirm(ops_client, "approve", pilot)
-    assert any("Stopped" in m and "final" in m for m in messages_of(done))
+    page = gate_page(choose_action(ops_client, "approve", pilot))
+    assert "this stage is final" in page["rows"][pilot.pk]["problem"]
+    assert not page["confirm_button"]
+    assert "You cannot make this move (“Approve”) on any of the selected pilots" in page["html"]
+    refused = gate_page(confirm(ops_client, "approve", pilot))
+    error = refused["rows"][pilot.pk]["error"]
+    assert "Stopped" in error and "final" in error
     assert not StageChange.objects.exists()
 
 
-def test_a_stage_changed_since_the_page_was_shown_is_refused(ops_client, ops2):
+def test_a_stage_changed_since_the_page_was_shown_is_refused_on_the_page(ops_client, ops2):
     pilot = PilotFactory(stage=Stage.PROPOSED)
     choose_action(ops_client, "approve", pilot)
     lifecycle.move(
@@ -403,32 +535,115 @@ def test_a_stage_changed_since_the_page_was_shown_is_refused(ops_client, ops2):
         expected_stage=Stage.PROPOSED,
         rationale="Out of scope.",
     )
-    done = confirm(ops_client, "approve", pilot, expected={pilot.pk: Stage.PROPOSED})
-    assert any("changed meanwhile" in m for m in messages_of(done))
+    page = gate_page(
+        confirm(ops_client, "approve", pilot, expected={pilot.pk: Stage.PROPOSED}, rationale="Ok")
+    )
+    row = page["rows"][pilot.pk]
+    assert "changed meanwhile" in row["error"]
+    assert row["pilot"].stage == Stage.STOPPED  # shown as it is now
+    assert "this stage is final" in row["problem"]
+    assert not page["confirm_button"]
     pilot.refresh_from_db()
     assert pilot.stage == Stage.STOPPED
 
 
-def test_four_eyes_an_ops_lead_sees_the_refusal_and_cannot_approve_their_pilot(client, team):
+def test_a_pilot_promoted_meanwhile_is_shown_again_with_its_next_gate(ops_client, ops2):
+    pilot = PilotFactory(stage=Stage.SANDBOX)
+    now = timezone.now()
+    FeedbackRoundFactory(
+        pilot=pilot, status="closed", closed_at=now, invited_count=4, response_count=4
+    )
+    choose_action(ops_client, "promote", pilot)
+    lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops2, expected_stage=Stage.SANDBOX)
+    page = gate_page(
+        confirm(ops_client, "promote", pilot, expected={pilot.pk: Stage.SANDBOX}, rationale="Good.")
+    )
+    row = page["rows"][pilot.pk]
+    assert "changed meanwhile" in row["error"]
+    assert row["pilot"].stage == Stage.PILOT
+    assert {g.key for g in row["gates"]} >= {"security_review", "legal_review"}
+    assert f'name="expected_stage_{pilot.pk}" value="pilot"' in page["html"]
+    assert page["rationale"] == "Good."
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PILOT
+
+
+def test_four_eyes_an_ops_lead_sees_why_and_is_offered_no_approve_button(client, team):
     ops_lead = OpsUserFactory(username="opslead")
     client.force_login(ops_lead)
     pilot = PilotFactory(stage=Stage.PROPOSED, lead=ops_lead, team=team)
-    assert "You may not make this move" in choose_action(client, "approve", pilot).content.decode()
-    done = confirm(client, "approve", pilot)
-    assert any("Four eyes" in m for m in messages_of(done))
+    page = gate_page(choose_action(client, "approve", pilot))
+    assert "Four eyes" in page["rows"][pilot.pk]["problem"]
+    assert not page["confirm_button"]
+    assert not page["override"]
+    assert 'value="Approve"' not in page["html"]
+    assert "You cannot make this move" in page["html"]
+    refused = gate_page(confirm(client, "approve", pilot))  # a forged confirmation
+    assert "Four eyes" in refused["rows"][pilot.pk]["error"]
     pilot.refresh_from_db()
     assert pilot.stage == Stage.PROPOSED
 
 
-def test_an_action_on_several_pilots_reports_each(ops_client):
+def test_four_eyes_whoever_submitted_it_is_offered_no_promote_button(client, ops, team):
+    submitter = OpsUserFactory(username="submitter")
+    MembershipFactory(team=team, user=submitter, role="lead")
+    pilot = PilotFactory(team=team, complete=True)
+    lifecycle.move(pilot.pk, Action.SUBMIT, actor=submitter, expected_stage=Stage.DRAFT)
+    lifecycle.move(pilot.pk, Action.APPROVE, actor=ops, expected_stage=Stage.PROPOSED)
+    client.force_login(submitter)
+    page = gate_page(choose_action(client, "promote", pilot))
+    assert "Four eyes" in page["rows"][pilot.pk]["problem"]
+    assert not page["confirm_button"] and not page["override"]
+
+
+def test_the_button_shows_when_at_least_one_selected_pilot_may_be_moved(client, team):
+    ops_lead = OpsUserFactory(username="opslead")
+    client.force_login(ops_lead)
+    own = PilotFactory(stage=Stage.PROPOSED, lead=ops_lead, team=team, title="Own")
+    other = PilotFactory(stage=Stage.PROPOSED, title="Other")
+    page = gate_page(choose_action(client, "approve", own, other))
+    assert page["confirm_button"]
+    assert "Four eyes" in page["rows"][own.pk]["problem"]
+    assert page["rows"][other.pk]["problem"] == ""
+    # Only the pilot that may be moved is sent with the confirmation.
+    assert f'name="_selected_action" value="{own.pk}"' not in page["html"]
+    assert f'name="_selected_action" value="{other.pk}"' in page["html"]
+
+
+def test_an_action_on_several_pilots_reports_the_moves_and_keeps_the_refused_on_the_page(
+    ops_client,
+):
     movable = PilotFactory(title="Movable", stage=Stage.PROPOSED)
     stuck = PilotFactory(title="Already stopped", stage=Stage.STOPPED)
     done = confirm(ops_client, "reject", movable, stuck, rationale="Portfolio cleanup.")
-    messages = messages_of(done)
-    assert any(m.startswith("Movable: Proposed → Stopped") for m in messages)
-    assert any(m.startswith("Already stopped:") and "final" in m for m in messages)
+    page = gate_page(done)
+    assert any(m.startswith("Movable: Proposed → Stopped") for m in messages_of(done))
+    assert list(page["rows"]) == [stuck.pk]  # only what is left to decide
+    assert "final" in page["rows"][stuck.pk]["error"]
+    assert page["rationale"] is None  # nothing left that can be moved: no form
     movable.refresh_from_db()
     assert movable.stage == Stage.STOPPED
+
+
+def test_a_refusal_among_several_keeps_the_rationale_for_the_next_try(ops_client):
+    approvable = PilotFactory(title="Approvable", stage=Stage.PROPOSED)
+    promotable = PilotFactory(title="Promotable", stage=Stage.SANDBOX)
+    blocked = PilotFactory(title="Blocked", stage=Stage.SANDBOX)
+    now = timezone.now()
+    FeedbackRoundFactory(
+        pilot=promotable,
+        status="closed",
+        closed_at=now,
+        invited_count=4,
+        response_count=4,
+    )
+    done = confirm(ops_client, "promote", promotable, blocked, rationale="Strong results.")
+    page = gate_page(done)
+    assert any(m.startswith("Promotable: Sandbox → Pilot") for m in messages_of(done))
+    assert list(page["rows"]) == [blocked.pk]
+    assert "no evidence yet" in page["rows"][blocked.pk]["error"]
+    assert page["rationale"] == "Strong results."
+    assert approvable.stage == Stage.PROPOSED
 
 
 @pytest.fixture
@@ -497,3 +712,44 @@ def test_the_pilot_form_links_to_a_review_form_for_that_pilot(ops_client):
     assert f'<a href="{link}">Record a security or legal review</a>' in page
     form = ops_client.get(link).context["adminform"].form
     assert str(form.initial["pilot"]) == str(pilot.pk)
+
+
+# --- Looking up people, the admin's name -------------------------------------------------------
+
+
+def test_an_ops_user_who_is_not_a_superuser_can_look_up_a_lead(client, lead):
+    ops = OpsUserFactory(username="plain-ops")
+    assert not ops.is_superuser
+    client.force_login(ops)
+    pilot = PilotFactory(lead=lead)
+    form = client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk])).content.decode()
+    lookup = reverse("admin:auth_user_changelist")
+    assert f'href="{lookup}?_to_field=id"' in form  # the magnifying glass next to "lead"
+    popup = client.get(lookup, {"_to_field": "id", "_popup": "1", "q": "lead"})
+    assert popup.status_code == 200
+    assert [u.username for u in popup.context["cl"].result_list] == ["lead"]
+    # Looking, not editing: Ops are given no say over accounts.
+    change = reverse("admin:auth_user_change", args=[lead.pk])
+    assert client.post(change, {"username": "renamed", "is_superuser": "on"}).status_code == 403
+    assert client.get(reverse("admin:auth_user_add")).status_code == 403
+    lead.refresh_from_db()
+    assert (lead.username, lead.is_superuser) == ("lead", False)
+
+
+def test_staff_outside_ops_still_cannot_list_the_users(client):
+    user = UserFactory(username="auditor", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_pilot"))
+    client.force_login(user)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+def test_the_admin_says_ai_pilot_tracker_not_django(ops_client):
+    index = ops_client.get(reverse("admin:index")).content.decode()
+    assert "<title>AI Pilot Tracker administration | AI Pilot Tracker</title>" in index
+    assert '<a href="/admin/">AI Pilot Tracker</a>' in index  # the header
+    assert "<h1>AI Pilot Tracker administration</h1>" in index
+    pilots = ops_client.get(CHANGELIST).content.decode()
+    assert "| AI Pilot Tracker</title>" in pilots
+    for page in (index, pilots):
+        assert "Django administration" not in page
+        assert "Django site admin" not in page

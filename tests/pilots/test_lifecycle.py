@@ -17,7 +17,7 @@ from pilots.exceptions import (
     StageChangedMeanwhile,
     ValidationFailed,
 )
-from pilots.lifecycle import Action, GateStatus
+from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
     AIToolFactory,
@@ -393,6 +393,39 @@ def test_allowed_actions_lists_what_this_user_may_attempt(lead, team, ops, ops2)
     assert lifecycle.allowed_actions(pilot, lead) == []
 
 
+def test_proposers_of_several_pilots_are_found_in_one_query(
+    lead, team, ops, ops2, django_assert_num_queries
+):
+    submitted = make_pilot(lead=lead, team=team)
+    MembershipFactory(team=team, user=ops2, role="lead")
+    lifecycle.move(submitted.pk, Action.SUBMIT, actor=ops2, expected_stage=Stage.DRAFT)
+    submitted.refresh_from_db()
+    other = make_pilot(Stage.PROPOSED, proposed_by=ops)
+    with django_assert_num_queries(1):
+        found = lifecycle.proposers_of([submitted, other])
+    assert found == {submitted.pk: {lead.pk, ops2.pk}, other.pk: {other.lead_id, ops.pk}}
+    assert found[submitted.pk] == lifecycle.proposers(submitted)
+
+
+def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, team, ops, ops2):
+    pilot = make_pilot(Stage.PROPOSED, lead=lead, team=team, proposed_by=ops)
+    assert lifecycle.check_move(pilot, Action.APPROVE, actor=ops2).target == Stage.SANDBOX
+    with pytest.raises(PermissionRefused, match="Four eyes"):
+        lifecycle.check_move(pilot, Action.APPROVE, actor=ops)
+    with pytest.raises(IllegalTransition):
+        lifecycle.check_move(pilot, Action.PROMOTE, actor=ops2)
+    AITool.objects.filter(pk=pilot.tool_id).update(
+        approval_status=AITool.ApprovalStatus.NOT_ALLOWED
+    )
+    pilot.refresh_from_db()
+    pilot.tool.refresh_from_db()
+    with pytest.raises(ValidationFailed) as refused:
+        lifecycle.check_move(pilot, Action.APPROVE, actor=ops2)
+    assert refused.value.field == "tool"
+    # Sending back leads to no stage that checks the tool: still possible.
+    assert lifecycle.check_move(pilot, Action.SEND_BACK, actor=ops).target == Stage.DRAFT
+
+
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
@@ -604,6 +637,36 @@ def test_a_missing_review_is_no_evidence_yet_and_blocks(kind, ops, monkeypatch):
     )
     with pytest.raises(GateFailed):
         lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.PILOT)
+
+
+def test_the_gate_refusal_names_each_criterion_not_passed_with_its_status(ops, monkeypatch):
+    pilot = make_pilot(Stage.PILOT)
+    ready_for_approval(pilot, monkeypatch, ops, kinds=(Review.Kind.LEGAL,))
+    SuccessMetricFactory(pilot=pilot, name="Answer quality")
+    fake_metric_statuses(
+        monkeypatch, (evidence.MetricStatus.MET, True), (evidence.MetricStatus.NOT_MET, True)
+    )
+    with pytest.raises(GateFailed) as refused:
+        lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.PILOT)
+    # Only what did not pass, each with its status: nothing reads as if it had passed.
+    assert refused.value.message == (
+        "The gate is not passed: Success metric “Answer quality”: failed; "
+        "Security review: no evidence yet."
+    )
+    # The keys and statuses the API and the stored snapshots use stay as they were.
+    assert [(g["label"], g["status"]) for g in refused.value.as_dict()["gates"]][-3:] == [
+        ("No open guardrail breach", "passed"),
+        ("Security review", "no_evidence"),
+        ("Legal review", "passed"),
+    ]
+
+
+def test_each_gate_status_has_a_word_of_the_gate_vocabulary():
+    words = {
+        status: GateResult("k", "Criterion", status).status_label
+        for status in (GateStatus.PASSED, GateStatus.FAILED, GateStatus.NO_EVIDENCE)
+    }
+    assert words == {"passed": "passed", "failed": "failed", "no_evidence": "no evidence yet"}
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 import feedback.demo
@@ -74,8 +75,16 @@ def test_it_creates_the_demo_users_with_password_demo(demo_settings):
     assert ops.is_staff and not ops.is_superuser
     assert ops.groups.filter(name=OPS_GROUP).exists()
     assert ops.has_perm("pilots.view_pilot") and ops.has_perm("pilots.add_review")
+    assert ops.has_perm("auth.view_user")  # to look up a lead in the admin
+    assert not ops.has_perm("auth.change_user")
     assert not is_ops(users["lead"])
     assert Pilot.objects.filter(lead=users["lead"]).exists()
+
+
+def test_a_demo_ops_group_re_created_by_hand_can_view_users_again(demo_settings):
+    Group.objects.filter(name=OPS_GROUP).delete()
+    call_command("seed_demo")
+    assert get_user_model().objects.get(username="ops").has_perm("auth.view_user")
 
 
 def test_the_participant_takes_part_in_the_running_pilots(demo_settings):

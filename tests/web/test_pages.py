@@ -66,7 +66,9 @@ def test_a_lead_sees_the_promotion_gate_of_a_sandbox_pilot(client, lead, team):
     client.force_login(lead)
     html = client.get(reverse("home")).content.decode()
     assert "In the sandbox" in html
-    assert "Not passed" in html
+    # The gate vocabulary (passed / failed / no evidence yet), as on the Ops' gate page.
+    assert '<span class="badge">Failed</span> At least one closed feedback round' in html
+    assert '<span class="badge">Passed</span> No open guardrail breach' in html
     assert "Best response rate: 30%" in html
 
 

@@ -201,8 +201,11 @@ class Command(BaseCommand):
 
     def _people(self, teams: dict[str, Team]) -> dict:
         ops_group, _ = Group.objects.get_or_create(name=OPS_GROUP)
+        # The admin of the app models, and viewing accounts to look up a lead (as migration
+        # pilots 0008 grants it; added again in case the group was re-created by hand).
         ops_group.permissions.add(
-            *Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"])
+            *Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"]),
+            *Permission.objects.filter(content_type__app_label="auth", codename="view_user"),
         )
         users = {}
         User = get_user_model()
