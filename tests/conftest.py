@@ -319,10 +319,29 @@ def service_markers(item) -> set[str]:
     }
 
 
+def _restore_migrated_rows(item) -> None:
+    """Give transactional tests the rows data migrations wrote (serialized rollback).
+
+    A transactional test ends by flushing every table, which also drops what migrations
+    created (the default questionnaire, the Ops group): the next transactional test would meet
+    a database no deployment ever has. With serialized_rollback, Django reloads those rows
+    before each such test.
+    """
+    marker = item.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    if "serialized_rollback" not in marker.kwargs:
+        item.add_marker(
+            pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+            append=False,
+        )
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     """Mark service tests by their fixtures; on the embedded leg, leave them to the other leg."""
     kept, left = [], []
     for item in items:
+        _restore_migrated_rows(item)
         needs = service_markers(item)
         for marker in needs:
             if not item.get_closest_marker(marker):

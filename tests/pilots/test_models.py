@@ -193,10 +193,21 @@ def test_postgresql_refuses_a_pilot_on_a_tool_that_is_not_allowed(postgres):
 def test_postgresql_refuses_data_above_the_tools_classification(postgres):
     tool = AIToolFactory(max_data_classification="internal")
     with refused("pilots_pilot_classification_within_tool"):
-        PilotFactory(tool=tool, data_classification="confidential")
-    pilot = PilotFactory(tool=tool, data_classification="internal")
+        PilotFactory(tool=tool, data_classification="confidential", stage="sandbox")
+    pilot = PilotFactory(tool=tool, data_classification="internal", stage="pilot")
     with refused("pilots_pilot_classification_within_tool"):
         Pilot.objects.filter(pk=pilot.pk).update(data_classification="restricted")
+
+
+def test_postgresql_lets_a_draft_exceed_the_ceiling_but_not_leave_draft_so(postgres):
+    """A draft from a declaration keeps the declared data; it cannot become a proposal."""
+    tool = AIToolFactory(max_data_classification="public")
+    draft = PilotFactory(tool=tool, data_classification="confidential")
+    with refused("pilots_pilot_classification_within_tool"):
+        Pilot.objects.filter(pk=draft.pk).update(stage="proposed")
+    Pilot.objects.filter(pk=draft.pk).update(data_classification="public")
+    Pilot.objects.filter(pk=draft.pk).update(stage="proposed")
+    assert Pilot.objects.get(pk=draft.pk).stage == "proposed"
 
 
 def test_a_pilot_whose_tool_was_banned_later_can_still_be_saved_otherwise(postgres):
