@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pilots.exceptions import PermissionRefused, ValidationFailed
+from pilots.models import is_ops
 
 from .models import Absence
 
@@ -24,13 +25,29 @@ MAX_ABSENCE_DAYS = 366
 
 
 def mark_away(
-    user: AbstractBaseUser, *, starts_on: datetime.date, ends_on: datetime.date
+    user: AbstractBaseUser,
+    *,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    actor: AbstractBaseUser | None = None,
 ) -> Absence:
     """Record that a participant is away from `starts_on` to `ends_on`, both included.
 
-    An absence overlapping or touching one the participant already has is merged into it, so
-    the participant never sees two rows for the same days.
+    The actor is the participant themselves (the default) or Ops recording it for them (the
+    admin). An absence overlapping or touching one the participant already has is merged into
+    it, so the participant never sees two rows for the same days.
     """
+    actor = actor or user
+    if actor.pk != user.pk and not is_ops(actor):
+        raise PermissionRefused(
+            _("Only Ops can record someone else's absence."), code="not_your_absence"
+        )
+    check_period(starts_on, ends_on)
+    return _record(user, starts_on, ends_on)
+
+
+def check_period(starts_on: datetime.date | None, ends_on: datetime.date | None) -> None:
+    """Refuse an absence period that is incomplete, reversed, over or too long."""
     today = timezone.localdate()
     if starts_on is None:
         raise ValidationFailed(
@@ -60,6 +77,9 @@ def mark_away(
             code="too_long",
             field="ends_on",
         )
+
+
+def _record(user: AbstractBaseUser, starts_on: datetime.date, ends_on: datetime.date) -> Absence:
     one_day = datetime.timedelta(days=1)
     with transaction.atomic():
         # Lock the participant's absences so two submissions do not both merge the same rows.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -23,7 +24,7 @@ from pilots import admin as pilots_admin
 from pilots.exceptions import DomainError
 from pilots.models import Pilot, is_ops
 
-from . import questionnaires, scheduling
+from . import absences, questionnaires, scheduling
 from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
 
 
@@ -396,10 +397,47 @@ class PromptAdmin(ReadOnlyAdmin):
             )
 
 
+class AbsenceForm(forms.ModelForm):
+    """Ops record someone's absence with the participant's own rules (feedback.absences)."""
+
+    class Meta:
+        model = Absence
+        fields = ["user", "starts_on", "ends_on"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors:
+            try:
+                absences.check_period(data.get("starts_on"), data.get("ends_on"))
+            except DomainError as e:
+                self.add_error(e.field if e.field in self.fields else None, e.message)
+        return data
+
+
 @admin.register(Absence)
 class AbsenceAdmin(admin.ModelAdmin):
+    """Absences are recorded through `absences.mark_away` (merged with touching ones), never
+    edited in place: a participant cancels their own from their away page."""
+
+    form = AbsenceForm
     list_display = ["user", "starts_on", "ends_on"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
     date_hierarchy = "starts_on"
     raw_id_fields = ["user"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Absence, form, change: bool) -> None:
+        try:
+            saved = absences.mark_away(
+                obj.user, starts_on=obj.starts_on, ends_on=obj.ends_on, actor=request.user
+            )
+        except DomainError as e:
+            raise PermissionDenied(e.message) from e
+        obj.pk = saved.pk
+        obj.starts_on, obj.ends_on = saved.starts_on, saved.ends_on

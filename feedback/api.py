@@ -96,6 +96,13 @@ class HoursSavedSerializer(serializers.Serializer):
     participants = serializers.IntegerField()
 
 
+class GuardrailStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=["holding", "broken", "not_evaluated"])
+    status_label = serializers.CharField()
+
+
 class EvidenceSerializer(serializers.Serializer):
     """The shape of evidence.evidence_snapshot(), the one a stage change stores."""
 
@@ -103,6 +110,7 @@ class EvidenceSerializer(serializers.Serializer):
     title = serializers.CharField()
     stage = serializers.CharField()
     metrics = MetricEvidenceSerializer(many=True)
+    guardrails = GuardrailStatusSerializer(many=True)
     recommendation = RecommendationSerializer(allow_null=True)
     hours_saved_per_month = HoursSavedSerializer()
     rounds = serializers.ListField(child=serializers.IntegerField())

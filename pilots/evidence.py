@@ -44,6 +44,7 @@ from feedback.results import (
     summary_of,
 )
 
+from .breach_text import OUTCOME_LABELS
 from .models import GuardrailCheck, Participation, Pilot, Stage, StageChange
 
 if TYPE_CHECKING:
@@ -377,9 +378,11 @@ def _snapshot(
     hours: HoursSaved,
     rounds: list[FeedbackRound],
     open_breach_ids: list[int],
+    guardrails: list[dict] | None = None,
 ) -> dict:
     # Data only, no sentence: worded_snapshot words it in the reader's language.
     return {
+        "guardrails": guardrails or [],
         "version": SNAPSHOT_VERSION,
         "metrics": [e.as_data() for e in evaluations],
         "recommendation": advice.as_data() if advice is not None else None,
@@ -399,10 +402,24 @@ def evidence_snapshot(pilot: Pilot) -> dict:
     """Return the evidence as it stands, to be stored with a decision."""
     rounds = _evidence_rounds(pilot)
     evaluations = metric_statuses(pilot, rounds=rounds)
-    breach_ids = list(pilot.breaches.open().values_list("pk", flat=True))
+    open_breaches = list(pilot.breaches.open())
+    breach_ids = [b.pk for b in open_breaches]
     advice = recommend(evaluations, len(breach_ids), has_evidence=bool(rounds))
     hours = hours_saved(pilot, rounds, pilot.participations.count())
-    return _snapshot(evaluations, advice, hours, rounds, breach_ids)
+    guardrails = list(pilot.guardrails.all())
+    statuses = guardrail_statuses(pilot, guardrails, open_breaches)
+    return _snapshot(
+        evaluations,
+        advice,
+        hours,
+        rounds,
+        breach_ids,
+        [
+            {"id": g.pk, "description": g.description, "status": statuses[g.pk].outcome}
+            for g in guardrails
+            if g.pk in statuses
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -421,8 +438,6 @@ def guardrail_statuses(
     an exposure guardrail once the pilot collects feedback. Policy rules that no system
     checks get no status.
     """
-    from .breach_text import OUTCOME_LABELS
-
     latest_round = (
         GuardrailCheck.objects.filter(guardrail__pilot=pilot)
         .order_by("-round__period_start")
@@ -466,6 +481,10 @@ def worded_snapshot(snapshot: dict | None) -> dict:
             "status_label": str(METRIC_STATUS_LABELS.get(m.get("status"), m.get("status", ""))),
         }
         for m in snapshot.get("metrics") or []
+    ]
+    worded["guardrails"] = [
+        {**g, "status_label": str(OUTCOME_LABELS.get(g.get("status"), g.get("status", "")))}
+        for g in snapshot.get("guardrails") or []
     ]
     recommendation = snapshot.get("recommendation")
     if recommendation:

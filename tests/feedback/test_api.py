@@ -226,8 +226,8 @@ def _pilot_with_rounds(team, lead, count: int, *, prefix: str):
 # Rounds list, for a caller who is not Ops: is the caller Ops? (groups), count, rows.
 ROUNDS_LIST_QUERIES = 3
 # Evidence: is the caller Ops?, the pilot, its last closed rounds, metrics, open breaches,
-# participant count — whatever the number of rounds.
-EVIDENCE_QUERIES = 6
+# participant count, guardrails, their latest checks — whatever the number of rounds.
+EVIDENCE_QUERIES = 8
 
 
 @pytest.mark.parametrize("count", [2, 30])
@@ -258,3 +258,26 @@ def test_the_openapi_schema_lists_the_results_endpoints(ops):
     assert response.status_code == 200
     assert b"/api/rounds/{id}/" in response.content
     assert b"/api/evidence/{pilot_id}/" in response.content
+
+
+def test_the_evidence_api_says_whether_each_guardrail_is_holding_broken_or_not_evaluated(
+    ops, settings
+):
+    from pilots import guardrails
+    from tests.factories import MetricGuardrailFactory
+    from tests.pilots.evidence_support import add_round
+
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    pilot = PilotFactory(stage=Stage.PILOT)
+    trust = MetricGuardrailFactory(pilot=pilot, description="Trust holds")
+    minutes = MetricGuardrailFactory(
+        pilot=pilot, description="Minutes", question_key="minutes_saved", threshold=1
+    )
+    r = add_round(pilot, [{"trust": 4, "quality": 4} for _ in range(6)])
+    guardrails.evaluate_round(r.pk)
+    data = api_as(ops).get(f"/api/evidence/{pilot.pk}/").json()
+    by_id = {g["id"]: (g["status"], g["status_label"]) for g in data["guardrails"]}
+    assert by_id == {
+        trust.pk: ("holding", "holding"),
+        minutes.pk: ("not_evaluated", "not evaluated"),
+    }
