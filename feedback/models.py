@@ -147,9 +147,15 @@ class Question(models.Model):
                 ),
                 name="feedback_question_range_for_numbers",
             ),
-            models.CheckConstraint(condition=Q(step__gt=0), name="feedback_question_step_positive"),
             models.CheckConstraint(
-                condition=~Q(kind="scale") | Q(step=1), name="feedback_question_scale_step_one"
+                condition=Q(step__gt=0),
+                name="feedback_question_step_positive",
+                violation_error_message=_("The step must be above 0."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="scale") | Q(step=1),
+                name="feedback_question_scale_step_one",
+                violation_error_message=_("A scale goes in steps of 1."),
             ),
         ]
 

@@ -18,10 +18,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='question',
-            constraint=models.CheckConstraint(condition=models.Q(('step__gt', 0)), name='feedback_question_step_positive'),
+            constraint=models.CheckConstraint(condition=models.Q(('step__gt', 0)), name='feedback_question_step_positive', violation_error_message='The step must be above 0.'),
         ),
         migrations.AddConstraint(
             model_name='question',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'scale'), _negated=True), ('step', 1), _connector='OR'), name='feedback_question_scale_step_one'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'scale'), _negated=True), ('step', 1), _connector='OR'), name='feedback_question_scale_step_one', violation_error_message='A scale goes in steps of 1.'),
         ),
     ]

@@ -243,6 +243,22 @@ def test_the_questionnaire_admin_shows_each_question_s_step(client, ops):
     assert 'name="questions-0-step"' in page.content.decode()
 
 
+def test_the_questionnaire_admin_refuses_a_scale_off_whole_points_with_the_reason(client, ops):
+    from tests.feedback.test_questionnaires import inline_post_data
+
+    questionnaire = QuestionnaireFactory()
+    question = QuestionFactory(questionnaire=questionnaire, kind="scale")
+    client.force_login(ops)
+    url = reverse("admin:feedback_questionnaire_change", args=[questionnaire.pk])
+
+    response = client.post(url, inline_post_data(questionnaire, **{"questions-0-step": "0.5"}))
+
+    assert response.status_code == 200
+    assert "A scale goes in steps of 1." in response.content.decode()
+    question.refresh_from_db()
+    assert question.step == 1
+
+
 # --- Results keep the step; intervals follow it ---------------------------------------------
 
 
