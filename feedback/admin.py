@@ -66,7 +66,7 @@ class QuestionInline(admin.StackedInline):
         ("position", "key", "kind", "required"),
         "text",
         "help_text",
-        ("min_value", "max_value", "unit"),
+        ("min_value", "max_value", "step", "unit"),
         ("min_label", "max_label"),
         "choices",
         ("shown_if_key", "shown_if_value"),

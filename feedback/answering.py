@@ -27,7 +27,7 @@ response would be a link between a person and an anonymous answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -267,7 +267,33 @@ def _clean_one(question: Question, raw: Any) -> CleanAnswer:
             code="out_of_range",
             field=key,
         )
+    _check_step(question, number)
     return CleanAnswer(question, number=number)
+
+
+def _check_step(question: Question, number: Decimal) -> None:
+    """Refuse a number that is not a whole number of steps from the question's minimum.
+
+    Exact in Decimal: 0.07 is 7 steps of 0.01, where binary floats would disagree.
+    """
+    step, origin = question.step, question.min_value or Decimal(0)
+    if not step or step <= 0:
+        return
+    steps = (number - origin) / step
+    if steps == steps.to_integral_value():
+        return
+    below = origin + step * (steps.to_integral_value(rounding=ROUND_FLOOR))
+    raise ValidationFailed(
+        _("Answers go in steps of %(step)s from %(min)s: the nearest are %(below)s and %(above)s.")
+        % {
+            "step": _fmt(step),
+            "min": _fmt(origin),
+            "below": _fmt(below),
+            "above": _fmt(below + step),
+        },
+        code="off_step",
+        field=question.key,
+    )
 
 
 def _fmt(value: Decimal | None) -> str:

@@ -59,6 +59,16 @@ class FeedbackRoundViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+class ToDecideSerializer(serializers.Serializer):
+    """How far an inconclusive metric is from a decision (pilots.evidence.ToDecide)."""
+
+    need = serializers.ChoiceField(choices=[evidence.Need.ANSWERS, evidence.Need.SPREAD])
+    answers = serializers.IntegerField()
+    rounds = serializers.IntegerField(allow_null=True)
+    per_round = serializers.IntegerField(allow_null=True)
+    round_size = serializers.IntegerField(allow_null=True)
+
+
 class MetricEvidenceSerializer(serializers.Serializer):
     metric = serializers.CharField()
     question = serializers.CharField()
@@ -76,6 +86,9 @@ class MetricEvidenceSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     estimate = serializers.FloatField(allow_null=True)
     ci = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    n_effective = serializers.IntegerField()
+    to_decide = ToDecideSerializer(allow_null=True)
+    to_decide_reason = serializers.CharField(allow_blank=True)
 
 
 class RecommendationSerializer(serializers.Serializer):

@@ -64,7 +64,7 @@ def _field_for(question: Question, words: LocalizedQuestion, *, foreign: str = "
         attrs = {
             "min": answering._fmt(question.min_value),
             "max": answering._fmt(question.max_value),
-            "step": "any",
+            "step": answering._fmt(question.step),
             "inputmode": "decimal",
         }
         return forms.CharField(widget=forms.NumberInput(attrs=attrs), **common)
@@ -228,6 +228,16 @@ class ExtraQuestionForm(forms.Form):
     )
     max_value = forms.DecimalField(
         label=_("Highest value (scale, number)"), required=False, max_digits=10, decimal_places=2
+    )
+    step = forms.DecimalField(
+        label=_("Step (number)"),
+        required=False,
+        max_digits=10,
+        decimal_places=2,
+        help_text=_(
+            "Answers are multiples of it from the lowest value: 1 for counts and minutes "
+            "(the default), 0.01 for a rate or a share."
+        ),
     )
     min_label = forms.CharField(label=_("Label at the lowest value"), max_length=60, required=False)
     max_label = forms.CharField(

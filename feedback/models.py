@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -85,6 +86,18 @@ class Question(models.Model):
     max_value = models.DecimalField(
         _("maximum"), max_digits=10, decimal_places=2, null=True, blank=True
     )
+    # Answers are multiples of the step from the minimum: 1 on a scale, the author's grid for
+    # a number (1 for counts and minutes, 0.01 for a rate). The sd floor of results follows it.
+    step = models.DecimalField(
+        _("step"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("1"),
+        help_text=_(
+            "Answers are multiples of it from the minimum: 1 for scales, counts and minutes, "
+            "0.01 for a rate or a share."
+        ),
+    )
     min_label = models.CharField(_("label at the minimum"), max_length=60, blank=True)
     max_label = models.CharField(_("label at the maximum"), max_length=60, blank=True)
     unit = models.CharField(_("unit"), max_length=30, blank=True)
@@ -133,6 +146,16 @@ class Question(models.Model):
                     max_value__gt=models.F("min_value"),
                 ),
                 name="feedback_question_range_for_numbers",
+            ),
+            models.CheckConstraint(
+                condition=Q(step__gt=0),
+                name="feedback_question_step_positive",
+                violation_error_message=_("The step must be above 0."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="scale") | Q(step=1),
+                name="feedback_question_scale_step_one",
+                violation_error_message=_("A scale goes in steps of 1."),
             ),
         ]
 

@@ -114,6 +114,7 @@ def add_question(
     required: bool = False,
     min_value: Decimal | None = None,
     max_value: Decimal | None = None,
+    step: Decimal | None = None,
     min_label: str = "",
     max_label: str = "",
     unit: str = "",
@@ -125,7 +126,8 @@ def add_question(
 
     `language` is the one its words are written in (default: the active language); readers of
     another language see them as written unless `translations` gives that language's text
-    and help text ({"fr": {"text": ..., "help_text": ...}}).
+    and help text ({"fr": {"text": ..., "help_text": ...}}). `step` (number questions; default
+    1): answers are multiples of it from `min_value`, e.g. 0.01 for a rate.
     """
     key = (key or "").strip()
     text = (text or "").strip()
@@ -142,6 +144,7 @@ def add_question(
     if kind not in Question.Kind.values:
         raise ValidationFailed(_("Choose a kind of question."), code="invalid_choice", field="kind")
     choices = _check_kind_settings(kind, min_value, max_value, choices or [])
+    step = _check_step(kind, step, min_value, max_value)
     if kind not in (Question.Kind.SCALE, Question.Kind.NUMBER):
         min_value = max_value = None
         min_label = max_label = unit = ""
@@ -181,6 +184,7 @@ def add_question(
                     position=max((q.position for q in existing), default=0) + 1,
                     min_value=min_value,
                     max_value=max_value,
+                    step=step,
                     min_label=min_label,
                     max_label=max_label,
                     unit=unit,
@@ -289,6 +293,34 @@ def _check_kind_settings(
             _("Two options have the same value."), code="duplicate_choice", field="choices"
         )
     return cleaned
+
+
+def _check_step(
+    kind: str, step: Decimal | None, min_value: Decimal | None, max_value: Decimal | None
+) -> Decimal:
+    """The step of a number question: positive, in hundredths, no wider than its range.
+
+    Scales go in whole points (step 1); other kinds have no answers on a grid (1, unused).
+    """
+    if kind != Question.Kind.NUMBER or step is None:
+        if kind == Question.Kind.SCALE and step is not None and step != 1:
+            raise ValidationFailed(
+                _("A scale goes in steps of 1."), code="invalid_step", field="step"
+            )
+        return Decimal(1)
+    if step <= 0 or step != step.quantize(Decimal("0.01")):
+        raise ValidationFailed(
+            _("The step is a positive number with at most two decimals, e.g. 1 or 0.01."),
+            code="invalid_step",
+            field="step",
+        )
+    if max_value is not None and min_value is not None and step > max_value - min_value:
+        raise ValidationFailed(
+            _("The step must fit between the lowest and the highest value."),
+            code="invalid_step",
+            field="step",
+        )
+    return step
 
 
 def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:

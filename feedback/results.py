@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
     from .models import FeedbackRound
 
-RESULTS_VERSION = 1
+# Version 2 stores each number and scale question's step (version 1 results: a step of 1).
+RESULTS_VERSION = 2
 INCIDENT_KEY = "incident"
 INCIDENT_KIND_KEY = "incident_kind"
 EXPOSURE_KIND = "confidential_data_exposed"
@@ -48,6 +49,29 @@ def anonymity_threshold() -> int:
 
 def _float(value) -> float | None:
     return None if value is None else float(value)
+
+
+def grid_of(kind: str, *, min_value, max_value, step) -> stats.Grid:
+    """The answers a number or scale question allows, as feedback.stats judges them.
+
+    A number question whose minimum is 0 and whose step is a whole number asks for a count
+    (incidents, errors, minutes): skewed, judged with the count interval. Declared by the
+    question, never guessed from its answers (see feedback.stats).
+    """
+    step = stats.DEFAULT_STEP if step is None else float(step)
+    minimum, maximum = _float(min_value), _float(max_value)
+    counts = kind == Question.Kind.NUMBER and minimum == 0 and step == int(step)
+    return stats.Grid(step=step, minimum=minimum, maximum=maximum, counts=counts)
+
+
+def entry_grid(entry: dict) -> stats.Grid:
+    """The grid of a stored question result (results of version 1 stored no step: 1)."""
+    return grid_of(
+        entry.get("kind", ""),
+        min_value=entry.get("min_value"),
+        max_value=entry.get("max_value"),
+        step=entry.get("step"),
+    )
 
 
 def _question_result(question: Question, *, n: int, shown: bool) -> dict:
@@ -117,7 +141,13 @@ def compute_results(feedback_round: FeedbackRound, *, responses: int | None = No
                 question, n=summary.n, shown=round_shown and summary.n >= threshold
             )
             if entry["shown"]:
-                interval = stats.interval(summary)
+                grid = grid_of(
+                    question.kind,
+                    min_value=question.min_value,
+                    max_value=question.max_value,
+                    step=question.step,
+                )
+                interval = stats.interval(summary, grid=grid)
                 entry.update(
                     mean=summary.mean,
                     sd=summary.sd,
@@ -126,6 +156,7 @@ def compute_results(feedback_round: FeedbackRound, *, responses: int | None = No
                     distribution=[[value, count] for value, count in sorted(counts.items())],
                     min_value=_float(question.min_value),
                     max_value=_float(question.max_value),
+                    step=float(question.step),
                 )
                 if question.kind == Question.Kind.SCALE and (
                     question.min_value == 0 and question.max_value == 10
@@ -270,7 +301,7 @@ def question_result(results: dict | None, key: str) -> dict | None:
 
 
 def summary_of(results: dict | None, key: str) -> stats.Summary | None:
-    """The (n, mean, sd) of a shown question of a round, else None.
+    """The (n, mean, sd) of a shown question of a round, with its grid, else None.
 
     A yes/no question counts yes as 1 and no as 0: its mean is the share of yes answers, and
     the summary is marked as a proportion so it is judged with the Wilson interval.
@@ -279,7 +310,7 @@ def summary_of(results: dict | None, key: str) -> stats.Summary | None:
     if not entry or not entry.get("shown"):
         return None
     if entry.get("mean") is not None:
-        return stats.Summary(entry["n"], entry["mean"], entry.get("sd"))
+        return stats.Summary(entry["n"], entry["mean"], entry.get("sd"), grid=entry_grid(entry))
     if entry.get("yes") is not None:
         yes, no = entry["yes"], entry.get("no", 0)
         n = yes + no

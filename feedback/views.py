@@ -350,6 +350,7 @@ def pilot_extra_questions(request: HttpRequest, pk: int) -> HttpResponse:
                 required=data["required"],
                 min_value=data["min_value"],
                 max_value=data["max_value"],
+                step=data["step"],
                 min_label=data["min_label"],
                 max_label=data["max_label"],
                 unit=data["unit"],

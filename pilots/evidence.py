@@ -1,10 +1,11 @@
 """Success-metric statuses, the recommendation and evidence snapshots.
 
 A metric is judged over its pilot's last RECENT_ROUNDS closed rounds: the stored round
-summaries (n, mean, sd) of its question are pooled exactly (feedback.stats.pool) and a 95%
-interval is drawn around the pooled mean (feedback.stats.interval: Student t with a floored sd,
-Wilson for yes/no shares). Rounds whose figures were withheld under the anonymity threshold
-contribute nothing.
+summaries (n, mean, sd, and the question's grid: step, minimum, maximum) of its question are
+pooled exactly (feedback.stats.pool) and a 95% interval is drawn around the pooled mean
+(feedback.stats.interval: Student t with the sd floored at the question's step/√12, the count
+interval for counts, Wilson for yes/no shares, never beyond the question's ends). Rounds whose
+figures were withheld under the anonymity threshold contribute nothing.
 
 Repeated answers are not independent: the rounds of a pilot are answered by the same
 participants, so three rounds of the same 20 people are not 60 independent answers (with an
@@ -16,6 +17,24 @@ kept (it is unbiased); only the interval's width uses n_eff. The minimum number 
 a metric is still counted in answers. A metric is met only when the whole interval lies on
 the improving side of the target, never from the mean alone.
 
+Repeated looks: the evidence is judged again after every round and Ops may promote at the first
+"met". Because n_eff does not grow with the number of rounds, later looks are no more
+confident than the first: over six looks at pilots exactly at their target, 3.2% of them were
+"met" at some look (scale questions, 4,000 simulated pilots; 2.5% for counts), and
+tests/pilots/test_simulation.py guards it at 5%.
+
+How far an inconclusive metric is from a decision (`ToDecide`):
+- below its minimum number of answers: the answers missing, and the rounds that takes at the
+  pooled rounds' typical answers per round (rounds older than the last RECENT_ROUNDS leave
+  the pool, so some rates never get there: no round count then);
+- otherwise: the answers one round needs for the interval to leave the target, assuming the
+  estimate and the spread stay as they are and the interval's half-width shrinks as
+  t(n − 1)/√n (the spread is backed out of the interval's side facing the target, so counts'
+  asymmetric intervals are honoured). Given as answers per round, never as rounds: with
+  n_eff = the largest round, more rounds of the same people do not narrow the interval, and a
+  round count would promise a decision that waiting cannot bring.
+No estimate when the estimate sits exactly on the target or no interval could be drawn.
+
 Hours saved per month = pooled mean minutes saved per period × periods per month (weekly 52/12,
 every two weeks 26/12, monthly 1) × participants / 60; the interval (drawn with the same
 effective n) is scaled the same way. It extrapolates the respondents' mean to every participant:
@@ -25,6 +44,7 @@ if those who save little answer less often, it is too high (non-response bias).
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -89,6 +109,7 @@ class MetricEvaluation:
     ci_high: float | None = None
     rounds: int = 0
     n_effective: int = 0
+    to_decide: ToDecide | None = None
 
     @property
     def status_label(self) -> str:
@@ -97,6 +118,10 @@ class MetricEvaluation:
     @property
     def reason(self) -> str:
         return metric_reason(self.as_data())
+
+    @property
+    def to_decide_reason(self) -> str:
+        return to_decide_reason(self.as_data())
 
     def as_data(self) -> dict:
         """What a snapshot keeps of the judgement: the figures its reason is worded from."""
@@ -113,6 +138,40 @@ class MetricEvaluation:
             "estimate": self.estimate,
             "ci": [self.ci_low, self.ci_high],
             "rounds": self.rounds,
+            "to_decide": self.to_decide.as_data() if self.to_decide else None,
+        }
+
+
+class Need:
+    """What an inconclusive metric lacks (stored in snapshots, worded when read)."""
+
+    ANSWERS = "answers"  # fewer answers than its minimum
+    SPREAD = "spread"  # an interval too wide to leave the target
+
+
+@dataclass(frozen=True)
+class ToDecide:
+    """How far an inconclusive metric is from a decision, at the current estimate and spread.
+
+    `answers`: more answers in all (need ANSWERS) or in one round beyond the largest recent
+    one (need SPREAD). `rounds`: more rounds at `per_round` answers (need ANSWERS; None when
+    rounds of that size never get there). `per_round`: the typical answers per round of the
+    pooled rounds. `round_size`: the answers one round needs (need SPREAD).
+    """
+
+    need: str
+    answers: int
+    rounds: int | None = None
+    per_round: int | None = None
+    round_size: int | None = None
+
+    def as_data(self) -> dict:
+        return {
+            "need": self.need,
+            "answers": self.answers,
+            "rounds": self.rounds,
+            "per_round": self.per_round,
+            "round_size": self.round_size,
         }
 
 
@@ -210,7 +269,8 @@ def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> Metri
     """Judge one metric from its pilot's recent closed rounds (newest first)."""
     if not rounds:
         return MetricEvaluation(metric, MetricStatus.INCONCLUSIVE, False)
-    summaries = [s for s in (summary_of(r.results, metric.question_key) for r in rounds) if s]
+    per_round = [summary_of(r.results, metric.question_key) for r in rounds]
+    summaries = [s for s in per_round if s]
     pooled = stats.pool(summaries)
     n_eff = stats.effective_n(summaries)
     interval = stats.interval(pooled, n_eff=n_eff)
@@ -222,14 +282,81 @@ def evaluate_metric(metric: SuccessMetric, rounds: list[FeedbackRound]) -> Metri
         "ci_high": interval.high if interval else None,
         "rounds": len(rounds),
     }
+    answered = [s.n if s else 0 for s in per_round]
     if pooled.n < metric.min_responses:
-        return MetricEvaluation(metric, MetricStatus.INCONCLUSIVE, False, **common)
+        to_decide = answers_to_judge(metric.min_responses, answered)
+        return MetricEvaluation(
+            metric, MetricStatus.INCONCLUSIVE, False, to_decide=to_decide, **common
+        )
     status = stats.judge(
         interval,
         target=float(metric.target),
         higher_is_better=metric.direction == metric.Direction.HIGHER,
     )
-    return MetricEvaluation(metric, status, True, **common)
+    to_decide = None
+    if status == MetricStatus.INCONCLUSIVE:
+        to_decide = answers_to_decide(
+            pooled.mean, interval, target=float(metric.target), n_eff=n_eff, answered=answered
+        )
+    return MetricEvaluation(metric, status, True, to_decide=to_decide, **common)
+
+
+def _typical(answered: list[int]) -> int | None:
+    """Typical answers per round: the mean over the pooled rounds that showed figures."""
+    shown = [n for n in answered if n]
+    return round(sum(shown) / len(shown)) if shown else None
+
+
+def answers_to_judge(min_responses: int, answered: list[int]) -> ToDecide:
+    """The answers a metric lacks to reach its minimum, and the rounds that takes.
+
+    `answered`: the answers each pooled round contributed, newest first (0 when withheld).
+    Rounds = the fewest more rounds, at the typical answers per round, after which the last
+    RECENT_ROUNDS rounds hold `min_responses` answers; None if rounds of that size never do.
+    """
+    missing = max(min_responses - sum(answered), 1)
+    per_round = _typical(answered)
+    rounds = None
+    if per_round:
+        for more in range(1, RECENT_ROUNDS + 1):
+            pool = [per_round] * more + answered[: RECENT_ROUNDS - more]
+            if sum(pool) >= min_responses:
+                rounds = more
+                break
+    return ToDecide(Need.ANSWERS, missing, rounds, per_round)
+
+
+def answers_to_decide(
+    estimate: float | None,
+    interval: stats.Interval | None,
+    *,
+    target: float,
+    n_eff: int,
+    answered: list[int],
+) -> ToDecide | None:
+    """The answers one round needs for the interval to leave the target (see the docstring).
+
+    The spread is backed out of the interval's side that faces the target: half-width × √n_eff
+    / t(n_eff − 1). None when the estimate sits on the target or there is no interval.
+    """
+    if estimate is None or interval is None or n_eff < 2:
+        return None
+    distance = abs(estimate - target)
+    facing = interval.high if estimate < target else interval.low
+    spread = (
+        abs(facing - estimate)
+        * math.sqrt(n_eff)
+        / stats.t_quantile(0.5 + stats.CONFIDENCE / 2.0, n_eff - 1)
+    )
+    needed = stats.answers_needed(spread, distance)
+    if needed is None:
+        return None
+    return ToDecide(
+        Need.SPREAD,
+        max(needed - n_eff, 1),
+        per_round=_typical(answered),
+        round_size=max(needed, n_eff + 1),
+    )
 
 
 def metric_reason(data: dict) -> str:
@@ -278,6 +405,52 @@ def metric_reason(data: dict) -> str:
         )
         % params
     )
+
+
+def to_decide_reason(data: dict) -> str:
+    """Say in one sentence, in the active language, how far a metric is from a decision.
+
+    `data` is MetricEvaluation.as_data(); "" when nothing is estimated (a decided metric, an
+    estimate on the target, no interval, or a snapshot recorded before this was stored).
+    """
+    to_decide = data.get("to_decide")
+    if not to_decide:
+        return ""
+    params = {
+        "answers": to_decide["answers"],
+        "rounds": to_decide.get("rounds") or 0,
+        "per_round": to_decide.get("per_round") or 0,
+        "round_size": to_decide.get("round_size") or 0,
+        "min": data.get("min_responses", 0),
+        "recent": RECENT_ROUNDS,
+    }
+    if to_decide["need"] == Need.SPREAD:
+        return (
+            _(
+                "At the current estimate and spread, a decision needs about %(round_size)d "
+                "answers in a round, %(answers)d more than the largest recent round; more "
+                "rounds of the same people do not narrow the interval."
+            )
+            % params
+        )
+    if to_decide.get("rounds"):
+        return (
+            _(
+                "About %(answers)d more answers are needed to judge it: about %(rounds)d more "
+                "round(s) at %(per_round)d answers per round."
+            )
+            % params
+        )
+    if to_decide.get("per_round"):
+        return (
+            _(
+                "About %(answers)d more answers are needed to judge it; rounds of about "
+                "%(per_round)d answers never reach %(min)d over the last %(recent)d rounds, "
+                "so more people need to answer."
+            )
+            % params
+        )
+    return _("About %(answers)d more answers are needed to judge it.") % params
 
 
 def metric_statuses(
@@ -478,6 +651,7 @@ def worded_snapshot(snapshot: dict | None) -> dict:
         {
             **m,
             "reason": metric_reason(m),
+            "to_decide_reason": to_decide_reason(m),
             "status_label": str(METRIC_STATUS_LABELS.get(m.get("status"), m.get("status", ""))),
         }
         for m in snapshot.get("metrics") or []

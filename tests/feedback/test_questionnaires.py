@@ -153,6 +153,7 @@ def inline_post_data(questionnaire: Questionnaire, **changes) -> dict:
         "help_text",
         "min_value",
         "max_value",
+        "step",
         "unit",
         "min_label",
         "max_label",
