@@ -38,7 +38,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     list_display = [
         "created_at",
         "pilot",
-        "guardrail",
+        "rule_name",
         "observed_value",
         "round",
         "trigger",
@@ -49,10 +49,12 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     ]
     list_filter = [OpenFilter, "trigger", "action_taken", "notify_status"]
     list_select_related = ["pilot", "guardrail", "round", "resolved_by"]
-    search_fields = ["pilot__title", "guardrail__description", "detail"]
+    # Not the guardrail's rule, nor the stored words: a search would find which rule a withheld
+    # breach hides.
+    search_fields = ["pilot__title"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "guardrail",
+        "rule_name",
         "pilot",
         "round",
         "observed_value",
@@ -74,6 +76,10 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("what broke"))
     def text(self, obj: GuardrailBreach) -> str:
         return obj.text
+
+    @admin.display(description=gettext_lazy("guardrail"))
+    def rule_name(self, obj: GuardrailBreach) -> str:
+        return obj.rule_name
 
     @admin.display(boolean=True, description=gettext_lazy("open"))
     def is_open(self, obj: GuardrailBreach) -> bool:
@@ -127,7 +133,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
                 messages.success(
                     request,
                     _("The breach of “%(guardrail)s” is resolved.")
-                    % {"guardrail": breach.guardrail.description},
+                    % {"guardrail": breach.rule_name},
                 )
                 return redirect(pilot_page)
         return self._resolve_page(

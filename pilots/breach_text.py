@@ -45,6 +45,11 @@ def rule_facts(guardrail: Guardrail, feedback_round: FeedbackRound, *, shown: bo
     }
 
 
+def withheld_facts(feedback_round: FeedbackRound, *, action: str) -> dict:
+    """The facts of a withheld breach: its round's date and what was done, no rule."""
+    return {"withheld": True, "date": feedback_round.period_start.isoformat(), "action": action}
+
+
 def _number(value) -> str:
     return format(Decimal(str(value)).quantize(Decimal("0.01")).normalize(), "f")
 
@@ -58,6 +63,11 @@ def describe(breach: GuardrailBreach) -> str:
     facts = breach.rule or {}
     if not facts:
         return breach.detail
+    if breach.guardrail_id is None or facts.get("withheld"):
+        return _(
+            "A guardrail of this pilot broke in the round of %(date)s. Which one, and the value "
+            "seen, are withheld: too few people answered to say without identifying them."
+        ) % {"date": _date(facts["date"])}
     params = {
         "rule": facts.get("description", ""),
         "date": _date(facts["date"]),
@@ -78,7 +88,7 @@ def describe(breach: GuardrailBreach) -> str:
             )
             % params
         )
-    if facts.get("shown") and breach.observed_value is not None:
+    if breach.observed_value is not None:
         return _(
             "Guardrail “%(rule)s” broken in the round of %(date)s: %(statistic)s of “%(key)s” "
             "was %(value)s; it must stay %(comparator)s %(threshold)s."
@@ -86,8 +96,7 @@ def describe(breach: GuardrailBreach) -> str:
     return (
         _(
             "Guardrail “%(rule)s” broken in the round of %(date)s: %(statistic)s of “%(key)s” "
-            "must stay %(comparator)s %(threshold)s. The value is withheld: too few people "
-            "answered to show it without identifying them."
+            "must stay %(comparator)s %(threshold)s."
         )
         % params
     )

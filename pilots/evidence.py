@@ -621,7 +621,8 @@ def guardrail_statuses(
             "guardrail_id", "outcome"
         )
     )
-    broken = {b.guardrail_id for b in open_breaches}
+    # A withheld breach (a round below the threshold) names no guardrail: none is marked.
+    broken = {b.guardrail_id for b in open_breaches if b.guardrail_id is not None}
     statuses = {}
     for guardrail in guardrails:
         if guardrail.pk in broken:

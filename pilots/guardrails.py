@@ -226,11 +226,47 @@ def _record(
     return breach, created
 
 
+def _record_withheld(
+    feedback_round: FeedbackRound, broken: list[Guardrail]
+) -> tuple[GuardrailBreach, bool]:
+    """One breach for every guardrail that broke unseen in a round: it names none of them.
+
+    Their question had fewer answers than the anonymity threshold, so naming the rule (or
+    each rule, for several rules on the same answers) would tell the few who answered what the
+    others said. The safety action still happens: the pilot pauses if any of them pauses.
+    """
+    pause = any(g.action == Guardrail.Action.PAUSE for g in broken)
+    breach, created = GuardrailBreach.objects.get_or_create(
+        round=feedback_round,
+        guardrail=None,
+        trigger=GuardrailBreach.Trigger.METRIC,
+        defaults={
+            "pilot_id": feedback_round.pilot_id,
+            "rule": breach_text.withheld_facts(
+                feedback_round,
+                action=Guardrail.Action.PAUSE if pause else Guardrail.Action.FLAG,
+            ),
+            "created_at": timezone.now(),
+        },
+    )
+    if created:
+        breach.detail = breach.text
+        breach.save(update_fields=["detail"])
+    return breach, created
+
+
+def intended_action(breach: GuardrailBreach) -> str:
+    """What the guardrail(s) behind a breach asked for on breach: flag or pause."""
+    if breach.guardrail_id is None:
+        return (breach.rule or {}).get("action", Guardrail.Action.FLAG)
+    return breach.guardrail.action
+
+
 def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
     """Pause the pilot for the first new pausing breach; enqueue the Ops emails after commit."""
     Taken = GuardrailBreach.ActionTaken
     for breach in created:
-        if breach.guardrail.action != Guardrail.Action.PAUSE:
+        if intended_action(breach) != Guardrail.Action.PAUSE:
             taken = Taken.FLAGGED
         elif pilot.stage not in ACTIVE_STAGES:
             taken = Taken.NOT_RUNNING
@@ -267,8 +303,10 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
     (safety first: a breach is recorded and acted on), but what is *recorded as seen* follows
     the threshold: a round that met it gets one check per guardrail — holding or broken with
     the value when its question has at least threshold answers, else "not evaluated" (no
-    answers, or too few to show) — and a breach carries its value only when it may be shown.
-    A round below the threshold records no check at all.
+    answers, or too few to show). A guardrail that broke on a question with fewer answers than
+    the threshold is not named: all such guardrails of the round make one withheld breach
+    ("a guardrail of this pilot broke in this round"). A round below the threshold records no
+    check at all.
     """
     threshold = anonymity_threshold()
     with transaction.atomic():
@@ -280,7 +318,7 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
         guardrails = list(pilot.guardrails.enabled().filter(kind=Guardrail.Kind.METRIC))
         values = observed_values(round_id, {g.question_key for g in guardrails})
         round_shown = feedback_round.response_count >= threshold
-        created, checks = [], []
+        created, checks, unseen = [], [], []
         for guardrail in guardrails:
             seen = values.get(guardrail.question_key, {})
             value = seen.get(guardrail.statistic)
@@ -305,12 +343,16 @@ def evaluate_round(round_id: int) -> list[GuardrailBreach]:
                 )
             if not broken:
                 continue
+            if not shown:
+                unseen.append(guardrail)
+                continue
             breach, new = _record(
-                guardrail,
-                feedback_round,
-                value=value.quantize(Decimal("0.0001")) if shown else None,
-                shown=shown,
+                guardrail, feedback_round, value=value.quantize(Decimal("0.0001")), shown=True
             )
+            if new:
+                created.append(breach)
+        if unseen:
+            breach, new = _record_withheld(feedback_round, unseen)
             if new:
                 created.append(breach)
         # A repeated evaluation finds its checks already there (one per guardrail and round).

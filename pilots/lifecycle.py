@@ -425,7 +425,7 @@ def move(
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     if breach is not None and not rationale:
         # A system pause always says why, even when the breach carries no detail.
-        rationale = _("Guardrail breached: %(guardrail)s") % {"guardrail": breach.guardrail}
+        rationale = breach.text
     with transaction.atomic():
         # The row lock serialises concurrent moves; the re-check below makes the loser fail.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)

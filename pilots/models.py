@@ -562,7 +562,12 @@ class GuardrailBreach(models.Model):
         PAUSE_REFUSED = "pause_refused", _("Pause refused: the pilot is still running")
         NOT_RUNNING = "not_running", _("Nothing to pause: the pilot was not running")
 
-    guardrail = models.ForeignKey(Guardrail, on_delete=models.PROTECT, related_name="breaches")
+    # Empty for a metric breach in a round below the anonymity threshold ("withheld"): the record
+    # then says only that a guardrail of the pilot broke in that round, never which one, since
+    # rules on a handful of answers would tell each of them what the others answered.
+    guardrail = models.ForeignKey(
+        Guardrail, on_delete=models.PROTECT, null=True, blank=True, related_name="breaches"
+    )
     pilot = models.ForeignKey(Pilot, on_delete=models.PROTECT, related_name="breaches")
     round = models.ForeignKey(
         "feedback.FeedbackRound",
@@ -643,6 +648,19 @@ class GuardrailBreach(models.Model):
                 condition=Q(trigger__in=["metric", "exposure"]),
                 name="pilots_guardrailbreach_trigger_valid",
             ),
+            # Only a metric breach may be withheld (no guardrail named), and it carries no value
+            # and always its round; an exposure report names its rule (safety comes first).
+            models.CheckConstraint(
+                condition=Q(guardrail__isnull=False)
+                | Q(trigger="metric", observed_value__isnull=True, round__isnull=False),
+                name="pilots_guardrailbreach_withheld_is_a_metric_breach_without_value",
+            ),
+            # However many guardrails broke in a round below the threshold: one record.
+            models.UniqueConstraint(
+                fields=["round"],
+                condition=Q(trigger="metric", guardrail__isnull=True),
+                name="pilots_guardrailbreach_one_withheld_per_round",
+            ),
             models.CheckConstraint(
                 condition=Q(action_taken__in=["flagged", "paused", "pause_refused", "not_running"]),
                 name="pilots_guardrailbreach_action_taken_valid",
@@ -675,7 +693,18 @@ class GuardrailBreach(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.guardrail} @ {self.pilot}"
+        return f"{self.rule_name} @ {self.pilot}"
+
+    @property
+    def is_withheld(self) -> bool:
+        return self.guardrail_id is None
+
+    @property
+    def rule_name(self) -> str:
+        """The guardrail's rule, or only that a guardrail broke when the breach is withheld."""
+        if self.is_withheld:
+            return str(_("A guardrail of this pilot"))
+        return self.guardrail.description
 
     @property
     def text(self) -> str:

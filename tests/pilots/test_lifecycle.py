@@ -822,10 +822,11 @@ def test_the_metric_threshold_fixture_is_consistent():
     metric.full_clean()
 
 
-def test_a_system_pause_without_a_rationale_records_the_breached_guardrail():
+def test_a_system_pause_without_a_rationale_records_what_broke():
     pilot = make_pilot(Stage.SANDBOX)
     breach = open_breach(pilot)
     change = lifecycle.move(
         pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.SANDBOX, breach=breach
     )
-    assert change.rationale == f"Guardrail breached: {breach.guardrail.description}"
+    assert change.rationale == breach.text
+    assert change.rationale
