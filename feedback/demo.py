@@ -2,19 +2,21 @@
 
 Each demo pilot was created weeks or months ago and went through `pilots.lifecycle.move` on
 dated days (its `now=`): submitted, approved, promoted on the evidence of the rounds that closed
-in between, paused, rejected or retired. Between the moves it got the rounds the scheduler
-would have opened (feedback.scheduling's own period rules): one per period that began while it
-was in sandbox, pilot or approved standard, on or after its planned start, opening when the
-period began (or when the pilot entered the stage), its window cut at the next period; each
-answered by most of its participants and closed when its window ended, then its guardrails
-evaluated. Promotions pass their gates on that evidence (no override), with the security and
-legal reviews recorded before the promotion to approved standard. The events of all the pilots
-run in time order, so ids follow dates.
+in between, paused, rejected or retired. Between the moves it got the rounds the beat would
+have opened (feedback.scheduling.plan_round decides, at each period's start and when the pilot
+entered a stage): one per period that began while it was in sandbox, pilot or approved
+standard, on or after its planned start, its window cut at the next period; each answered by
+most of its participants and closed when its window ended, then its guardrails evaluated.
+Promotions pass their gates on that evidence (no override), with the security and legal
+reviews recorded before the promotion to approved standard. The events of all the pilots run
+in time order, so ids follow dates.
 
 Today: `participant` takes part in the sandbox, pilot and approved pilots, and has exactly one
-open prompt, in the round of "Knowledge base search" that opened in the last day; every other
-running pilot's current round has closed, so the beat opens nothing when `make run` starts.
-Answers come from generators seeded with each pilot's title: every run builds the same data.
+open prompt, in the round of "Knowledge base search" that opened in the last three days (on a
+working day if its halfway reminder, which would replace the printed link, is a day away or
+more, else on the latest day); every other running pilot's current round has closed, so the
+beat opens nothing when `make run` starts. Answers come from generators seeded with each
+pilot's title: every run builds the same data.
 
 Idempotent: a demo pilot that exists is left alone. Every run gives `participant`'s open,
 unanswered prompt a new link and returns it (tokens are never stored, so the link can only be
@@ -34,6 +36,7 @@ from django.db import transaction
 
 from pilots import guardrails, lifecycle
 from pilots.demo import USERNAMES
+from pilots.exceptions import ValidationFailed
 from pilots.lifecycle import Action
 from pilots.models import (
     ACTIVE_STAGES,
@@ -293,8 +296,16 @@ class Plan:
 class _Planner:
     """Walk one story forward in time, deciding each move's date and the rounds in between."""
 
-    def __init__(self, story: Story, team: Team, *, now: datetime.datetime) -> None:
+    def __init__(
+        self,
+        story: Story,
+        team: Team,
+        *,
+        questionnaire: Questionnaire,
+        now: datetime.datetime,
+    ) -> None:
         self.story = story
+        self.questionnaire = questionnaire
         self.now = now
         self.tz = ZoneInfo(team.timezone)
         self.today = now.astimezone(self.tz).date()
@@ -342,28 +353,36 @@ class _Planner:
     def _run_rounds(
         self, start: datetime.datetime, *, until: datetime.datetime | None, count: int = 0
     ) -> datetime.datetime:
-        """Open the rounds the beat would open from `start`, as feedback.scheduling decides.
+        """Open the rounds the beat would open from `start` (scheduling.plan_round decides).
 
-        Stops before `until`, or once `count` rounds have opened and closed; returns the
-        instant reached (the last round's close when counting).
+        Ticks when each period begins. Stops before `until`, or once `count` rounds have opened
+        and closed; returns the instant reached (the last round's close when counting).
         """
         tick, opened = start, 0
         for _ in range(1000):
             if until is not None and tick >= until:
                 return tick
             period = scheduling.current_period(self.pilot, now=tick)
-            window = None
-            if period.start >= self.pilot.planned_start and period.start not in self.rounds:
-                window = scheduling.round_window(self.pilot, period, now=tick)
-            if window is not None:
-                planned = PlannedRound(period.start, window[0], window[1], self.pilot.stage)
-                self.rounds[period.start] = planned
-                self._add(planned.opens_at, "open", planned)
-                if planned.closes_at <= self.now:
-                    self._add(planned.closes_at, "close", planned)
-                opened += 1
-                if count and opened == count:
-                    return planned.closes_at
+            if period.start not in self.rounds:
+                try:
+                    round_ = scheduling.plan_round(
+                        self.pilot, questionnaire=self.questionnaire, now=tick
+                    )
+                except ValidationFailed as e:
+                    if e.code not in ("before_planned_start", "too_little_time"):
+                        raise
+                    round_ = None  # this period goes without a round, as with the beat
+                if round_ is not None:
+                    planned = PlannedRound(
+                        round_.period_start, round_.opens_at, round_.closes_at, self.pilot.stage
+                    )
+                    self.rounds[planned.period_start] = planned
+                    self._add(planned.opens_at, "open", planned)
+                    if planned.closes_at <= self.now:
+                        self._add(planned.closes_at, "close", planned)
+                    opened += 1
+                    if count and opened == count:
+                        return planned.closes_at
             tick = period.next_opens_at
             if until is None and tick > self.now:
                 raise ValueError(
@@ -427,9 +446,11 @@ class _Planner:
         )
 
 
-def plan_story(story: Story, team: Team, *, now: datetime.datetime) -> Plan:
+def plan_story(
+    story: Story, team: Team, *, questionnaire: Questionnaire, now: datetime.datetime
+) -> Plan:
     """Return the dated events of a demo story up to `now` (nothing is written)."""
-    return _Planner(story, team, now=now).plan()
+    return _Planner(story, team, questionnaire=questionnaire, now=now).plan()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,7 +485,11 @@ def seed(
         raise ValueError("No default questionnaire: run `manage.py migrate` first.")
     questions = list(questionnaire.questions.all())
     existing = set(Pilot.objects.filter(title__in=STORY_TITLES).values_list("title", flat=True))
-    plans = [plan_story(s, teams[s.team], now=now) for s in STORIES if s.title not in existing]
+    plans = [
+        plan_story(s, teams[s.team], questionnaire=questionnaire, now=now)
+        for s in STORIES
+        if s.title not in existing
+    ]
     by_title = {p.story.title: p for p in plans}
     events = sorted(
         (e for p in plans for e in p.events),
