@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from aiops_site.health import healthz
 from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
 from pilots.api import AIToolViewSet, PilotViewSet
+from pilots.views import sign_in
 
 api = DefaultRouter()
 api.register("pilots", PilotViewSet, basename="pilot")
@@ -16,6 +17,8 @@ api.register("evidence", EvidenceViewSet, basename="evidence")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Before Django's own: the same sign-in page, listing the demo accounts in demo mode.
+    path("accounts/login/", sign_in, name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),

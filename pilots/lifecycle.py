@@ -7,6 +7,7 @@ four-eyes rule and the gates, then writes the pilot and an append-only StageChan
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -401,12 +402,18 @@ def move(
     rationale: str = "",
     override: bool = False,
     breach: GuardrailBreach | None = None,
+    now: datetime.datetime | None = None,
 ) -> StageChange:
     """Move a pilot by an action, from the stage the caller saw, and record it.
 
     Raises StageChangedMeanwhile if the stage is no longer `expected_stage` (another Ops moved
     it first), IllegalTransition, PermissionRefused, ValidationFailed (missing rationale) or
     GateFailed (a criterion not passed and no override with a rationale).
+
+    `now` dates a move that happened earlier, for recording a past history (the demo data):
+    the same checks and gates run, against the data as it stands. It may be neither in the
+    future (code move_in_future) nor before the pilot's last stage change
+    (move_before_last_change), so a history stays in order. People's moves leave it unset.
     """
     rationale = (rationale or "").strip()
     if expected_stage not in Stage.values:
@@ -426,12 +433,28 @@ def move(
     if breach is not None and not rationale:
         # A system pause always says why, even when the breach carries no detail.
         rationale = breach.text
+    dated = now is not None
+    if dated and now > timezone.now():
+        raise ValidationFailed(
+            _("A stage change cannot be dated in the future."), code="move_in_future", field="now"
+        )
     with transaction.atomic():
         # The row lock serialises concurrent moves; the re-check below makes the loser fail.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
         if pilot.stage != expected_stage:
             raise StageChangedMeanwhile(
                 expected=Stage(expected_stage).label, actual=Stage(pilot.stage).label
+            )
+        if dated and now < pilot.stage_changed_at:
+            raise ValidationFailed(
+                _("A stage change cannot be dated before the pilot's last one (%(last)s).")
+                % {
+                    "last": formats.date_format(
+                        timezone.localtime(pilot.stage_changed_at), "SHORT_DATETIME_FORMAT"
+                    )
+                },
+                code="move_before_last_change",
+                field="now",
             )
         transition = find_transition(pilot.stage, action)
         _check_permission(pilot, transition, actor)
@@ -464,7 +487,7 @@ def move(
                     field="rationale",
                 )
         target = transition.target or pilot.paused_from
-        now = timezone.now()
+        now = now if dated else timezone.now()
         source = pilot.stage
         pilot.paused_from = source if target == Stage.PAUSED else ""
         pilot.stage = target

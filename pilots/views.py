@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from feedback.models import FeedbackRound, Prompt
 
-from . import declarations, evidence, lifecycle, proposals, question_keys
+from . import declarations, demo, evidence, lifecycle, proposals, question_keys
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .forms import (
     DeclarationForm,
@@ -73,6 +74,20 @@ def nav(request: HttpRequest) -> dict[str, Any]:
             lambda: user.is_authenticated and proposals.teams_led_by(user).exists()
         ),
     }
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Django's sign-in page; in demo mode it also lists the demo accounts and their password.
+
+    The list (pilots.demo.demo_accounts) is empty unless DEMO_MODE is on and demo people
+    exist, and it is read only when the page is rendered, not for each sign-in attempt.
+    """
+    return LoginView.as_view(
+        extra_context={
+            "demo_accounts": SimpleLazyObject(demo.demo_accounts),
+            "demo_password": demo.DEMO_PASSWORD,
+        }
+    )(request)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ default). When any child exits on its own, the others are stopped the same way. 
 Ctrl-C kills at once.
 
 Environment: BIN (the virtualenv's bin directory, default .venv/bin), PORT (default 8000).
-RUN_COMMANDS replaces the three commands with a JSON list of argument lists: tests only.
+Every child gets PORT in its environment, so the settings' default SITE_URL (the base of the
+links the worker emails) names the port runserver serves. RUN_COMMANDS replaces the three
+commands with a JSON list of argument lists: tests only.
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ def default_commands(bin_dir: str, port: str) -> list[list[str]]:
     ]
 
 
-def start(argv: list[str]) -> subprocess.Popen:
+def start(argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     """Start one child in a session (POSIX) or process group (Windows) of its own."""
     if POSIX:
-        return subprocess.Popen(argv, start_new_session=True)  # noqa: S603 - our own commands
+        return subprocess.Popen(argv, env=env, start_new_session=True)  # noqa: S603 - ours
     return subprocess.Popen(  # noqa: S603
-        argv, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP
+        argv, env=env, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP
     )
 
 
@@ -146,15 +148,17 @@ def main() -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), on_signal)
 
+    # The worker's emails link to SITE_URL, which defaults to this port (aiops_site.settings).
+    env = {**os.environ, "PORT": port}
     children: list[subprocess.Popen] = []
     exit_code = 0
     try:
         for argv in commands:
-            children.append(start(argv))
+            children.append(start(argv, env))
         if not raw:
             print(
-                f"AI Pilot Tracker on http://127.0.0.1:{port}  "
-                "(users ops / lead / participant, password demo)",
+                f"AI Pilot Tracker on http://127.0.0.1:{port}  (the sign-in page lists the demo "
+                "users; password demo)",
                 flush=True,
             )
         while not stopping:

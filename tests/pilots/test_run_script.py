@@ -28,6 +28,8 @@ if mode == "stubborn":
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+with open(out + ".port", "w") as f:
+    f.write(os.environ.get("PORT", "unset"))
 with open(out + ".tmp", "w") as f:
     f.write(f"{os.getpid()} {grandchild.pid}")
 os.replace(out + ".tmp", out)
@@ -53,16 +55,23 @@ def alive(pid: int) -> bool:
 
 
 class Launcher:
-    def __init__(self, tmp_path: Path, modes: list[str], stop_timeout: float = 10) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        modes: list[str],
+        stop_timeout: float = 10,
+        port: str | None = None,
+    ) -> None:
         self.files = [tmp_path / f"child{i}" for i in range(len(modes))]
         commands = [
             [sys.executable, "-c", CHILD, str(f), mode]
             for f, mode in zip(self.files, modes, strict=True)
         ]
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PORT"},
             "RUN_COMMANDS": json.dumps(commands),
             "RUN_STOP_TIMEOUT": str(stop_timeout),
+            **({"PORT": port} if port is not None else {}),
         }
         self.process = subprocess.Popen(
             [sys.executable, str(RUN_PY)],
@@ -74,6 +83,10 @@ class Launcher:
         )
         wait_until(lambda: all(f.exists() for f in self.files), what="every child started")
         self.pids = [int(p) for f in self.files for p in f.read_text().split()]
+
+    def ports(self) -> list[str]:
+        """The PORT each child found in its environment."""
+        return [(f.parent / (f.name + ".port")).read_text() for f in self.files]
 
     def output(self) -> str:
         return self.process.communicate(timeout=30)[0]
@@ -133,3 +146,46 @@ def test_a_child_that_ignores_terminate_is_killed_after_the_deadline(launch):
     assert "Killed 1 process group(s) still running after 1 s." in run.output()
     assert time.monotonic() - started >= 1  # it waited for the deadline, then killed
     wait_until(lambda: not any(alive(pid) for pid in run.pids), what="every child gone", timeout=5)
+
+
+@pytest.mark.parametrize(("port", "seen"), [("8123", "8123"), (None, "8000")])
+def test_every_child_is_given_the_port_served(launch, port, seen):
+    # The worker's emails link to SITE_URL, which defaults to http://127.0.0.1:$PORT.
+    run = launch(["runs", "runs", "runs"], port=port)
+    assert run.ports() == [seen] * 3
+    run.process.send_signal(signal.SIGINT)
+    assert "Stopped." in run.output()
+
+
+def site_url(tmp_path: Path, **env: str) -> str:
+    """SITE_URL as a fresh process's settings read it from exactly this environment."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.SITE_URL)",
+        ],
+        cwd=RUN_PY.parents[1],
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "aiops_site.settings",
+            "AIOPS_ENV_FILE": "",
+            "AIOPS_VAR_DIR": str(tmp_path),
+            "DEBUG": "1",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_the_default_site_url_names_the_port_served_and_an_explicit_one_wins(tmp_path):
+    assert site_url(tmp_path) == "http://127.0.0.1:8000"
+    assert site_url(tmp_path, PORT="8123") == "http://127.0.0.1:8123"
+    assert site_url(tmp_path, PORT="8123", SITE_URL="https://pilots.example.com") == (
+        "https://pilots.example.com"
+    )
