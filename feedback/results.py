@@ -6,15 +6,17 @@ the round's questions, the number of responses, and one scan of the answers coun
 counts and comments all follow exactly from those counts, identically on SQLite and PostgreSQL.
 
 Anonymity: nothing that could identify a person is stored. Below the threshold
-(settings.FEEDBACK_ANONYMITY_THRESHOLD, never below 3) the snapshot keeps only the number of
-responses and, per question, the number of answers: no mean, distribution, count or comment.
-Every question's figures (number, scale, yes/no and choice alike) also need that many answers
-to the question itself: an average of two answers tells each of the two the other's answer, and
-"yes 1, no 1" among two people says just as much. Incidents follow their questions: the
-incident count is stored only when the incident question is shown, and the count per kind only
-when the incident-kind question itself has at least threshold answers (with fewer, "1 exposure"
-would point at the one person who reported an incident). Hiding at display time
-would leak through exports and the API, so the figures are never stored.
+(settings.FEEDBACK_ANONYMITY_THRESHOLD, never below 3) the snapshot keeps only the round's
+number of responses (and invitations): no question at all, not even how many answered it.
+In a round that meets it, every question's figures — number, scale, yes/no, choice and free
+text alike, and its count of answers `n` — need that many answers to the question itself: an
+average of two answers tells each of the two the other's answer, "yes 1, no 1" among two people
+says just as much, "incident_kind n=1" says that one person reported an incident, and the one
+description of that incident would be quoted verbatim. A withheld question says only that it
+is withheld, the same whether nobody or a few answered it. Incidents follow their questions:
+the incident count is stored only when the incident question is shown, and the count per kind
+only when the incident-kind question itself has at least threshold answers. Hiding at display
+time would leak through exports and the API, so the figures are never stored.
 """
 
 from __future__ import annotations
@@ -75,14 +77,18 @@ def entry_grid(entry: dict) -> stats.Grid:
 
 
 def _question_result(question: Question, *, n: int, shown: bool) -> dict:
-    return {
+    entry = {
         "key": question.key,
         "text": question.text,
         "kind": question.kind,
         "unit": question.unit,
-        "n": n,
         "shown": shown,
     }
+    if shown:
+        # Only a count that meets the threshold: "incident_kind n=1" in a round of six would
+        # say that one of them reported an incident.
+        entry["n"] = n
+    return entry
 
 
 def compute_results(feedback_round: FeedbackRound, *, responses: int | None = None) -> dict:
@@ -185,15 +191,16 @@ def compute_results(feedback_round: FeedbackRound, *, responses: int | None = No
         else:
             counts = per_text[pk]
             n = sum(counts.values())
-            entry = _question_result(question, n=n, shown=round_shown)
-            if round_shown:
+            entry = _question_result(question, n=n, shown=round_shown and n >= threshold)
+            if entry["shown"]:
                 # Sorted, so their order says nothing about who answered or when.
                 result["comments"].extend(
                     {"question": question.key, "text": text}
                     for text, count in sorted(counts.items())
                     for _ in range(count)
                 )
-        result["questions"].append(entry)
+        if round_shown:
+            result["questions"].append(entry)
 
     by_key = {q["key"]: q for q in result["questions"]}
     if by_key.get(INCIDENT_KEY, {}).get("shown"):

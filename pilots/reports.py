@@ -107,6 +107,10 @@ def csv_rows(round_rows: list[dict]) -> list[list]:
             row["responses"],
             row["response_rate"],
         ]
+        if not row["all_questions"]:
+            # A round below the threshold: its counts only, no question (not even how many
+            # answered each).
+            rows.append([*base, None, None, None, None, "no", *[None] * 9])
         for q in row["all_questions"]:
             shown = bool(q.get("shown"))
             ci = q.get("ci") or [None, None]
@@ -122,7 +126,7 @@ def csv_rows(round_rows: list[dict]) -> list[list]:
                     q.get("key"),
                     q.get("text"),
                     q.get("kind"),
-                    q.get("n"),
+                    q.get("n") if shown else None,
                     "yes" if shown else "no",
                     q.get("mean"),
                     q.get("median"),

@@ -83,7 +83,6 @@ def test_a_yes_no_question_answered_by_too_few_hides_its_counts_even_in_a_big_ro
         "text": "incident?",
         "kind": "yes_no",
         "unit": "",
-        "n": 2,
         "shown": False,
     }
     assert results["incidents"] is None
@@ -95,7 +94,8 @@ def test_a_choice_question_answered_by_too_few_hides_its_counts_even_in_a_big_ro
     answers[0].update(incident=True, incident_kind="confidential_data_exposed")
     results = add_round(PilotFactory(stage="sandbox"), answers).results
     kind = _by_key(results)["incident_kind"]
-    assert (kind["n"], kind["shown"], "choices" in kind) == (1, False, False)
+    # Not even its count of answers: "n=1" would say that one of the eight reported one.
+    assert (kind.get("n"), kind["shown"], "choices" in kind) == (None, False, False)
     # The incident count is shown (8 answered the yes/no question), never the lone kind.
     assert results["incidents"] == {"count": 1, "by_kind": []}
     assert "confidential_data_exposed" not in json.dumps(results)
@@ -103,13 +103,13 @@ def test_a_choice_question_answered_by_too_few_hides_its_counts_even_in_a_big_ro
 
 def test_comments_are_listed_sorted_and_without_author():
     pilot = PilotFactory(stage="sandbox", anonymous_feedback=False)
-    r = add_round(pilot, _answers(12))
+    r = add_round(pilot, _answers(15))
     for i, response in enumerate(r.responses.all()):
         response.respondent = UserFactory(username=f"alice{i}")
         response.save()
     results = compute_results(r)
     texts = [c["text"] for c in results["comments"]]
-    assert texts == sorted(texts) and len(texts) == 4
+    assert texts == sorted(texts) and len(texts) == 5
     assert "alice" not in json.dumps(results)
     assert set(results["comments"][0]) == {"question", "text"}
 
@@ -121,9 +121,19 @@ def test_below_the_anonymity_threshold_only_the_number_of_answers_is_stored(sett
     assert results["responses"] == 4
     assert results["comments"] == []
     assert results["incidents"] is None
-    for q in results["questions"]:
-        assert set(q) == {"key", "text", "kind", "unit", "n", "shown"}
-        assert q["shown"] is False
+    # Not a single question, not even how many answered each: only the round's counts.
+    assert results["questions"] == []
+    assert set(results) == {
+        "version",
+        "threshold",
+        "invited",
+        "responses",
+        "response_rate",
+        "shown",
+        "questions",
+        "incidents",
+        "comments",
+    }
     assert "comment 00" not in json.dumps(results)
 
 
@@ -139,9 +149,22 @@ def test_a_question_answered_by_too_few_hides_its_figures_even_in_a_big_round(se
         "text": "trust?",
         "kind": "scale",
         "unit": "",
-        "n": 2,
         "shown": False,
     }
+
+
+def test_a_comment_to_a_text_question_answered_by_too_few_is_not_quoted(settings):
+    """The one description of a withheld incident used to be listed among the comments."""
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    answers = [{"quality": 4, "incident": False, "comment": f"fine {i}"} for i in range(8)]
+    answers[0].update(
+        incident=True, incident_kind="other", incident_description="I pasted the client file"
+    )
+    results = add_round(PilotFactory(stage="sandbox"), answers).results
+    assert "I pasted the client file" not in json.dumps(results)
+    assert len(results["comments"]) == 8  # the comment question had eight answers
+    description = _by_key(results)["incident_description"]
+    assert (description["shown"], description.get("n")) == (False, None)
 
 
 def test_the_threshold_is_never_below_3(settings):
