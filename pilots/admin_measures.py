@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from . import measures, question_keys
 from .exceptions import DomainError, ValidationFailed
 from .forms import question_choices
-from .models import Guardrail, Pilot, SuccessMetric, is_ops
+from .models import Guardrail, Pilot, Stage, SuccessMetric, is_ops
 from .question_keys import AskedQuestion
 
 ADMIN_BLANK = "---------"
@@ -120,14 +120,36 @@ class GuardrailInlineForm(MeasureInlineForm):
             )
 
 
-class SuccessMetricInline(admin.TabularInline):
+class DraftOnlyInline:
+    """Rows a pilot is judged by change only while it is a draft (the lead's proposal).
+
+    Once submitted, what Ops approved stays what the gates judge; and once a round is answered,
+    a guardrail added or tightened on those answers would tell Ops what a few people said (a
+    "ladder" of thresholds). Ops repair a key before any answer, or disable a guardrail with a
+    reason, from the Success metrics and Guardrails lists (pilots.measures).
+    """
+
+    def _open(self, obj) -> bool:
+        return obj is None or obj.stage == Stage.DRAFT
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._open(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._open(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._open(obj) and super().has_delete_permission(request, obj)
+
+
+class SuccessMetricInline(DraftOnlyInline, admin.TabularInline):
     model = SuccessMetric
     form = SuccessMetricInlineForm
     formset = MeasureInlineFormSet
     extra = 0
 
 
-class GuardrailInline(admin.StackedInline):
+class GuardrailInline(DraftOnlyInline, admin.StackedInline):
     model = Guardrail
     form = GuardrailInlineForm
     formset = MeasureInlineFormSet

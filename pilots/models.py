@@ -484,6 +484,12 @@ class Guardrail(models.Model):
                 | (Q(disabled_at__isnull=False) & ~Q(disabled_reason="")),
                 name="pilots_guardrail_disabled_with_reason",
             ),
+            # One threshold per question and statistic (pilots.proposals says why).
+            models.UniqueConstraint(
+                fields=["pilot", "question_key", "statistic"],
+                condition=Q(kind="metric", disabled_at__isnull=True),
+                name="pilots_guardrail_one_per_question_and_statistic",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     kind="policy",

@@ -257,6 +257,7 @@ def _validate(
                 field=f"metrics-{i}-name",
             )
         names.add(name)
+    watched: set[tuple[str, str]] = set()
     for i, row in enumerate(proposal.guardrails):
         try:
             registry.validate_guardrail(
@@ -265,6 +266,20 @@ def _validate(
             )
         except ValidationFailed as e:
             raise ValidationFailed(e.message, code=e.code, field=f"guardrails-{i}-{e.field}") from e
+        if row.get("kind") == Guardrail.Kind.METRIC:
+            # One threshold per question and statistic: several ("mean ≥ 2, ≥ 3, ≥ 4…") on the
+            # same few answers would tell Ops, from which of them broke, what people answered.
+            watch = (row.get("question_key") or "", row.get("statistic") or "")
+            if watch in watched:
+                raise ValidationFailed(
+                    _(
+                        "Another guardrail already watches this statistic of this question: "
+                        "one threshold per question and statistic."
+                    ),
+                    code="duplicate_guardrail",
+                    field=f"guardrails-{i}-statistic",
+                )
+            watched.add(watch)
     _validate_questions(proposal, pilot)
     people = list(proposal.participants)
     if people:

@@ -145,19 +145,22 @@ def test_an_untouched_row_with_an_unknown_key_does_not_block_saving_the_pilot(op
     assert (pilot.title, metric.question_key) == ("After", "qualty")
 
 
-def test_the_pilot_admin_refuses_re_keying_a_metric_once_a_round_is_answered(ops_client):
+def test_outside_draft_the_pilot_admin_shows_metrics_and_guardrails_read_only(ops_client):
+    """What Ops approved is what the gates judge: no edit, add or delete once submitted."""
     pilot = PilotFactory(stage="pilot")
     metric = SuccessMetricFactory(pilot=pilot, question_key="trust")
+    guardrail = MetricGuardrailFactory(pilot=pilot, threshold=3)
     ResponseFactory(round=FeedbackRoundFactory(pilot=pilot))
 
-    response = post_pilot(
-        ops_client, pilot, metric_row(0, metric, question_key="quality"), initial=1
-    )
+    page = ops_client.get(reverse("admin:pilots_pilot_change", args=[pilot.pk])).content.decode()
+    assert 'name="metrics-0-question_key"' not in page
+    assert 'name="guardrails-0-threshold"' not in page
+    assert 'name="guardrails-MAX_NUM_FORMS" value="0"' in page  # no row can be added either
+    post_pilot(ops_client, pilot, metric_row(0, metric, question_key="quality"), initial=1)
 
-    [errors] = inline_errors(response, "metrics")
-    assert "already has answered feedback rounds" in errors["question_key"][0]
     metric.refresh_from_db()
-    assert metric.question_key == "trust"
+    guardrail.refresh_from_db()
+    assert (metric.question_key, guardrail.threshold) == ("trust", 3)
 
 
 # --- The lists and the repairs ------------------------------------------------------------------

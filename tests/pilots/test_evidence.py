@@ -219,10 +219,9 @@ def test_the_recommendation_is_to_stop_when_a_metric_is_clearly_missed():
 def test_an_open_breach_makes_the_recommendation_keep_going():
     pilot = _pilot()
     SuccessMetricFactory(pilot=pilot, target=Decimal("3.2"), min_responses=5)
+    guardrail = MetricGuardrailFactory(pilot=pilot)  # before any answer: then frozen
     r = add_round(pilot, scores("quality", [5, 4, 5, 5, 4, 5]))
-    GuardrailBreach.objects.create(
-        guardrail=MetricGuardrailFactory(pilot=pilot), pilot=pilot, round=r, detail="Trust fell."
-    )
+    GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, round=r, detail="Trust fell.")
     advice = evidence.page_context(pilot)["recommendation"]
     assert advice.action == Recommendation.KEEP_GOING
     assert "breach" in advice.reason
@@ -296,9 +295,10 @@ def test_a_promotion_stores_the_evidence_it_was_decided_on(ops2):
 def test_a_stop_stores_the_missed_metric_and_the_open_breach_it_was_decided_on(ops):
     pilot = _pilot()
     SuccessMetricFactory(pilot=pilot, name="Quality", target=Decimal("4.5"), min_responses=5)
+    guardrail = MetricGuardrailFactory(pilot=pilot)  # before any answer: then frozen
     r = add_round(pilot, scores("quality", [2, 3, 2, 3, 2, 3]))
     breach = GuardrailBreach.objects.create(
-        guardrail=MetricGuardrailFactory(pilot=pilot), pilot=pilot, round=r, detail="Trust fell."
+        guardrail=guardrail, pilot=pilot, round=r, detail="Trust fell."
     )
     change = lifecycle.move(
         pilot.pk, "stop", actor=ops, expected_stage="pilot", rationale="Quality is too low."

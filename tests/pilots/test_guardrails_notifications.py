@@ -38,7 +38,14 @@ def eager_retries(celery_eager):
 
 
 def make_breach(pilot, **fields) -> GuardrailBreach:
-    guardrail = MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    # Each on its own statistic: one enabled threshold per question and statistic.
+    statistic = ["mean", "yes_count", "yes_share"][pilot.guardrails.count() % 3]
+    guardrail = MetricGuardrailFactory(
+        pilot=pilot,
+        action=Guardrail.Action.FLAG,
+        question_key=f"q{pilot.guardrails.count()}",
+        statistic=statistic,
+    )
     return GuardrailBreach.objects.create(
         guardrail=guardrail, pilot=pilot, detail="Trust fell to 2.00.", **fields
     )

@@ -341,9 +341,10 @@ def test_an_old_snapshot_that_kept_only_its_sentences_still_shows(client, ops, p
 
 
 def test_a_breach_detail_is_shown_as_recorded(client, ops, pilot):
+    guardrail = MetricGuardrailFactory(pilot=pilot)  # before any answer: then frozen
     feedback_round = closed_in_english(pilot)
     GuardrailBreach.objects.create(
-        guardrail=MetricGuardrailFactory(pilot=pilot),
+        guardrail=guardrail,
         pilot=pilot,
         round=feedback_round,
         detail="Trust fell below 3.",

@@ -431,9 +431,10 @@ def test_the_database_refuses_a_disabled_guardrail_without_a_reason(ops):
 
 def test_a_disabled_guardrail_is_not_evaluated_when_its_round_closes(ops):
     pilot = PilotFactory(stage="pilot")
-    kept = MetricGuardrailFactory(pilot=pilot, action="flag", description="Kept")
     off = MetricGuardrailFactory(pilot=pilot, action="pause", description="Off")
     measures.disable_guardrail(off.pk, actor=ops, reason="Replaced by “Kept”.")
+    # One enabled threshold per question and statistic: the replacement comes after.
+    kept = MetricGuardrailFactory(pilot=pilot, action="flag", description="Kept")
 
     r = add_round(pilot, scores("trust", [2, 2, 1, 3, 2, 2]))  # mean 2 < 3 breaks both
     created = guardrails.evaluate_round(r.pk)
