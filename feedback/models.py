@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -240,22 +240,50 @@ class FeedbackRoundQuerySet(models.QuerySet):
         return self.open().filter(closes_at__lte=now)
 
     def with_counts(self) -> FeedbackRoundQuerySet:
-        """Annotate `invited` and `responded`: as recorded when closed, counted while open."""
+        """Annotate `invited`, `responded` and `threshold_reached`, following the timing rule.
 
-        def live(model: type[models.Model]) -> Coalesce:
-            counted = (
-                model.objects.filter(round=OuterRef("pk"))
-                .order_by()
-                .values("round")
-                .annotate(n=Count("pk"))
-                .values("n")
-            )
-            return Coalesce(Subquery(counted), 0)
+        Closed rounds: as recorded when they closed. An open round: invitations counted live
+        (they move with the fan-out, not with answers); responses counted live only when the
+        round is named. While an anonymous round is open `responded` is None and only
+        `threshold_reached` says anything about its answers: a count moving by one with each
+        answer would date each answer (README, "the timing rule").
+        """
+        from .results import anonymity_threshold
 
+        prompts = (
+            Prompt.objects.filter(round=OuterRef("pk"))
+            .order_by()
+            .values("round")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        responses = (
+            Response.objects.filter(round=OuterRef("pk"))
+            .order_by()
+            .values("round")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        threshold = anonymity_threshold()
+        # The threshold-th response exists: reached, without counting past it.
+        nth = Response.objects.filter(round=OuterRef("pk")).order_by().values("pk")[
+            threshold - 1 : threshold
+        ]
         closed = Q(status=FeedbackRound.Status.CLOSED)
         return self.annotate(
-            invited=Case(When(closed, then=F("invited_count")), default=live(Prompt)),
-            responded=Case(When(closed, then=F("response_count")), default=live(Response)),
+            invited=Case(
+                When(closed, then=F("invited_count")), default=Coalesce(Subquery(prompts), 0)
+            ),
+            responded=Case(
+                When(closed, then=F("response_count")),
+                When(anonymous=False, then=Coalesce(Subquery(responses), 0)),
+                default=Value(None, output_field=models.IntegerField()),
+            ),
+            threshold_reached=Case(
+                When(closed, then=Q(response_count__gte=threshold)),
+                default=Exists(nth),
+                output_field=models.BooleanField(),
+            ),
         )
 
 

@@ -292,3 +292,90 @@ def test_a_withheld_question_reads_the_same_whether_nobody_or_a_few_answered(set
 
 def test_database_vendor_is_known():
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+# --- 4. Timing: polling every surface while an anonymous round is open ----------------------
+
+
+def _surfaces(world, admin: bool) -> list[str]:
+    """Every named page, API and export, and (for Ops) every admin screen of pilots and
+    feedback with its filters: what an observer would poll."""
+    from tests.feedback.test_anonymity import admin_pages_with_filters, project_urls
+
+    urls = project_urls(world)
+    if admin:
+        urls += [
+            url
+            for url in admin_pages_with_filters()
+            if url.startswith(("/admin/pilots/", "/admin/feedback/"))
+        ]
+    return sorted(set(urls))
+
+
+def test_polling_every_surface_while_a_round_is_open_learns_only_the_threshold_and_an_exposure(
+    client, settings, time_machine, django_capture_on_commit_callbacks, celery_eager
+):
+    """(responses, breaches) polled between answers used to date each answer: (1,0) → (2,1)
+    told Ops the second one reported the exposure. Now every page, API, export and admin
+    screen reads the same after each answer, except when the round reaches the threshold and
+    when an exposure is reported (the one accepted leak: safety comes first)."""
+    from tests.factories import GuardrailFactory, ParticipationFactory
+    from tests.feedback.test_anonymity import World
+
+    time_machine.move_to("2026-03-10 10:00:00+00:00", tick=False)
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    feedback_round = pulse_round(anonymous=True)
+    pilot = feedback_round.pilot
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, description="No client data")
+    people = []
+    for i in range(9):
+        user = UserFactory(username=f"person{i}")
+        ParticipationFactory(pilot=pilot, user=user)
+        people.append((user, *prompt_with_token(feedback_round, user)))
+    onlooker, _prompt, onlooker_token = people[-1]  # a participant who never answers
+    # The ids an observer would try: the pilot's, the round's, two people's (one answers).
+    world = World(feedback_round, users=[people[0][0], onlooker], tokens=[onlooker_token])
+    from django.test import Client
+
+    from tests.feedback.test_anonymity import admin_snapshot
+
+    ops = UserFactory(username="root_inspector", is_staff=True, is_superuser=True)
+    viewers = {}
+    for viewer, admin in ((ops, True), (pilot.lead, False), (onlooker, False)):
+        browser = Client()
+        browser.force_login(viewer)  # once: a sign-in is not what is being watched
+        viewers[viewer.username] = (browser, _surfaces(world, admin))
+
+    def snapshot() -> dict:
+        return {name: admin_snapshot(browser, urls) for name, (browser, urls) in viewers.items()}
+
+    def changed(before: dict, after: dict) -> list[str]:
+        return [
+            f"{viewer} {url}"
+            for viewer, pages in before.items()
+            for url, page in pages.items()
+            if after[viewer][url] != page
+        ]
+
+    def answer_as(index: int, **given) -> None:
+        _user, _prompt, token = people[index]
+        with django_capture_on_commit_callbacks(execute=True):
+            answering.submit_response(token=token, answers={**GOOD_ANSWERS, **given})
+
+    baseline = snapshot()
+    assert sum(len(pages) for pages in baseline.values()) > 60
+    for i in range(4):  # below the threshold: nothing moves
+        answer_as(i)
+        if i in (0, 3):
+            assert changed(baseline, snapshot()) == [], i
+    answer_as(4)  # the fifth: the round has enough answers, and says only that
+    at_threshold = snapshot()
+    moved = changed(baseline, at_threshold)
+    assert moved and all(f"/pilots/{pilot.pk}/" in m for m in moved), moved
+    answer_as(5, incident="yes", incident_kind="confidential_data_exposed")
+    after_exposure = snapshot()
+    assert changed(at_threshold, after_exposure)  # the accepted leak: alert and pause
+    assert GuardrailBreach.objects.filter(pilot=pilot, trigger="exposure").count() == 1
+    answer_as(6)
+    answer_as(7, incident="yes", incident_kind="confidential_data_exposed")
+    assert changed(after_exposure, snapshot()) == []  # a further report on an open breach

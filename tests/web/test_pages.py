@@ -169,16 +169,36 @@ def test_the_pilot_page_shows_the_hypothesis_guardrails_people_timeline_and_roun
     assert "75%" in html.split("Feedback rounds")[1]
 
 
-def test_an_open_round_shows_its_invitations_and_answers_so_far(client, ops, participant):
-    pilot = PilotFactory(stage="pilot")
-    round_ = FeedbackRoundFactory(pilot=pilot)
+def test_an_open_named_round_shows_its_invitations_and_answers_so_far(client, ops, participant):
+    pilot = PilotFactory(stage="pilot", anonymous_feedback=False)
+    round_ = FeedbackRoundFactory(pilot=pilot, anonymous=False)
     for user in (participant, ops, UserFactory(), UserFactory()):
         _prompt(round_, user)
-    ResponseFactory(round=round_)
+    ResponseFactory(round=round_, respondent=participant)
     client.force_login(ops)
     html = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
     row = html.split("Feedback rounds")[1].split("</tr>")[1]
     assert re.findall(r"<td>([^<]*)</td>", row)[1:] == ["Open", "4", "1", "25%"]
+
+
+def test_an_open_anonymous_round_says_only_whether_it_has_enough_answers(
+    client, ops, participant, settings
+):
+    """The timing rule: no count that moves with each answer while an anonymous round is open."""
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    round_ = FeedbackRoundFactory(pilot=pilot)
+    for user in (participant, ops, UserFactory(), UserFactory()):
+        _prompt(round_, user)
+    client.force_login(ops)
+    pages = []
+    for _ in range(4):
+        html = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
+        pages.append(html.split("Feedback rounds")[1].split("</tr>")[1])
+        ResponseFactory(round=round_)
+    assert "not yet enough answers" in pages[0]
+    assert pages[0] == pages[1] == pages[2]  # 0, 1 and 2 answers read the same
+    assert "enough answers to show results" in pages[3] and pages[3] != pages[2]
 
 
 def test_the_pilot_page_offers_editing_only_to_who_may_edit(client, lead, participant, team):
