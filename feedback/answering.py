@@ -26,6 +26,7 @@ response would be a link between a person and an anonymous answer.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -435,6 +436,41 @@ def submit_response(
             record_exposure_incident.delay_on_commit(feedback_round.pk)
     response.edit_token = edit_token  # type: ignore[attr-defined]
     return response
+
+
+def scatter_rows(feedback_round: FeedbackRound) -> None:
+    """Rewrite a closed anonymous round's prompts, responses and answers in random order.
+
+    Rows are stored in the order they were written: SQLite numbers each response's row
+    (rowid) in answer order, PostgreSQL places each new row version at the end of its table
+    (ctid), and a prompt marked answered moves with it. A copy of the database (pg_dump, a
+    copy of the SQLite file) could then pair the n-th answered prompt with the n-th response.
+    Once the round is closed nobody edits them any more: every row is deleted and written
+    again in a random order, all in the closing transaction (one row version stamp, xmin, for
+    all of them), and the edit keys, useless from now on, are dropped. Deleted row contents
+    are overwritten on SQLite (secure_delete, settings) rather than left in free pages.
+    """
+    shuffle = secrets.SystemRandom().shuffle
+    prompt_fields = [f.attname for f in Prompt._meta.concrete_fields]
+    answer_fields = [f.attname for f in Answer._meta.concrete_fields]
+    prompts = list(Prompt.objects.filter(round=feedback_round).values(*prompt_fields))
+    response_ids = list(
+        Response.objects.filter(round=feedback_round).values_list("pk", "respondent_id")
+    )
+    answers = list(
+        Answer.objects.filter(response__round=feedback_round).values(*answer_fields)
+    )
+    Answer.objects.filter(response__round=feedback_round).delete()
+    Response.objects.filter(round=feedback_round).delete()
+    Prompt.objects.filter(round=feedback_round).delete()
+    for rows in (prompts, response_ids, answers):
+        shuffle(rows)
+    Prompt.objects.bulk_create(Prompt(**row) for row in prompts)
+    Response.objects.bulk_create(
+        Response(pk=pk, round=feedback_round, respondent_id=respondent, edit_key_hash=None)
+        for pk, respondent in response_ids
+    )
+    Answer.objects.bulk_create(Answer(**row) for row in answers)
 
 
 def _blur_row_versions(round_id: int) -> None:

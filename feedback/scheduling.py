@@ -74,6 +74,7 @@ from django.utils.translation import gettext as _
 from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
 
+from . import answering
 from . import results as round_results
 from .models import Absence, FeedbackRound, Prompt, Questionnaire
 from .tokens import make_token
@@ -963,6 +964,9 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
         # Nothing goes out for a closed round any more.
         round_.prompts.filter(send_status=Status.QUEUED).update(send_status=Status.SKIPPED)
         round_.prompts.filter(reminder_status=Status.QUEUED).update(reminder_status=Status.SKIPPED)
+        if round_.anonymous:
+            # No row order, position or version stamp left to pair a prompt with its response.
+            answering.scatter_rows(round_)
         evaluate_round_guardrails.delay_on_commit(round_.pk)
     return round_
 
