@@ -15,7 +15,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from feedback.log_filters import redact
+from feedback.log_filters import is_answer_request, redact
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
@@ -23,7 +23,17 @@ accesslog = "-"
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger, whose access-log atoms carry no answer token."""
+    """Gunicorn's logger: no line for an answer request, and no answer token in any other.
+
+    An access line for an answer (its time and the client's address) would date it: the
+    timing rule (README) allows no such thing while an anonymous round is open. Server errors
+    on answer pages still go to the error log (Django's, redacted).
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+        if is_answer_request(environ.get("PATH_INFO", "") or ""):
+            return
+        super().access(resp, req, environ, request_time)
 
     def atoms(
         self, resp: Any, req: Any, environ: dict, request_time: datetime.timedelta

@@ -272,9 +272,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Answer links carry a token in their path: never log it (feedback.log_filters).
-    "filters": {"redact_answer_tokens": {"()": "feedback.log_filters.RedactAnswerTokens"}},
+    "filters": {
+        "redact_answer_tokens": {"()": "feedback.log_filters.RedactAnswerTokens"},
+        "drop_answer_requests": {"()": "feedback.log_filters.DropAnswerRequests"},
+    },
     "loggers": {
-        name: {"filters": ["redact_answer_tokens"]}
+        name: {"filters": ["drop_answer_requests", "redact_answer_tokens"]}
         for name in ("django.request", "django.security.csrf", "django.server")
     },
 }

@@ -22,6 +22,27 @@ def redact(text: str) -> str:
     return TOKEN_IN_PATH.sub(REDACTED, text)
 
 
+def is_answer_request(text: str) -> bool:
+    """Tell whether a log line is about an answer page (by link or from the inbox)."""
+    return bool(TOKEN_IN_PATH.search(text))
+
+
+class DropAnswerRequests(logging.Filter):
+    """Keep answer requests out of the request logs, except server errors.
+
+    The timing rule (README): while an anonymous round is open, nothing may date an answer.
+    A line "POST /feedback/answer/<redacted>/ 302" carries its time (and, in an access log,
+    the client's address): next to an exposure alert raised at that second it would say who
+    reported it. A server error (5xx) is still logged, redacted: Ops need it to repair.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is not None and status >= 500:
+            return True
+        return not is_answer_request(record.getMessage())
+
+
 class RedactAnswerTokens(logging.Filter):
     """Rewrite a record's message and arguments without the token of any answer link."""
 
