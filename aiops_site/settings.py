@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "axes",
+    "core",
     "pilots",
     "feedback",
 ]
@@ -290,3 +291,12 @@ CELERY_BEAT_SCHEDULE["sweep-stuck-breach-notifications"] = {
     "task": "pilots.tasks.sweep_stuck_breach_notifications",
     "schedule": 300.0,
 }
+
+# The spine (core): follow-up work and the outbox. A follow-up or delivery in progress for longer
+# than this lost its worker (longer than any single handler or send, EMAIL_TIMEOUT included).
+FOLLOWUP_STUCK_MINUTES = env.int("FOLLOWUP_STUCK_MINUTES", default=10)
+FOLLOWUP_SWEEP_BATCH = env.int("FOLLOWUP_SWEEP_BATCH", default=500)
+OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
+OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=500)
+CELERY_BEAT_SCHEDULE["sweep-followups"] = {"task": "core.tasks.sweep_followups", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["sweep-outbox"] = {"task": "core.tasks.sweep_outbox", "schedule": 120.0}

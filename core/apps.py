@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    """The bottom layer: errors, Ops membership, change records, the outbox, follow-up work."""
+
+    name = "core"
+    verbose_name = _("Core")

@@ -1,0 +1,310 @@
+"""The one outbox: every message that leaves the system is a Delivery row.
+
+`enqueue` writes the row inside the caller's transaction (the same key twice makes one row)
+and, after commit, asks a worker to deliver it. A worker claims a delivery with a conditional
+UPDATE (queued → sending; only the worker whose update changed the row sends), asks the
+delivery's kind to build the message (the kind may find it is not needed any more: cancelled),
+sends it on its channel, and marks it sent. `sweep`, ticked by beat, handles the rest.
+
+What a failure means is the kind's, declared once when it registers:
+
+* a send that raised did not go out: it is retried with backoff, up to the kind's
+  `max_attempts`, then failed (and the kind's `on_failed` is told);
+* a delivery left in "sending" by a worker that died may or may not have gone out: an
+  **at most once** kind (participant invitations and reminders: two invitations for a round
+  would be a second link and a broken promise) is marked failed and never sent again by
+  itself — Ops decide; an **at least once** kind (alerts and notifications: missing one is
+  worse than a duplicate) goes back to the queue and is sent again, so a receiver may get it
+  twice only when a worker died between the send and the commit.
+
+The payload holds what the message is built from; a secret (an answer token) is minted by the
+kind when the message is built and lives only in the message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Delivery
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+AT_MOST_ONCE = "at_most_once"
+AT_LEAST_ONCE = "at_least_once"
+DELIVER_TASK = "core.tasks.deliver_batch"
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    body: str
+    html: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of delivery is built and what its failures mean."""
+
+    name: str
+    semantics: str
+    # Build the message for a claimed delivery; None: not needed any more (cancelled).
+    build: Callable[[Delivery], Any]
+    max_attempts: int = 3
+    # Seconds before the n-th retry (n ≥ 1).
+    backoff: Callable[[int], float] = lambda attempt: min(60 * 2 ** (attempt - 1), 600)
+    on_sent: Callable[[Delivery], None] | None = None
+    on_failed: Callable[[Delivery], None] | None = None
+
+
+_kinds: dict[str, Kind] = {}
+_channels: dict[str, Callable[[Delivery, Any, Any], None]] = {}
+
+
+def register(kind: Kind) -> None:
+    if kind.semantics not in (AT_MOST_ONCE, AT_LEAST_ONCE):
+        raise ValueError(f"Unknown delivery semantics {kind.semantics!r}")
+    _kinds[kind.name] = kind
+
+
+def kind_of(delivery: Delivery) -> Kind:
+    try:
+        return _kinds[delivery.kind]
+    except KeyError:
+        raise LookupError(f"No delivery kind {delivery.kind!r} is registered.") from None
+
+
+def register_channel(name: str, send: Callable[[Delivery, Any, Any], None]) -> None:
+    """`send(delivery, message, connection)` sends or raises; the connection is the batch's."""
+    _channels[name] = send
+
+
+def _send_email(delivery: Delivery, message: Email, connection) -> None:
+    email = EmailMultiAlternatives(
+        subject=" ".join(message.subject.split()),
+        body=message.body,
+        to=[delivery.recipient],
+        headers=message.headers or None,
+        connection=connection,
+    )
+    if message.html:
+        email.attach_alternative(message.html, "text/html")
+    if email.send() != 1:
+        raise RuntimeError("the mail server accepted no message")
+
+
+register_channel("email", _send_email)
+
+
+def _enqueue_task(kind: str, batch: str, ids: list[int] | None) -> None:
+    current_app.tasks[DELIVER_TASK].delay(kind, batch, ids)
+
+
+def enqueue(
+    kind: str,
+    *,
+    recipient: str,
+    dedupe_key: str,
+    payload: dict | None = None,
+    subject=None,
+    recipient_user=None,
+    channel: str = "email",
+    batch: str = "",
+    send_after_commit: bool = True,
+) -> Delivery | None:
+    """Write a delivery (inside the caller's transaction); None if that key was enqueued."""
+    kind_of(Delivery(kind=kind))  # an unknown kind fails here, not in a worker
+    try:
+        with transaction.atomic():
+            delivery = Delivery.objects.create(
+                kind=kind,
+                channel=channel,
+                recipient=recipient,
+                recipient_user=recipient_user,
+                subject_type=(
+                    ContentType.objects.get_for_model(subject) if subject is not None else None
+                ),
+                subject_id=str(subject.pk) if subject is not None else "",
+                batch=batch,
+                dedupe_key=dedupe_key,
+                payload=payload or {},
+            )
+    except IntegrityError:
+        return None
+    if send_after_commit:
+        transaction.on_commit(lambda: _enqueue_task(kind, batch, [delivery.pk]))
+    return delivery
+
+
+def deliver_after_commit(kind: str, *, batch: str) -> None:
+    """Ask a worker, after commit, to send every queued delivery of a batch."""
+    transaction.on_commit(lambda: _enqueue_task(kind, batch, None))
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    cancelled: int = 0
+    skipped: int = 0  # someone else had it, or not due yet
+    remaining: int = 0  # still queued in the batch after this run
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _claim(delivery_id: int, now: datetime.datetime) -> bool:
+    return (
+        Delivery.objects.filter(
+            pk=delivery_id, status=Status.QUEUED, next_attempt_at__lte=now
+        ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
+    """A send that raised did not go out: retry with backoff, or give up."""
+    if delivery.attempts >= kind.max_attempts:
+        if mine.update(status=Status.FAILED, last_error=error[:2000]) and kind.on_failed:
+            delivery.status = Status.FAILED
+            kind.on_failed(delivery)
+        return "failed"
+    wait = datetime.timedelta(seconds=kind.backoff(delivery.attempts))
+    mine.update(
+        status=Status.QUEUED, next_attempt_at=timezone.now() + wait, last_error=error[:2000]
+    )
+    return "retrying"
+
+
+def deliver(
+    delivery_ids: Iterable[int], *, now: datetime.datetime | None = None, connection=None
+) -> Report:
+    """Claim, build, send and mark each delivery; repeats are harmless."""
+    report = Report()
+    mail_connection = connection or get_connection()
+    with mail_connection:
+        for delivery_id in delivery_ids:
+            claimed_at = now or timezone.now()
+            if not _claim(delivery_id, claimed_at):
+                report.skipped += 1
+                continue
+            delivery = Delivery.objects.get(pk=delivery_id)
+            kind = kind_of(delivery)
+            # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is
+            # known after all and is recorded (sent or failed).
+            mine = Delivery.objects.filter(
+                pk=delivery_id, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+            )
+            try:
+                message = kind.build(delivery)
+            except Exception as error:
+                logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
+                outcome = _after_failure(delivery, kind, repr(error), mine)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                continue
+            if message is None:
+                mine.update(status=Status.CANCELLED)
+                report.cancelled += 1
+                continue
+            try:
+                _channels[delivery.channel](delivery, message, mail_connection)
+            except Exception as error:
+                logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
+                outcome = _after_failure(delivery, kind, repr(error), mine)
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                continue
+            mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+            report.sent += 1
+            if kind.on_sent:
+                kind.on_sent(delivery)
+    return report
+
+
+def deliver_batch(
+    kind: str, batch: str, ids: list[int] | None = None, *, limit: int | None = None
+) -> Report:
+    """Send the due queued deliveries of a kind (and batch, or these ids), at most `limit`."""
+    limit = limit or settings.OUTBOX_BATCH
+    now = timezone.now()
+    due = Delivery.objects.filter(kind=kind, status=Status.QUEUED, next_attempt_at__lte=now)
+    due = due.filter(pk__in=ids) if ids is not None else due.filter(batch=batch)
+    chosen = list(due.order_by("pk").values_list("pk", flat=True)[:limit])
+    report = deliver(chosen)
+    if ids is None and len(chosen) == limit:
+        report.remaining = due.count()
+    return report
+
+
+def sweep(*, now: datetime.datetime | None = None) -> dict:
+    """Settle deliveries whose worker died, and enqueue every due one again.
+
+    In "sending" for longer than OUTBOX_STUCK_MINUTES (longer than any single send), the
+    outcome is unknown: an at-most-once delivery is failed (its kind's on_failed is told), an
+    at-least-once one goes back to the queue. Queued deliveries due for a while (their message
+    was lost, or their retry is due) are enqueued again, one task per kind and batch.
+    """
+    now = now or timezone.now()
+    stuck_before = now - datetime.timedelta(minutes=settings.OUTBOX_STUCK_MINUTES)
+    given_up, requeued = 0, 0
+    with transaction.atomic():
+        for delivery in Delivery.objects.select_for_update(skip_locked=True).filter(
+            status=Status.SENDING, claimed_at__lt=stuck_before
+        ):
+            kind = kind_of(delivery)
+            same_claim = Delivery.objects.filter(
+                pk=delivery.pk, status=Status.SENDING, claimed_at=delivery.claimed_at
+            )
+            if kind.semantics == AT_MOST_ONCE:
+                if same_claim.update(
+                    status=Status.FAILED, last_error="worker lost mid-send: delivery unknown"
+                ):
+                    given_up += 1
+                    if kind.on_failed:
+                        delivery.status = Status.FAILED
+                        kind.on_failed(delivery)
+            elif same_claim.update(status=Status.QUEUED, next_attempt_at=now):
+                requeued += 1
+        due = (
+            Delivery.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
+            .filter(
+                Q(attempts__gt=0)
+                | Q(created_at__lt=now - datetime.timedelta(minutes=settings.OUTBOX_STUCK_MINUTES))
+            )
+            .values_list("kind", "batch")
+            .distinct()
+        )
+        batches = sorted(set(due))
+        for kind_name, batch in batches:
+            transaction.on_commit(
+                lambda k=kind_name, b=batch: _enqueue_task(k, b, None if b else _ids(k, now))
+            )
+    if given_up:
+        logger.warning(
+            "%d at-most-once deliveries stuck in sending marked failed (delivery unknown, not"
+            " sent again).",
+            given_up,
+        )
+    return {"failed": given_up, "requeued": requeued, "batches": [list(b) for b in batches]}
+
+
+def _ids(kind: str, now: datetime.datetime) -> list[int]:
+    """Due deliveries of a kind sent outside any batch (alerts, notifications)."""
+    return list(
+        Delivery.objects.filter(
+            kind=kind, batch="", status=Status.QUEUED, next_attempt_at__lte=now
+        ).values_list("pk", flat=True)[: settings.OUTBOX_BATCH]
+    )
