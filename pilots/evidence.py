@@ -750,14 +750,19 @@ def round_row(feedback_round: FeedbackRound, words: dict | None = None) -> dict:
 # Portfolio
 
 
-def _month_ends(now: datetime.datetime, months: int) -> list[tuple[str, datetime.datetime]]:
-    """(label, instant) at the end of each of the last `months` months, the last one now."""
+def _month_ends(
+    now: datetime.datetime, months: int
+) -> list[tuple[datetime.date, datetime.datetime]]:
+    """(month, instant) at the end of each of the last `months` months, the last one now.
+
+    A month is its first day, formatted where it is shown in the reader's language.
+    """
     local = timezone.localtime(now)
     first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    points = [(first.strftime("%Y-%m"), now)]
+    points = [(first.date(), now)]
     for _i in range(months - 1):
         previous_first = (first - datetime.timedelta(days=1)).replace(day=1)
-        points.append((previous_first.strftime("%Y-%m"), first))
+        points.append((previous_first.date(), first))
         first = previous_first
     return list(reversed(points))
 

@@ -296,13 +296,33 @@ def _redisplay(form, formset, add: bool):
     return unbound_form, formset_redisplay(formset, add=add)
 
 
+def new_row_anchor(formset) -> str:
+    """The id of the first field of the row that "add another" would append.
+
+    The add button posts to the page with this anchor: opening the page, the browser scrolls to
+    that field and focuses it (navigating to a fragment focuses a focusable target) — no script.
+    """
+    first = next(name for name in formset.empty_form.fields if name != "DELETE")
+    return formset.empty_form[first].auto_id.replace("__prefix__", str(formset.total_form_count()))
+
+
 def formset_redisplay(formset, *, add: bool):
+    """Return the formset unbound with what was typed; `add`: one more row, its first field
+    marked `autofocus` for a browser that opens the page without the anchor."""
     rows = []
     for f in formset.forms:
         rows.append({name: f[name].value() for name in f.fields if name != "DELETE"})
     if add:
         rows.append({})
-    return type(formset)(prefix=formset.prefix, initial=rows, form_kwargs=formset.form_kwargs)
+    redisplayed = type(formset)(
+        prefix=formset.prefix, initial=rows, form_kwargs=formset.form_kwargs
+    )
+    if add:
+        new_row = redisplayed.forms[-1]
+        first = next(name for name in new_row.fields if name != "DELETE")
+        # Each form has its own copy of its fields' widgets: only the new row is marked.
+        new_row.fields[first].widget.attrs["autofocus"] = True
+    return redisplayed
 
 
 def _rows(formset) -> list[dict]:
@@ -390,6 +410,8 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
             "pilot": pilot,
             "error_list": error_list,
             "show_errors": show_errors,
+            "new_metric_anchor": new_row_anchor(metrics),
+            "new_guardrail_anchor": new_row_anchor(guardrails),
         },
         status=400 if error_list else 200,
     )

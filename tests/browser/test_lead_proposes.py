@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from pilots.models import Pilot
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import AIToolFactory, pulse_questionnaire
+from tests.factories import AIToolFactory, PilotFactory, pulse_questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,3 +72,39 @@ def test_a_lead_proposes_a_pilot_fixes_a_mistake_and_submits_it(
     assert (pilot.stage, pilot.lead, pilot.proposed_by) == ("proposed", lead, lead)
     assert list(pilot.metrics.values_list("name", flat=True)) == ["Reply quality"]
     assert list(pilot.participants.all()) == [participant]
+
+
+def _in_view(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    height = page.viewport_size["height"]
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_adding_a_row_brings_the_lead_to_the_new_row_with_its_first_field_focused(
+    browser_page, lead, team
+):
+    draft = PilotFactory(lead=lead, team=team, title="Reply drafts")
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 700})
+    sign_in(page, "lead", "pw")
+    for url in ("/pilots/propose/", f"/pilots/{draft.pk}/edit/"):
+        page.goto(url)
+        page.fill("#id_title", "Reply drafts, second try")
+        page.get_by_role("button", name="Add another metric").click()
+        page.wait_for_url(f"**{url}#id_metrics-1-name")
+        # Without any script: the page opens at the new row, its first field ready to type in,
+        # with the row's legend and the field's label in view above it.
+        assert page.evaluate("document.activeElement.id") == "id_metrics-1-name"
+        assert page.evaluate("window.scrollY") > 0
+        for shown in ("fieldset.row:nth-of-type(2) legend", "label[for=id_metrics-1-name]"):
+            assert _in_view(page, shown), shown
+        page.keyboard.type("Time to first reply")
+        expect(page.locator("#id_metrics-1-name")).to_have_value("Time to first reply")
+        expect(page.locator("#id_title")).to_have_value("Reply drafts, second try")
+
+        page.get_by_role("button", name="Add another guardrail").click()
+        page.wait_for_url(f"**{url}#id_guardrails-1-kind")
+        assert page.evaluate("document.activeElement.id") == "id_guardrails-1-kind"
+        assert _in_view(page, "label[for=id_guardrails-1-kind]")
+        expect(page.locator("#id_metrics-1-name")).to_have_value("Time to first reply")
+    screenshot(page, "propose-new-guardrail-row")

@@ -377,7 +377,7 @@ def test_the_portfolio_counts_pilots_per_stage_at_each_month_end(ops, ops2, lead
     with time_machine.travel(start + datetime.timedelta(days=150), tick=False):
         context = evidence.portfolio_context(type(pilot).objects.all())
     history = context["stage_history"]
-    assert history["months"] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
+    assert history["months"] == [datetime.date(2026, m, 1) for m in range(1, 7)]
     counts = {s["key"]: s["counts"] for s in history["stages"]}
     assert counts["draft"] == [1, 0, 0, 0, 0, 0]
     assert counts["proposed"] == [0, 1, 0, 0, 0, 0]
@@ -405,5 +405,5 @@ def test_a_pilot_never_moved_counts_in_its_current_stage_since_it_was_created():
         pilot = PilotFactory(stage="sandbox")
     with time_machine.travel(start + datetime.timedelta(days=40), tick=False):
         history = evidence.portfolio_context(type(pilot).objects.all())["stage_history"]
-    assert history["months"][-2:] == ["2026-03", "2026-04"]
+    assert history["months"][-2:] == [datetime.date(2026, 3, 1), datetime.date(2026, 4, 1)]
     assert {s["key"]: s["counts"] for s in history["stages"]} == {"sandbox": [0, 0, 0, 0, 1, 1]}

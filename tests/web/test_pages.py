@@ -237,6 +237,18 @@ def test_the_portfolio_has_a_column_per_stage_with_its_count(client, ops, team):
     }
 
 
+def test_a_screen_reader_hears_each_columns_count_in_words(client, ops, team):
+    for _ in range(2):
+        PilotFactory(team=team, stage="sandbox")
+    client.force_login(ops)
+    html = client.get(reverse("portfolio")).content.decode()
+    heading = re.search(r'<h2 id="col-sandbox">(.*?)</h2>', html).group(1)
+    # The badge is for the eye; the words are what is read (an aria-label on a span is not).
+    assert '<span class="count" aria-hidden="true">2</span>' in heading
+    assert '<span class="visually-hidden">2 pilots</span>' in heading
+    assert "aria-label" not in heading
+
+
 def test_the_portfolio_filters_by_team_tool_and_risk(client, ops, team):
     finance = TeamFactory(name="Finance", slug="finance")
     tool = AIToolFactory(name="Summariser")

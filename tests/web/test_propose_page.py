@@ -128,6 +128,43 @@ def test_add_another_row_re_renders_with_one_more_row_and_keeps_what_was_typed(
     assert "error-summary" not in html
 
 
+@pytest.mark.parametrize(
+    ("action", "first_field", "next_field"),
+    [
+        ("add_metric", "id_metrics-2-name", "id_metrics-3-name"),
+        ("add_guardrail", "id_guardrails-2-kind", "id_guardrails-3-kind"),
+    ],
+)
+def test_adding_a_row_opens_the_page_at_the_new_rows_first_field(
+    client, lead, team, tool, action, first_field, next_field
+):
+    client.force_login(lead)
+    page = client.get(reverse("pilot_propose")).content.decode()
+    # Each add button posts to the page with the anchor of the row it adds; saving does not.
+    assert 'value="add_metric" formaction="/pilots/propose/#id_metrics-1-name"' in page
+    assert 'value="add_guardrail" formaction="/pilots/propose/#id_guardrails-1-kind"' in page
+    assert '<form method="post" action="/pilots/propose/" novalidate class="proposal">' in page
+    assert "autofocus" not in page
+
+    # Posted with two rows of each: the third is added, and the next add would make a fourth.
+    html = client.post(
+        reverse("pilot_propose"), proposal_post(team=team, tool=tool, action=action)
+    ).content.decode()
+    assert f'id="{first_field}"' in html
+    assert f'value="{action}" formaction="/pilots/propose/#{next_field}"' in html
+    focused = re.findall(r"<(?:input|select|textarea)[^>]*\bautofocus\b[^>]*>", html)
+    assert len(focused) == 1 and f'id="{first_field}"' in focused[0]
+
+
+def test_adding_a_row_to_a_draft_opens_its_edit_page_at_the_new_row(client, lead, team, tool):
+    pilot = PilotFactory(lead=lead, team=team, tool=tool)
+    SuccessMetricFactory(pilot=pilot)
+    client.force_login(lead)
+    edit_url = reverse("pilot_edit", args=[pilot.pk])
+    # The saved metric and the empty row below it: adding makes the third row.
+    assert f'formaction="{edit_url}#id_metrics-2-name"' in client.get(edit_url).content.decode()
+
+
 def test_a_row_marked_for_removal_is_not_saved(client, lead, team, tool):
     client.force_login(lead)
     client.post(
