@@ -268,8 +268,9 @@ def _admin_action(changelist: str, pk: Callable[[World], int], action: str) -> C
 
 
 def _change_form_with_new_rows(page, world: World) -> None:
-    """The pilot's change form, with a row added to each tabular inline by Django's script."""
-    page.goto(f"/admin/pilots/pilot/{world.running.pk}/change/")
+    """A draft's change form (rows are editable only while a draft), with a row added to each
+    tabular inline by Django's script."""
+    page.goto(f"/admin/pilots/pilot/{world.draft.pk}/change/")
     for group in ("#metrics-group", "#participations-group"):
         rows = page.locator(f"{group} tr.form-row:not(.empty-form)")
         before = rows.count()
