@@ -457,9 +457,7 @@ def scatter_rows(feedback_round: FeedbackRound) -> None:
     response_ids = list(
         Response.objects.filter(round=feedback_round).values_list("pk", "respondent_id")
     )
-    answers = list(
-        Answer.objects.filter(response__round=feedback_round).values(*answer_fields)
-    )
+    answers = list(Answer.objects.filter(response__round=feedback_round).values(*answer_fields))
     Answer.objects.filter(response__round=feedback_round).delete()
     Response.objects.filter(round=feedback_round).delete()
     Prompt.objects.filter(round=feedback_round).delete()

@@ -266,9 +266,11 @@ class FeedbackRoundQuerySet(models.QuerySet):
         )
         threshold = anonymity_threshold()
         # The threshold-th response exists: reached, without counting past it.
-        nth = Response.objects.filter(round=OuterRef("pk")).order_by().values("pk")[
-            threshold - 1 : threshold
-        ]
+        nth = (
+            Response.objects.filter(round=OuterRef("pk"))
+            .order_by()
+            .values("pk")[threshold - 1 : threshold]
+        )
         closed = Q(status=FeedbackRound.Status.CLOSED)
         return self.annotate(
             invited=Case(

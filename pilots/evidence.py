@@ -511,9 +511,13 @@ def recommendation_reason(data: dict) -> str:
     if grounds == Grounds.NO_METRICS:
         return _("Keep going: the pilot has no success metric to judge it by.")
     if grounds == Grounds.ALL_MET:
-        return _(
-            "Promote: every success metric beats its target with 95%% confidence and no "
-            "guardrail is broken."
+        # python-format (a "%%" in the catalogue): formatted, even without parameters.
+        return (
+            _(
+                "Promote: every success metric beats its target with 95%% confidence and no "
+                "guardrail is broken."
+            )
+            % {}
         )
     if grounds == Grounds.TOO_FEW_ANSWERS:
         return _("Keep going: %(metrics)s still lack(s) enough answers to be judged.") % {

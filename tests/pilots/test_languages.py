@@ -294,6 +294,7 @@ def test_every_ground_of_a_recommendation_is_worded_in_both_languages(pilot):
             french = evidence.recommendation_reason(data)
         assert english and french and english != french, grounds
         assert named in english and named in french, grounds
+        assert "%%" not in english and "%%" not in french, grounds  # formatted, even bare
 
 
 def test_an_old_snapshot_that_kept_only_its_sentences_still_shows(client, ops, pilot):
