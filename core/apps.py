@@ -7,3 +7,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = _("Core")
+
+    def ready(self) -> None:
+        # The spine's tasks, registered before anything enqueues them by name.
+        from . import tasks  # noqa: F401

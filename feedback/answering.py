@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from core import followups
 from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 EXPOSURE_VALUE = "confidential_data_exposed"
+# Follow-up work an exposure report asks for (breaching the guardrails that forbid it).
+EXPOSURE_REPORTED = "exposure_reported"
 TEXT_MAX_LENGTH = 5000
 YES, NO = "yes", "no"
 
@@ -431,9 +434,14 @@ def submit_response(
         if any(
             c.question.kind == Question.Kind.CHOICE and c.text == EXPOSURE_VALUE for c in cleaned
         ):
-            from pilots.tasks import record_exposure_incident
-
-            record_exposure_incident.delay_on_commit(feedback_round.pk)
+            # Safety first: breaching every guardrail that forbids it follows this commit, and
+            # is done even if the broker loses the message (core.followups). Several reports
+            # before it runs make one piece of work: it counts the round's reports itself.
+            followups.request(
+                EXPOSURE_REPORTED,
+                key=f"round:{feedback_round.pk}",
+                payload={"round_id": feedback_round.pk},
+            )
     response.edit_token = edit_token  # type: ignore[attr-defined]
     return response
 

@@ -71,6 +71,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from core import followups
 from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
 
@@ -85,6 +86,8 @@ logger = logging.getLogger(__name__)
 # it was created or promoted.
 BIWEEKLY_ANCHOR = datetime.date(2024, 1, 1)
 MAX_SEND_ATTEMPTS = 3
+# Follow-up work a closed round asks for (its guardrails' evaluation, registered by pilots).
+ROUND_CLOSED = "round_closed"
 
 Status = Prompt.SendStatus
 
@@ -946,8 +949,6 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
     Answers saved concurrently lock the same round row, so each lands either before the
     close (and is counted) or after it (and is refused as too late).
     """
-    from pilots.tasks import evaluate_round_guardrails
-
     now = now or timezone.now()
     with transaction.atomic():
         round_ = FeedbackRound.objects.select_for_update().filter(pk=round_id).first()
@@ -967,7 +968,9 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
         if round_.anonymous:
             # No row order, position or version stamp left to pair a prompt with its response.
             answering.scatter_rows(round_)
-        evaluate_round_guardrails.delay_on_commit(round_.pk)
+        # Written with the close: a broker that loses the task's message delays the
+        # evaluation, never drops it (core.followups sweeps pending work).
+        followups.request(ROUND_CLOSED, key=f"round:{round_.pk}", payload={"round_id": round_.pk})
     return round_
 
 

@@ -10,8 +10,13 @@ class PilotsConfig(AppConfig):
         # Registers the project's deployment checks (aiops_site is not an app of its own),
         # and the check of the questions metrics and guardrails name.
         from aiops_site import checks  # noqa: F401
+        from core import followups
 
-        from . import lifecycle, proposals
+        from . import checks as pilot_checks  # noqa: F401
+        from . import guardrails, lifecycle, proposals
 
         lifecycle.register_submission_check(proposals.check_submittable)
-        from . import checks as pilot_checks  # noqa: F401
+        # The work a closed round and an exposure report ask for (feedback.scheduling,
+        # feedback.answering write the follow-up rows; the names are theirs).
+        followups.register("round_closed", guardrails.evaluate_round)
+        followups.register("exposure_reported", guardrails.record_exposure_incident)

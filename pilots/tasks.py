@@ -22,20 +22,6 @@ NOTIFY_MAX_RETRIES = 5
 NOTIFY_MAX_BACKOFF_SECONDS = 300
 
 
-@shared_task(**TASK_OPTIONS)
-def evaluate_round_guardrails(round_id: int) -> dict:
-    """Evaluate a closed round's metric guardrails (breach records, pause, Ops email)."""
-    breaches = guardrails.evaluate_round(round_id)
-    return {"round": round_id, "breaches": len(breaches)}
-
-
-@shared_task(**TASK_OPTIONS)
-def record_exposure_incident(round_id: int) -> dict:
-    """Breach, at once, every guardrail of the round's pilot that forbids data exposure."""
-    breaches = guardrails.record_exposure_incident(round_id)
-    return {"round": round_id, "breaches": len(breaches)}
-
-
 @shared_task(bind=True, max_retries=NOTIFY_MAX_RETRIES, **TASK_OPTIONS)
 def notify_breach(self, breach_id: int) -> dict:
     """Email Ops about a breach; retry with backoff while the mail server fails."""

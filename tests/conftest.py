@@ -113,6 +113,25 @@ def _plain_static_files(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def spine_messages(request, monkeypatch) -> list:
+    """What the spine would publish after commit (follow-ups, deliveries), recorded not sent.
+
+    Unit tests have no worker: publishing would only leave messages in a broker. Tests that
+    run tasks (celery_eager in-process, celery_worker for real) publish as production does.
+    """
+    published: list = []
+    if {"celery_eager", "celery_worker"} & set(request.fixturenames):
+        return published
+    from core import followups, outbox
+
+    monkeypatch.setattr(followups, "_enqueue", lambda pk: published.append(("followup", pk)))
+    monkeypatch.setattr(
+        outbox, "_enqueue_task", lambda *args: published.append(("deliveries", *args))
+    )
+    return published
+
+
 @pytest.fixture
 def celery_eager():
     """Run Celery tasks in-process (delay runs the task at once) for the duration of a test."""

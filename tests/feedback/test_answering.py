@@ -312,15 +312,12 @@ def test_an_answer_to_an_unknown_question_is_refused(participant):
     assert error_fields(e.value) == {"salary": "unknown_question"}
 
 
-def test_a_confidential_data_exposure_enqueues_the_incident_task_after_commit(
-    participant, monkeypatch, django_capture_on_commit_callbacks
+def test_a_confidential_data_exposure_writes_its_follow_up_with_the_answer(
+    participant, spine_messages, django_capture_on_commit_callbacks
 ):
-    from pilots import tasks
+    """The breach follows the commit even if the broker loses the message: the work is a row."""
+    from core.models import FollowUp
 
-    calls: list[tuple] = []
-    monkeypatch.setattr(
-        tasks.record_exposure_incident, "delay", lambda *args, **kwargs: calls.append(args)
-    )
     feedback_round = pulse_round()
     _prompt, token = prompt_with_token(feedback_round, participant)
 
@@ -334,22 +331,21 @@ def test_a_confidential_data_exposure_enqueues_the_incident_task_after_commit(
                 "incident_description": "Pasted a customer file",
             },
         )
-        assert calls == []  # nothing is enqueued before the commit
+        assert spine_messages == []  # nothing is published before the commit
+    [work] = FollowUp.objects.all()
+    assert (work.kind, work.payload, work.status) == (
+        "exposure_reported",
+        {"round_id": feedback_round.pk},
+        "pending",
+    )
     for callback in callbacks:
         callback()
+    assert spine_messages == [("followup", work.pk)]
 
-    assert calls == [(feedback_round.pk,)]
 
+def test_other_incidents_ask_for_no_follow_up(participant, django_capture_on_commit_callbacks):
+    from core.models import FollowUp
 
-def test_other_incidents_enqueue_nothing(
-    participant, monkeypatch, django_capture_on_commit_callbacks
-):
-    from pilots import tasks
-
-    calls: list[tuple] = []
-    monkeypatch.setattr(
-        tasks.record_exposure_incident, "delay", lambda *args, **kwargs: calls.append(args)
-    )
     feedback_round = pulse_round()
     _prompt, token = prompt_with_token(feedback_round, participant)
 
@@ -364,7 +360,7 @@ def test_other_incidents_enqueue_nothing(
             },
         )
 
-    assert calls == []
+    assert not FollowUp.objects.exists()
 
 
 def test_the_round_asks_the_questionnaire_then_the_pilot_s_own_questions():

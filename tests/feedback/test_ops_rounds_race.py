@@ -59,7 +59,6 @@ def pilot(postgres, monkeypatch):
     # The tasks enqueued after commit are recorded, not published.
     for name in ("send_prompts_for_rounds", "send_reminders"):
         monkeypatch.setattr(f"feedback.tasks.{name}.delay", lambda *args: None)
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", lambda *args: None)
     pulse_questionnaire()
     pilot = PilotFactory(stage="pilot", team=TeamFactory(timezone="Europe/Paris"))
     for _ in range(4):

@@ -18,6 +18,7 @@ from tests.factories import (
     UserFactory,
     pulse_questionnaire,
 )
+from tests.followups_support import requested
 
 pytestmark = pytest.mark.django_db
 
@@ -166,8 +167,6 @@ def test_ops_close_a_round_now_after_confirming_and_a_second_close_is_refused(
     make_pilot(participants=2, title="Reply drafts")
     [round_id] = scheduling.open_due_rounds()
     round_ = FeedbackRound.objects.get(pk=round_id)
-    evaluated = []
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
 
     page = run_action(ops_client, ROUNDS, "close_now", round_)
     assert page.templates[0].name == "admin/feedback/feedbackround/close_now.html"
@@ -182,8 +181,8 @@ def test_ops_close_a_round_now_after_confirming_and_a_second_close_is_refused(
     ]
     round_.refresh_from_db()
     assert (round_.status, round_.closed_at, round_.invited_count) == ("closed", WEDNESDAY, 2)
-    assert evaluated == [round_.pk]
+    assert requested("round_closed") == [round_.pk]
 
     again = run_action(ops_client, ROUNDS, "close_now", round_, confirm="yes")
     assert messages_of(again) == [f"{round_}: This round is already closed."]
-    assert evaluated == [round_.pk]
+    assert requested("round_closed") == [round_.pk]

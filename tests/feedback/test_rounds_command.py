@@ -19,6 +19,7 @@ from tests.factories import (
     TeamFactory,
     pulse_questionnaire,
 )
+from tests.followups_support import requested
 
 pytestmark = pytest.mark.django_db
 
@@ -102,18 +103,16 @@ def test_rounds_close_closes_now_and_a_second_run_is_refused(
 ):
     make_pilot(participants=2)
     [round_id] = scheduling.open_due_rounds()
-    evaluated = []
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
     with django_capture_on_commit_callbacks(execute=True):
         out = rounds("close", "--round", str(round_id), "--as", "ops")
     assert out == (
         f"Round {round_id} closed: 0 of 2 answered. Its guardrails are being evaluated.\n"
     )
     assert FeedbackRound.objects.get(pk=round_id).status == "closed"
-    assert evaluated == [round_id]
+    assert requested("round_closed") == [round_id]
     with pytest.raises(CommandError, match=r"^This round is already closed\.$"):
         rounds("close", "--round", str(round_id), "--as", "ops")
-    assert evaluated == [round_id]
+    assert requested("round_closed") == [round_id]
 
 
 def test_rounds_refuses_anyone_but_an_active_ops_user(lead):

@@ -27,6 +27,7 @@ from tests.factories import (
     UserFactory,
     pulse_questionnaire,
 )
+from tests.followups_support import requested
 
 pytestmark = pytest.mark.django_db
 
@@ -614,8 +615,6 @@ def test_closing_records_counts_results_and_evaluates_guardrails_after_commit(
     monkeypatch.setattr(
         "feedback.results.compute_results", lambda r, **kw: computed.append(r.pk) or {"n": 2}
     )
-    evaluated = []
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
     closed_at = WEDNESDAY + datetime.timedelta(days=3)
     with django_capture_on_commit_callbacks(execute=True):
         closed = scheduling.close_round(round_.pk, now=closed_at)
@@ -625,12 +624,11 @@ def test_closing_records_counts_results_and_evaluates_guardrails_after_commit(
     assert (round_.invited_count, round_.response_count) == (4, 2)
     assert round_.results == {"n": 2}
     assert computed == [round_.pk]
-    assert evaluated == [round_.pk]
+    assert requested("round_closed") == [round_.pk]
 
 
 def test_closing_twice_is_a_no_op(pulse, monkeypatch):
     round_ = open_one(2)
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", lambda pk: None)
     first_close = WEDNESDAY + datetime.timedelta(days=3)
     assert scheduling.close_round(round_.pk, now=first_close) is not None
     assert scheduling.close_round(round_.pk, now=first_close + datetime.timedelta(hours=1)) is None
@@ -906,15 +904,13 @@ def test_ops_close_a_round_now_and_its_guardrails_are_evaluated_after_commit(
 ):
     round_ = open_one(4)
     ResponseFactory(round=round_)
-    evaluated = []
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", evaluated.append)
     early = WEDNESDAY + datetime.timedelta(hours=5)
     caplog.set_level("INFO", logger="feedback.scheduling")
     with django_capture_on_commit_callbacks(execute=True):
         closed = scheduling.close_round_now(round_.pk, actor=ops, now=early)
     assert (closed.status, closed.closed_at) == ("closed", early)
     assert (closed.invited_count, closed.response_count) == (4, 1)
-    assert evaluated == [round_.pk]
+    assert requested("round_closed") == [round_.pk]
     assert f"Feedback round {round_.pk} closed now by user {ops.pk}." in caplog.messages
     with pytest.raises(DomainError) as refused:
         scheduling.close_round_now(round_.pk, actor=ops, now=early)
@@ -922,7 +918,7 @@ def test_ops_close_a_round_now_and_its_guardrails_are_evaluated_after_commit(
         "round_closed",
         "This round is already closed.",
     )
-    assert evaluated == [round_.pk]
+    assert requested("round_closed") == [round_.pk]
     round_.refresh_from_db()
     assert round_.closed_at == early
     with pytest.raises(DomainError) as refused:

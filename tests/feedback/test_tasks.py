@@ -99,7 +99,6 @@ def test_the_dispatch_task_enqueues_one_send_per_round(pilot, celery_eager):
 
 
 def test_the_reminder_and_close_tasks_report_rounds_and_repeat_harmlessly(pilot, monkeypatch):
-    monkeypatch.setattr("pilots.tasks.evaluate_round_guardrails.delay", lambda pk: None)
     with time_machine.travel(WEDNESDAY, tick=False):
         [round_id] = run(tasks.open_due_rounds)["opened"]
         run(tasks.send_prompts, round_id)

@@ -13,6 +13,7 @@ from pilots import guardrails, tasks
 from pilots.guardrails import NotifyOutcome
 from pilots.models import Guardrail, GuardrailBreach
 from tests.factories import MetricGuardrailFactory, PilotFactory
+from tests.followups_support import follow_up
 from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
@@ -94,7 +95,7 @@ def test_a_round_evaluated_twice_through_eager_tasks_emails_ops_once(
     r = add_round(pilot, scores("trust", LOW_TRUST))
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
-            tasks.evaluate_round_guardrails.delay(r.pk)
+            follow_up("round_closed", round_id=r.pk)
     assert len(mail.outbox) == 1
     assert GuardrailBreach.objects.get().notify_status == SENT
 

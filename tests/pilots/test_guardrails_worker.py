@@ -1,9 +1,12 @@
 """Guardrails through a real Celery worker, Redis and PostgreSQL: close → breach → pause."""
 
 import pytest
+from django.db import transaction
 
+from core import followups
+from core.models import FollowUp
+from core.tasks import run_followup
 from feedback import tasks as feedback_tasks
-from pilots import tasks
 from pilots.models import GuardrailBreach, Pilot, StageChange
 from tests.factories import (
     GuardrailFactory,
@@ -28,7 +31,9 @@ def test_closing_a_round_twice_through_the_worker_breaches_pauses_and_emails_onc
         PromptFactory(round=r, answered=True)
     feedback_tasks.close_round.delay(r.pk)
     feedback_tasks.close_round.delay(r.pk)
-    tasks.evaluate_round_guardrails.delay(r.pk)
+    # And the evaluation's own task a third time, as a redelivered message would.
+    wait_until(lambda: FollowUp.objects.filter(kind="round_closed").exists(), what="the close")
+    run_followup.delay(FollowUp.objects.get(kind="round_closed").pk)
     wait_until(lambda: Pilot.objects.get(pk=pilot.pk).stage == "paused", what="the pause")
     celery_worker.wait_idle()
     breach = GuardrailBreach.objects.get()
@@ -45,8 +50,13 @@ def test_an_exposure_reported_twice_at_once_is_one_breach_and_one_email(celery_w
     r = add_round(
         pilot, [{"incident": True, "incident_kind": "confidential_data_exposed"}], closed=False
     )
-    for _ in range(3):
-        tasks.record_exposure_incident.delay(r.pk)
+    # Three reports at once: their follow-ups coalesce, and the task runs three times.
+    with transaction.atomic():
+        followup = followups.request(
+            "exposure_reported", key=f"round:{r.pk}", payload={"round_id": r.pk}
+        )
+    for _ in range(2):
+        run_followup.delay(followup.pk)
     wait_until(lambda: GuardrailBreach.objects.exists(), what="the breach")
     celery_worker.wait_idle()
     assert GuardrailBreach.objects.count() == 1
