@@ -283,14 +283,6 @@ LOGGING = {
     },
 }
 
-# Guardrail breach emails to Ops (pilots.guardrails.notify_breach): one in 'sending' for longer
-# than this is back in the queue (its worker died); it must exceed EMAIL_TIMEOUT and the task's
-# longest retry backoff (5 minutes), so the sweep never duplicates a live retry chain.
-GUARDRAIL_NOTIFY_STUCK_MINUTES = max(6, env.int("GUARDRAIL_NOTIFY_STUCK_MINUTES", default=10))
-CELERY_BEAT_SCHEDULE["sweep-stuck-breach-notifications"] = {
-    "task": "pilots.tasks.sweep_stuck_breach_notifications",
-    "schedule": 300.0,
-}
 
 # The spine (core): follow-up work and the outbox. A follow-up or delivery in progress for longer
 # than this lost its worker (longer than any single handler or send, EMAIL_TIMEOUT included).

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,9 +14,15 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.models import Delivery
+
 from . import guardrails
 from .exceptions import DomainError
 from .models import GuardrailBreach, is_ops
+
+
+def _count(queryset: QuerySet) -> QuerySet:
+    return queryset.order_by().values("kind").annotate(n=Count("pk")).values("n")
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -45,9 +52,9 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "action_taken",
         "is_open",
         "resolved_by",
-        "notify_status",
+        "ops_alerted",
     ]
-    list_filter = [OpenFilter, "trigger", "action_taken", "notify_status"]
+    list_filter = [OpenFilter, "trigger", "action_taken"]
     list_select_related = ["pilot", "guardrail", "round", "resolved_by"]
     # Not the guardrail's rule, nor the stored words: a search would find which rule a withheld
     # breach hides.
@@ -66,9 +73,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         "resolved_at",
         "resolved_by",
         "resolution_note",
-        "notify_status",
-        "notify_attempts",
-        "notified_at",
+        "ops_alerted",
     ]
     fields = readonly_fields
     actions = ["resolve"]
@@ -76,6 +81,24 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("what broke"))
     def text(self, obj: GuardrailBreach) -> str:
         return obj.text
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The alert's deliveries (core.outbox): how many went out, of how many.
+        alerts = Delivery.objects.filter(
+            kind=guardrails.BREACH_ALERT, subject_id=Cast(OuterRef("pk"), CharField())
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                alerts=Coalesce(Subquery(_count(alerts)), 0),
+                alerts_sent=Coalesce(Subquery(_count(alerts.filter(status="sent"))), 0),
+            )
+        )
+
+    @admin.display(description=gettext_lazy("Ops alerted"))
+    def ops_alerted(self, obj: GuardrailBreach) -> str:
+        return _("%(sent)d of %(all)d emails sent") % {"sent": obj.alerts_sent, "all": obj.alerts}
 
     @admin.display(description=gettext_lazy("guardrail"))
     def rule_name(self, obj: GuardrailBreach) -> str:

@@ -10,7 +10,7 @@ class PilotsConfig(AppConfig):
         # Registers the project's deployment checks (aiops_site is not an app of its own),
         # and the check of the questions metrics and guardrails name.
         from aiops_site import checks  # noqa: F401
-        from core import followups
+        from core import followups, outbox
 
         from . import checks as pilot_checks  # noqa: F401
         from . import guardrails, lifecycle, proposals
@@ -20,3 +20,4 @@ class PilotsConfig(AppConfig):
         # feedback.answering write the follow-up rows; the names are theirs).
         followups.register("round_closed", guardrails.evaluate_round)
         followups.register("exposure_reported", guardrails.record_exposure_incident)
+        outbox.register(guardrails.ALERT_KIND)

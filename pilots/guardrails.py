@@ -16,29 +16,28 @@ What the system actually did is recorded on the breach (action_taken: flagged, p
 pause_refused when the lifecycle refused the pause, not_running when there was nothing to
 pause), and the Ops email and the pages word it from there, never from the guardrail's intent.
 
-The Ops email of a breach is its own task (notify_breach), enqueued after commit. Its state on
-the breach goes queued → sending → sent: a worker claims the breach with a conditional UPDATE
-(exactly one row changed, or someone else has it), emails, then marks it sent. A failed send
-puts it back in the queue and the task retries with backoff; a breach left in sending by a
-worker that died is put back in the queue by sweep_stuck_notifications, which also re-enqueues
-queued breaches whose task was lost. So every breach is emailed, and twice only if a worker
-dies between the mail server accepting the email and the row being marked sent.
+The Ops alert of a breach goes through the outbox (core.outbox), written in the transaction
+that records the breach: one delivery per Ops recipient (every active Ops user with an email,
+superusers included, and OPS_EMAILS), of the at-least-once kind BREACH_ALERT. A failed send is
+retried with backoff, a delivery left in sending by a worker that died is sent again by the
+outbox's sweep: every breach reaches every Ops recipient, twice only if a worker dies between
+the mail server accepting the email and the delivery being marked sent.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Avg, Count, F, Q
-from django.utils import timezone
+from django.db.models import Avg, Count, Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import outbox
+from core.models import Delivery
+from core.ops import ops_users
 from feedback.models import Answer, FeedbackRound, Question
 from feedback.results import EXPOSURE_KIND, anonymity_threshold
 
@@ -46,7 +45,6 @@ from . import breach_text, lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .models import (
     ACTIVE_STAGES,
-    OPS_GROUP,
     Guardrail,
     GuardrailBreach,
     GuardrailCheck,
@@ -55,7 +53,6 @@ from .models import (
 )
 
 logger = logging.getLogger(__name__)
-NotifyStatus = GuardrailBreach.NotifyStatus
 
 
 class BreachAlreadyResolved(DomainError):
@@ -92,111 +89,63 @@ def observed_values(round_id: int, keys: set[str]) -> dict[str, dict]:
     return values
 
 
-def _ops_recipients() -> list[str]:
-    users = (
-        get_user_model()
-        .objects.filter(groups__name=OPS_GROUP, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+BREACH_ALERT = "breach_alert"
+
+
+def ops_recipients() -> list[str]:
+    """Whom a breach alerts: every active Ops user with an email, and OPS_EMAILS."""
+    users = ops_users().exclude(email="").values_list("email", flat=True)
     return sorted({*users, *settings.OPS_EMAILS})
 
 
-class NotifyOutcome:
-    SENT = "sent"
-    SKIPPED = "skipped"  # gone, already sent, or another worker holds it
-    FAILED = "failed"  # the mail server refused or was unreachable: back in the queue
-    NO_RECIPIENT = "no_recipient"  # nobody to email: back in the queue for the sweep
-
-
-def _breach_email(breach: GuardrailBreach) -> tuple[str, str]:
-    url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
-    subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
-    body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
-        "detail": breach.text,
-        "action": breach.get_action_taken_display(),
-        "url": url,
-    }
-    return subject, body
-
-
-def notify_breach(breach_id: int) -> str:
-    """Email Ops about one breach, at most once per claim; return a NotifyOutcome.
-
-    The claim is a conditional UPDATE outside any long transaction: the email is sent without
-    holding a lock, and a second worker (a repeated or duplicated task) changes no row and
-    sends nothing.
-    """
-    claimed_at = timezone.now()
-    claimed = GuardrailBreach.objects.filter(
-        pk=breach_id, notify_status=NotifyStatus.QUEUED
-    ).update(
-        notify_status=NotifyStatus.SENDING,
-        notify_started_at=claimed_at,
-        notify_attempts=F("notify_attempts") + 1,
-    )
-    if claimed != 1:
-        return NotifyOutcome.SKIPPED
-    # Only this claim's row: if the sweep took it back meanwhile, nothing below changes it.
-    mine = GuardrailBreach.objects.filter(
-        pk=breach_id, notify_status=NotifyStatus.SENDING, notify_started_at=claimed_at
-    )
-    breach = GuardrailBreach.objects.select_related("pilot", "guardrail").get(pk=breach_id)
-    recipients = _ops_recipients()
+def _alert_ops(breach: GuardrailBreach) -> int:
+    """Queue the breach's alert to each Ops recipient (in the caller's transaction)."""
+    recipients = ops_recipients()
     if not recipients:
-        logger.warning("Guardrail breach %s: no Ops recipient configured", breach_id)
-        mine.update(notify_status=NotifyStatus.QUEUED)
-        return NotifyOutcome.NO_RECIPIENT
-    subject, body = _breach_email(breach)
-    try:
-        delivered = send_mail(
-            subject=subject, message=body, from_email=None, recipient_list=recipients
+        logger.error(
+            "Guardrail breach %s: no Ops recipient (no active Ops user with an email, no"
+            " OPS_EMAILS): nobody is emailed; it shows on the Ops home.",
+            breach.pk,
         )
-    except Exception:
-        # Any backend error (SMTP, DNS, timeout): the breach goes back in the queue.
-        logger.exception("Guardrail breach %s: emailing Ops failed", breach_id)
-        delivered = 0
-    if not delivered:
-        mine.update(notify_status=NotifyStatus.QUEUED)
-        return NotifyOutcome.FAILED
-    if mine.update(notify_status=NotifyStatus.SENT, notified_at=timezone.now()) != 1:
-        logger.warning("Guardrail breach %s: emailed after the sweep requeued it", breach_id)
-    return NotifyOutcome.SENT
-
-
-def sweep_stuck_notifications(*, now: datetime.datetime) -> dict:
-    """Requeue breach emails stuck in sending, and re-enqueue the queued ones left behind.
-
-    A breach stays in sending only if its worker died between claim and sent; after
-    GUARDRAIL_NOTIFY_STUCK_MINUTES (longer than any single send, EMAIL_TIMEOUT) it goes back
-    to queued. Queued breaches whose last attempt (or creation) is that old have no live task
-    (the message was lost, or the task gave up its retries): their task is enqueued again.
-    """
-    stale = now - datetime.timedelta(minutes=settings.GUARDRAIL_NOTIFY_STUCK_MINUTES)
-    from . import tasks
-
-    with transaction.atomic():
-        # skip_locked: two sweeps at once requeue each row once.
-        stuck = list(
-            GuardrailBreach.objects.select_for_update(skip_locked=True)
-            .filter(notify_status=NotifyStatus.SENDING, notify_started_at__lt=stale)
-            .values_list("pk", flat=True)
+    for email in recipients:
+        outbox.enqueue(
+            BREACH_ALERT,
+            recipient=email,
+            dedupe_key=f"{BREACH_ALERT}:{breach.pk}:{email}",
+            payload={"breach_id": breach.pk},
+            subject=breach,
         )
-        requeued = GuardrailBreach.objects.filter(
-            pk__in=stuck, notify_status=NotifyStatus.SENDING
-        ).update(notify_status=NotifyStatus.QUEUED)
-        forgotten = list(
-            GuardrailBreach.objects.filter(notify_status=NotifyStatus.QUEUED)
-            .filter(
-                Q(notify_started_at__lt=stale)
-                | Q(notify_started_at__isnull=True, created_at__lt=stale)
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        for breach_id in forgotten:
-            tasks.notify_breach.delay_on_commit(breach_id)
-    return {"requeued": requeued, "enqueued": forgotten}
+    return len(recipients)
+
+
+def build_breach_alert(delivery: Delivery) -> outbox.Email | None:
+    """The alert of one breach, worded from its facts (the breach gone: nothing to send)."""
+    breach = (
+        GuardrailBreach.objects.select_related("pilot", "guardrail")
+        .filter(pk=delivery.payload.get("breach_id"))
+        .first()
+    )
+    if breach is None:
+        return None
+    url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
+        body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
+            "detail": breach.text,
+            "action": breach.get_action_taken_display(),
+            "url": url,
+        }
+    return outbox.Email(subject=subject, body=body)
+
+
+ALERT_KIND = outbox.Kind(
+    BREACH_ALERT,
+    outbox.AT_LEAST_ONCE,
+    build_breach_alert,
+    # Retries after 1, 2, 4, 5 and 5 minutes; then failed, listed for Ops in the outbox.
+    max_attempts=6,
+    backoff=lambda attempt: min(60 * 2 ** (attempt - 1), 300),
+)
 
 
 def _record(
@@ -289,11 +238,9 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
         if breach.action_taken != taken:
             breach.action_taken = taken
             breach.save(update_fields=["action_taken"])
-    from . import tasks
-
     for breach in created:
-        # After commit: the worker must see the breach; a rollback emails nobody.
-        tasks.notify_breach.delay_on_commit(breach.pk)
+        # In this transaction: a rollback alerts nobody, a lost message delays the alert.
+        _alert_ops(breach)
 
 
 def evaluate_round(round_id: int) -> list[GuardrailBreach]:

@@ -553,11 +553,6 @@ class GuardrailBreachQuerySet(models.QuerySet):
 class GuardrailBreach(models.Model):
     """An append-only record that a guardrail did not hold; Ops resolve it with a note."""
 
-    class NotifyStatus(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-
     class Trigger(models.TextChoices):
         METRIC = "metric", _("Metric threshold")
         EXPOSURE = "exposure", _("Confidential data exposure")
@@ -596,22 +591,6 @@ class GuardrailBreach(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
-    # The Ops email goes queued → sending → sent (pilots.guardrails.notify_breach); a sweep
-    # puts rows stuck in sending back in the queue.
-    notify_status = models.CharField(
-        _("Ops notification"),
-        max_length=8,
-        choices=NotifyStatus,
-        default=NotifyStatus.QUEUED,
-        editable=False,
-    )
-    notify_started_at = models.DateTimeField(
-        _("notification last attempted"), null=True, blank=True, editable=False
-    )
-    notified_at = models.DateTimeField(_("Ops notified"), null=True, blank=True, editable=False)
-    notify_attempts = models.PositiveSmallIntegerField(
-        _("notification attempts"), default=0, editable=False
-    )
     # A metric guardrail breaks once per round; an exposure guardrail again for each further
     # exposure reported after the previous breach was resolved (pilots.guardrails).
     trigger = models.CharField(
@@ -676,26 +655,6 @@ class GuardrailBreach(models.Model):
                 | (Q(resolved_at__isnull=False) & ~Q(resolution_note="")),
                 name="pilots_guardrailbreach_resolution_has_note",
             ),
-            models.CheckConstraint(
-                condition=Q(notify_status__in=["queued", "sending", "sent"]),
-                name="pilots_guardrailbreach_notify_status_valid",
-            ),
-            # Sent exactly when the time it was sent is known.
-            models.CheckConstraint(
-                condition=Q(notify_status="sent", notified_at__isnull=False)
-                | (~Q(notify_status="sent") & Q(notified_at__isnull=True)),
-                name="pilots_guardrailbreach_sent_has_notified_at",
-            ),
-            # The sweep finds rows stuck in sending by this time.
-            models.CheckConstraint(
-                condition=~Q(notify_status="sending") | Q(notify_started_at__isnull=False),
-                name="pilots_guardrailbreach_sending_has_started_at",
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["notify_status", "notify_started_at"], name="pilots_breach_notify_status"
-            )
         ]
 
     def __str__(self) -> str:
