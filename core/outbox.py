@@ -47,6 +47,15 @@ AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 
 
+class Postpone(Exception):  # noqa: N818 - a signal to the outbox, not an error
+    """Raised by a kind's `build` when the message cannot go now but may later (a paused
+    pilot): the delivery goes back to the queue, the attempt not counted."""
+
+    def __init__(self, seconds: float = 600) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class Email:
     subject: str
@@ -67,7 +76,9 @@ class Kind:
     # Seconds before the n-th retry (n ≥ 1).
     backoff: Callable[[int], float] = lambda attempt: min(60 * 2 ** (attempt - 1), 600)
     on_sent: Callable[[Delivery], None] | None = None
-    on_failed: Callable[[Delivery], None] | None = None
+    # Told when a delivery is given up: `lost` is True when its worker died mid-send (it may
+    # have gone out), False when every send raised (it did not).
+    on_failed: Callable[[Delivery, bool], None] | None = None
 
 
 _kinds: dict[str, Kind] = {}
@@ -160,6 +171,7 @@ class Report:
     failed: int = 0
     retrying: int = 0
     cancelled: int = 0
+    postponed: int = 0  # cannot go now (a paused pilot): back in the queue, for later
     skipped: int = 0  # someone else had it, or not due yet
     remaining: int = 0  # still queued in the batch after this run
 
@@ -181,7 +193,7 @@ def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
     if delivery.attempts >= kind.max_attempts:
         if mine.update(status=Status.FAILED, last_error=error[:2000]) and kind.on_failed:
             delivery.status = Status.FAILED
-            kind.on_failed(delivery)
+            kind.on_failed(delivery, False)
         return "failed"
     wait = datetime.timedelta(seconds=kind.backoff(delivery.attempts))
     mine.update(
@@ -211,6 +223,14 @@ def deliver(
             )
             try:
                 message = kind.build(delivery)
+            except Postpone as later:
+                mine.update(
+                    status=Status.QUEUED,
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
+                )
+                report.postponed += 1
+                continue
             except Exception as error:
                 logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
                 outcome = _after_failure(delivery, kind, repr(error), mine)
@@ -275,7 +295,7 @@ def sweep(*, now: datetime.datetime | None = None) -> dict:
                     given_up += 1
                     if kind.on_failed:
                         delivery.status = Status.FAILED
-                        kind.on_failed(delivery)
+                        kind.on_failed(delivery, True)
             elif same_claim.update(status=Status.QUEUED, next_attempt_at=now):
                 requeued += 1
         due = (

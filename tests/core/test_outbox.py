@@ -32,7 +32,7 @@ def kinds():
             outbox.AT_MOST_ONCE,
             build,
             max_attempts=3,
-            on_failed=lambda d: FAILED_HOOK.append(d.pk),
+            on_failed=lambda d, lost: FAILED_HOOK.append((d.pk, lost)),
         )
     )
     outbox.register(outbox.Kind("test.alert", outbox.AT_LEAST_ONCE, build, max_attempts=5))
@@ -97,7 +97,7 @@ def test_a_refused_send_is_retried_with_backoff_then_failed_and_the_kind_told():
         report = outbox.deliver([delivery.pk], connection=Refusing())
     assert report.failed == 1
     assert Delivery.objects.get(pk=delivery.pk).status == "failed"
-    assert [delivery.pk] == FAILED_HOOK
+    assert FAILED_HOOK == [(delivery.pk, False)]  # it did not go out
 
 
 def test_a_delivery_not_due_yet_is_left_alone():
@@ -127,7 +127,7 @@ def test_the_sweep_gives_up_an_at_most_once_delivery_whose_worker_died_and_retri
         result = outbox.sweep()
     assert (result["failed"], result["requeued"]) == (1, 1)
     assert Delivery.objects.get(pk=invitation.pk).status == "failed"  # maybe delivered: never again
-    assert [invitation.pk] == FAILED_HOOK
+    assert FAILED_HOOK == [(invitation.pk, True)]  # lost: it may have gone out
     assert Delivery.objects.get(pk=alert.pk).status == "queued"  # at least once: sent again
     assert ("test.alert", "", [alert.pk]) in enqueued
 
@@ -157,3 +157,18 @@ def test_the_database_refuses_a_sent_delivery_without_its_time():
 def test_an_unknown_kind_is_refused_when_enqueued():
     with pytest.raises(LookupError):
         outbox.enqueue("nobody.sends.this", recipient="x@example.com", dedupe_key="k")
+
+
+def test_a_delivery_that_cannot_go_now_waits_without_using_an_attempt():
+    def build(d):
+        raise outbox.Postpone(300)
+
+    outbox.register(outbox.Kind("test.later", outbox.AT_MOST_ONCE, build, max_attempts=1))
+    try:
+        delivery = enqueue("test.later")
+        assert outbox.deliver([delivery.pk]).postponed == 1
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("queued", 0)
+        assert delivery.next_attempt_at > timezone.now() + datetime.timedelta(seconds=290)
+    finally:
+        outbox._kinds.pop("test.later", None)
