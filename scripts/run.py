@@ -55,12 +55,11 @@ class Child:
 def default_children(bin_dir: str, port: str) -> list[Child]:
     """Return the worker, beat and web server, in the order they start."""
     celery = [f"{bin_dir}/celery", "-A", "aiops_site"]
+    # Gossip exchanges events between several workers; alone, it only logs a misleading
+    # AttributeError traceback ("Error on restarting Gossip") each time Redis goes away.
+    worker = ["worker", "--loglevel=INFO", "--concurrency=2", "--pool=prefork", "--without-gossip"]
     return [
-        Child(
-            "the Celery worker",
-            [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--pool=prefork"],
-            restart=True,
-        ),
+        Child("the Celery worker", [*celery, *worker], restart=True),
         Child("Celery beat", [*celery, "beat", "--loglevel=INFO"], restart=True),
         Child(
             "the web server",
