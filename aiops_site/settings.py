@@ -221,6 +221,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
+    # kombu's Redis transport with one repair (aiops_site/broker.py): without it a worker that
+    # loses Redis while a task runs exits with "'NoneType' object has no attribute 'hostname'"
+    # instead of reconnecting. Same URL schemes and options as kombu's own (not Sentinel).
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        CELERY_BROKER_TRANSPORT = "aiops_site.broker:Transport"
     # Longer than the longest task and any countdown, so an unacked task is not redelivered
     # while it still runs (Celery's Redis transport redelivers after this).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -229,6 +234,12 @@ else:
         # died) every interval x throttle seconds; kombu's defaults, lowered by the crash drills.
         "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
         "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+        # kombu checks its long-lived BRPOP and pub/sub connections this often and drops one
+        # whose reply is overdue, so a Redis that vanished without closing the socket (failover,
+        # a NAT or firewall timeout) is noticed and reconnected too. kombu's default, written
+        # here because reconnection relies on it: 0 would disable the checks. Redis has no
+        # broker_heartbeat (that setting is AMQP's).
+        "health_check_interval": 25,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -241,7 +252,20 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
+# A lost broker connection is re-established, at growing intervals (2, 4, ... 30 s), for as
+# long as it takes: a worker outlives a Redis restart instead of exiting (Celery's default is
+# to give up after 100 attempts, about 45 minutes). Each attempt is logged ("Cannot connect").
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The same for a worker started before Redis answers (make run, docker compose up): it waits.
+# Beat needs no such setting: it connects to send a tick, and a tick that Redis cannot take is
+# logged ("Couldn't apply scheduled task") and lost; the next tick finds what is due.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task still running when the connection is lost runs to its end (its acknowledgement then
+# fails and is logged). Cancelling it instead (Celery's coming default) would stop a send
+# between an email accepted by the mail server and its 'sent' commit, leaving a prompt that
+# the sweep must fail: every task here is safe to run twice, not safe to cut in the middle.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A dedicated queue name lets the worker tests run beside a development worker.

@@ -144,19 +144,60 @@ def celery_eager():
 
 
 class CeleryWorkerProcess:
-    """A real `celery -A aiops_site worker` subprocess against the tests' database and Redis."""
+    """A real `celery -A aiops_site worker` subprocess against the tests' database and Redis.
 
-    def __init__(self, *, env: dict[str, str], log_dir, name: str, concurrency: int) -> None:
+    `broker_url` is the Redis the worker consumes from (its env's CELERY_BROKER_URL); the
+    test talks to the worker (ping, inspect, queue length) through the same Redis.
+    """
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        log_dir,
+        name: str,
+        concurrency: int,
+        broker_url: str | None = None,
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
         self.name = name
         self.concurrency = concurrency
+        self.broker_url = broker_url or settings.CELERY_BROKER_URL
         self.process = None
         self.starts = 0
+        self.log_path = None
 
     @property
     def nodename(self) -> str:
         return f"{self.name}@localhost"
+
+    @property
+    def app(self):
+        """The Celery app that reaches this worker: the project's, or one on its own broker."""
+        from aiops_site.celery import app
+
+        if self.broker_url == settings.CELERY_BROKER_URL:
+            return app
+        if getattr(self, "_own_app", None) is None:
+            from celery import Celery
+
+            own = Celery("aiops_site", set_as_current=False)
+            own.config_from_object("django.conf:settings", namespace="CELERY")
+            # Celery resolved the read and write URLs from the settings' URL: replace all three.
+            own.conf.update(
+                broker_url=self.broker_url,
+                broker_read_url=self.broker_url,
+                broker_write_url=self.broker_url,
+            )
+            self._own_app = own
+        return self._own_app
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the current run's log, to show why a worker exited."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def start(self, *, timeout: float = 60) -> None:
         """Start the worker and wait until it answers a control ping."""
@@ -165,10 +206,9 @@ class CeleryWorkerProcess:
         import time
         from pathlib import Path
 
-        from aiops_site.celery import app
-
         self.starts += 1
-        log = open(Path(self.log_dir) / f"worker-{self.starts}.log", "wb")  # noqa: SIM115
+        self.log_path = Path(self.log_dir) / f"worker-{self.starts}.log"
+        log = open(self.log_path, "wb")  # noqa: SIM115
         celery = str(Path(sys.executable).with_name("celery"))
         self.process = subprocess.Popen(
             [
@@ -194,7 +234,7 @@ class CeleryWorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"the worker exited with {self.process.returncode}; see {log.name}")
-            if app.control.ping(destination=[self.nodename], timeout=0.5):
+            if self.app.control.ping(destination=[self.nodename], timeout=0.5):
                 return
         self.stop()
         pytest.fail(f"the worker did not answer a ping within {timeout}s; see {log.name}")
@@ -226,14 +266,12 @@ class CeleryWorkerProcess:
 
         import redis
 
-        from aiops_site.celery import app
-
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        client = redis.Redis.from_url(self.broker_url)
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
         deadline = time.monotonic() + timeout
         quiet = 0
         while time.monotonic() < deadline:
-            inspect = app.control.inspect(destination=[self.nodename], timeout=0.5)
+            inspect = self.app.control.inspect(destination=[self.nodename], timeout=0.5)
             active, reserved = inspect.active(), inspect.reserved()
             busy = (
                 client.llen(queue)
@@ -259,13 +297,12 @@ def _purge_broker(url: str) -> None:
     client.delete(*keys)
 
 
-@pytest.fixture
-def celery_worker(request, redis_url, postgres, tmp_path):
-    """Start a real Celery worker on the test database; yield it; stop it afterwards.
+def start_celery_worker(request, *, broker_url: str, tmp_path) -> CeleryWorkerProcess:
+    """Start a real Celery worker on the test database and `broker_url`; return it started.
 
-    Use with @pytest.mark.django_db(transaction=True): the worker is another process and sees
-    only committed rows. Extra environment for the worker can be given with
-    @pytest.mark.worker_env(NAME="value"). Emails go to files under worker.email_dir.
+    Extra environment for the worker can be given with @pytest.mark.worker_env(NAME="value"),
+    its pool size with @pytest.mark.worker_concurrency(n). Emails go to files under
+    worker.email_dir. The caller stops it.
     """
     from urllib.parse import quote
 
@@ -280,7 +317,7 @@ def celery_worker(request, redis_url, postgres, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{credentials}{host}:{port}/{db['NAME']}",
-        "CELERY_BROKER_URL": redis_url,
+        "CELERY_BROKER_URL": broker_url,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "EMAIL_BACKEND": "tests.feedback.email_files.OneFilePerConnectionBackend",
@@ -296,12 +333,27 @@ def celery_worker(request, redis_url, postgres, tmp_path):
         env.update({k: str(v) for k, v in marker.kwargs.items()})
     for marker in request.node.iter_markers("worker_concurrency"):
         concurrency = marker.args[0]
-    _purge_broker(redis_url)
     worker = CeleryWorkerProcess(
-        env=env, log_dir=tmp_path, name=f"test-{os.getpid()}", concurrency=concurrency
+        env=env,
+        log_dir=tmp_path,
+        name=f"test-{os.getpid()}",
+        concurrency=concurrency,
+        broker_url=broker_url,
     )
     worker.email_dir = email_dir
     worker.start()
+    return worker
+
+
+@pytest.fixture
+def celery_worker(request, redis_url, postgres, tmp_path):
+    """Start a real Celery worker on the test database; yield it; stop it afterwards.
+
+    Use with @pytest.mark.django_db(transaction=True): the worker is another process and sees
+    only committed rows. Options: see start_celery_worker.
+    """
+    _purge_broker(redis_url)
+    worker = start_celery_worker(request, broker_url=redis_url, tmp_path=tmp_path)
     yield worker
     worker.stop()
     _purge_broker(redis_url)
