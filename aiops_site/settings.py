@@ -275,7 +275,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     "open-due-rounds": {"task": "feedback.tasks.open_due_rounds", "schedule": 300.0},
     "remind": {"task": "feedback.tasks.remind", "schedule": 900.0},
     "close-due-rounds": {"task": "feedback.tasks.close_due_rounds", "schedule": 300.0},
-    "sweep-stuck-prompts": {"task": "feedback.tasks.sweep_stuck_prompts", "schedule": 300.0},
 }
 
 # Feedback.
@@ -284,12 +283,6 @@ FEEDBACK_ANONYMITY_THRESHOLD = max(3, env.int("FEEDBACK_ANONYMITY_THRESHOLD", de
 FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.
 FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
-# A prompt or reminder in 'sending' for longer than this is marked failed by the sweep (its
-# worker died, delivery unknown: not re-sent, Ops may re-send it); it must exceed the longest
-# single email send (EMAIL_TIMEOUT).
-FEEDBACK_SEND_STUCK_MINUTES = env.int("FEEDBACK_SEND_STUCK_MINUTES", default=15)
-# Prompts one send task emails before it re-enqueues itself (keeps tasks under time limits).
-FEEDBACK_SEND_BATCH = env.int("FEEDBACK_SEND_BATCH", default=500)
 
 LOGGING = {
     "version": 1,
@@ -309,7 +302,9 @@ LOGGING = {
 
 
 # The spine (core): follow-up work and the outbox. A follow-up or delivery in progress for longer
-# than this lost its worker (longer than any single handler or send, EMAIL_TIMEOUT included).
+# than this lost its worker (longer than any single handler or send, EMAIL_TIMEOUT included): an
+# at-most-once delivery (a participant's invitation) is then failed, never sent again by itself.
+# OUTBOX_BATCH: deliveries one send task handles before it re-enqueues itself (time limits).
 FOLLOWUP_STUCK_MINUTES = env.int("FOLLOWUP_STUCK_MINUTES", default=10)
 FOLLOWUP_SWEEP_BATCH = env.int("FOLLOWUP_SWEEP_BATCH", default=500)
 OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)

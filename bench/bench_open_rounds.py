@@ -1,12 +1,13 @@
 """Benchmark: open feedback rounds for 500 pilots and fan their prompts out, on PostgreSQL.
 
 What is timed is `feedback.scheduling.open_due_rounds`: it reads the active pilots, creates the
-500 rounds and their prompt rows (one per participant), commits, and enqueues one send task
-per round (to an in-memory broker here). Emails are NOT sent: sending is the job of the
-send_prompts tasks, one per round, on the workers.
+500 rounds, their prompt rows (one per participant) and one invitation per prompt in the outbox
+(core.Delivery), commits, and enqueues one send task (to an in-memory broker here) that fans
+out a send per round. Emails are NOT sent: sending is the outbox workers' job.
 
 It is compared, in the same run and the same database, with the fastest way PostgreSQL has to
-write the same prompt rows: a raw psycopg COPY (rows generated in Python, random token hashes).
+write the same rows: a raw psycopg COPY of the prompts and of their invitations (rows
+generated in Python, random token hashes).
 Each measure is the best of REPEATS runs, on empty round and prompt tables each time.
 
 Run with `make bench` (or `python bench/run.py`); needs DATABASE_URL=postgres://...; creates
@@ -60,7 +61,12 @@ def build(pilots: int, participants: int) -> None:
     tool, _ = AITool.objects.get_or_create(name="Bench tool", defaults={"vendor": "Bench"})
     lead, _ = user_model.objects.get_or_create(username="bench-lead")
     users = user_model.objects.bulk_create(
-        user_model(username=f"bench-{participants}-{i}", password="!")  # unusable password
+        # An unusable password; an email, so that each prompt gets its invitation.
+        user_model(
+            username=f"bench-{participants}-{i}",
+            email=f"bench-{participants}-{i}@example.com",
+            password="!",
+        )
         for i in range(pilots * participants)
     )
     today = timezone.localdate()
@@ -100,7 +106,7 @@ def clear_rounds() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE feedback_prompt, feedback_feedbackround CASCADE")
+        cursor.execute("TRUNCATE core_delivery, feedback_prompt, feedback_feedbackround CASCADE")
         cursor.execute("ANALYZE")
 
 
@@ -130,38 +136,70 @@ def time_open(now: datetime.datetime) -> tuple[float, int, int]:
 
 
 def time_copy() -> tuple[float, int]:
-    """COPY the same prompt rows (same rounds and participants) with psycopg; (seconds, rows)."""
+    """COPY the same prompts and invitations with psycopg; (seconds, prompts)."""
+    import json
+
+    from django.contrib.contenttypes.models import ContentType
     from django.db import connection
     from django.utils import timezone
 
     from feedback.models import Prompt
 
-    pairs = list(Prompt.objects.values_list("round_id", "participant_id"))
+    rows = list(
+        Prompt.objects.values_list("pk", "round_id", "participant_id", "participant__email")
+    )
+    prompt_type = ContentType.objects.get_for_model(Prompt).pk
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE feedback_prompt")
+        cursor.execute("TRUNCATE core_delivery, feedback_prompt")
         cursor.execute("ANALYZE feedback_prompt")
+        cursor.execute("ANALYZE core_delivery")
     now = timezone.now()
     raw = connection.connection
     start = time.perf_counter()
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(
-            "COPY feedback_prompt (round_id, participant_id, token_hash, created_at, "
-            "send_status, send_attempts, reminder_status, answered) FROM STDIN"
-        ) as copy,
-    ):
-        for round_id, participant_id in pairs:
-            copy.write_row(
-                (round_id, participant_id, secrets.token_hex(32), now, "queued", 0, "", False)
-            )
-    return time.perf_counter() - start, len(pairs)
+    with raw.cursor() as cursor:
+        with cursor.copy(
+            "COPY feedback_prompt (id, round_id, participant_id, token_hash, created_at, answered)"
+            " FROM STDIN"
+        ) as copy:
+            for pk, round_id, participant_id, _email in rows:
+                copy.write_row((pk, round_id, participant_id, secrets.token_hex(32), now, False))
+        with cursor.copy(
+            "COPY core_delivery (kind, channel, recipient, recipient_user_id, subject_type_id,"
+            " subject_id, batch, dedupe_key, payload, status, attempts, created_at,"
+            " next_attempt_at, last_error) FROM STDIN"
+        ) as copy:
+            for pk, round_id, participant_id, email in rows:
+                copy.write_row(
+                    (
+                        "invitation",
+                        "email",
+                        email,
+                        participant_id,
+                        prompt_type,
+                        str(pk),
+                        f"round:{round_id}",
+                        f"invitation:{pk}:1",
+                        json.dumps({"prompt_id": pk}),
+                        "queued",
+                        0,
+                        now,
+                        now,
+                        "",
+                    )
+                )
+    return time.perf_counter() - start, len(rows)
 
 
 def measure(pilots: int, participants: int, *, repeats: int = REPEATS) -> dict:
     """Build the data, time open_due_rounds and the COPY (best of `repeats`), clean up."""
+    from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
+    from feedback.models import Prompt
+
     build(pilots, participants)
+    # Content types are cached for the process: warm, so both data sizes count alike.
+    ContentType.objects.get_for_model(Prompt)
     now = timezone.now()
     opens, copies, queries, prompts = [], [], set(), 0
     try:
@@ -233,8 +271,8 @@ def main() -> int:
     finally:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
     print(
-        "open_due_rounds: rounds + prompt rows (no email sent), best of "
-        f"{REPEATS}, vs a psycopg COPY of the same prompt rows"
+        "open_due_rounds: rounds + prompts + their invitations in the outbox (no email sent),"
+        f" best of {REPEATS}, vs a psycopg COPY of the same prompt and invitation rows"
     )
     print(
         f"{'pilots':>7} {'partic.':>7} {'prompts':>8} {'open s':>8} {'queries':>8} "

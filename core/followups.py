@@ -107,6 +107,31 @@ def run(followup_id: int, *, now: datetime.datetime | None = None) -> str:
     return "done"
 
 
+def retry(followup_ids: list[int], *, now: datetime.datetime | None = None) -> int:
+    """Put failed follow-ups back to pending and run them after commit; return how many.
+
+    One whose kind and key already have a pending follow-up stays failed: that one does the
+    work.
+    """
+    now = now or timezone.now()
+    retried = 0
+    with transaction.atomic():
+        for pk in FollowUp.objects.filter(pk__in=followup_ids, status=Status.FAILED).values_list(
+            "pk", flat=True
+        ):
+            try:
+                with transaction.atomic():
+                    changed = FollowUp.objects.filter(pk=pk, status=Status.FAILED).update(
+                        status=Status.PENDING, attempts=0, available_at=now, last_error=""
+                    )
+            except IntegrityError:
+                continue
+            if changed:
+                retried += 1
+                transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    return retried
+
+
 def sweep(*, now: datetime.datetime | None = None) -> dict:
     """Requeue follow-ups whose worker died, and enqueue every pending one again.
 

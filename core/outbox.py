@@ -45,9 +45,10 @@ Status = Delivery.Status
 AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
+FAN_OUT_TASK = "core.tasks.deliver_batches"
 
 
-class Postpone(Exception):  # noqa: N818 - a signal to the outbox, not an error
+class Postpone(Exception):
     """Raised by a kind's `build` when the message cannot go now but may later (a paused
     pilot): the delivery goes back to the queue, the attempt not counted."""
 
@@ -79,6 +80,10 @@ class Kind:
     # Told when a delivery is given up: `lost` is True when its worker died mid-send (it may
     # have gone out), False when every send raised (it did not).
     on_failed: Callable[[Delivery, bool], None] | None = None
+    # Private: whom it went to and when says something about a person (a reminder goes only to
+    # those who had not answered). The Outbox admin lists such deliveries only once failed, and
+    # only their own domain sends them again (with its checks): never `retry`.
+    private: bool = False
 
 
 _kinds: dict[str, Kind] = {}
@@ -163,6 +168,20 @@ def enqueue(
 def deliver_after_commit(kind: str, *, batch: str) -> None:
     """Ask a worker, after commit, to send every queued delivery of a batch."""
     transaction.on_commit(lambda: _enqueue_task(kind, batch, None))
+
+
+def deliver_batches_after_commit(kind: str, batches: list[str]) -> None:
+    """Ask, after commit, for every batch to be sent, in one message for them all.
+
+    Opening 500 rounds at once publishes one message (a worker fans it out), not 500:
+    publishing them one by one would cost more than writing the 10,000 deliveries.
+    """
+    if not batches:
+        return
+    if len(batches) == 1:
+        deliver_after_commit(kind, batch=batches[0])
+        return
+    transaction.on_commit(lambda: current_app.tasks[FAN_OUT_TASK].delay(kind, list(batches)))
 
 
 @dataclass
@@ -328,3 +347,40 @@ def _ids(kind: str, now: datetime.datetime) -> list[int]:
             kind=kind, batch="", status=Status.QUEUED, next_attempt_at__lte=now
         ).values_list("pk", flat=True)[: settings.OUTBOX_BATCH]
     )
+
+
+def private_kinds() -> list[str]:
+    return sorted(name for name, kind in _kinds.items() if kind.private)
+
+
+def retry(delivery_ids: list[int], *, now: datetime.datetime | None = None) -> int:
+    """Queue failed deliveries again (Ops, after fixing the mail server); return how many.
+
+    Private kinds are left alone: they go out again only through their own domain's checks
+    (an invitation is re-sent from the prompt admin, with a fresh link).
+    """
+    now = now or timezone.now()
+    ids = list(
+        Delivery.objects.filter(pk__in=delivery_ids, status=Status.FAILED)
+        .exclude(kind__in=private_kinds())
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return 0
+    with transaction.atomic():
+        requeued = Delivery.objects.filter(pk__in=ids, status=Status.FAILED).update(
+            status=Status.QUEUED, attempts=0, next_attempt_at=now, last_error=""
+        )
+        for kind_name, batch in sorted(
+            set(Delivery.objects.filter(pk__in=ids).values_list("kind", "batch"))
+        ):
+            if batch:
+                deliver_after_commit(kind_name, batch=batch)
+            else:
+                same = list(
+                    Delivery.objects.filter(pk__in=ids, kind=kind_name, batch="").values_list(
+                        "pk", flat=True
+                    )
+                )
+                transaction.on_commit(lambda k=kind_name, i=same: _enqueue_task(k, "", i))
+    return requeued

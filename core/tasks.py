@@ -35,6 +35,14 @@ def deliver_batch(self, kind: str, batch: str, ids: list[int] | None = None) -> 
 
 
 @shared_task(**TASK_OPTIONS)
+def deliver_batches(kind: str, batches: list[str]) -> dict:
+    """Fan one message out to a send task per batch (a beat tick opening many rounds)."""
+    for batch in batches:
+        deliver_batch.delay(kind, batch, None)
+    return {"kind": kind, "batches": len(batches)}
+
+
+@shared_task(**TASK_OPTIONS)
 def sweep_outbox() -> dict:
     """Settle deliveries whose worker died; enqueue the due ones again."""
     return outbox.sweep()

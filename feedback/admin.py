@@ -12,19 +12,22 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import CharField, Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.models import Delivery
 from pilots import admin as pilots_admin
 from pilots.exceptions import DomainError
 from pilots.models import Pilot, is_ops
 
-from . import absences, questionnaires, scheduling
+from . import absences, invitations, questionnaires, scheduling
 from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
 
 
@@ -311,19 +314,27 @@ class FeedbackRoundAdmin(ReadOnlyAdmin):
         return None
 
 
-class ReminderFailedFilter(admin.SimpleListFilter):
-    """Offer only the failed reminders: any other reminder state dates people's answers."""
+class EmailFailedFilter(admin.SimpleListFilter):
+    """Offer only the prompts whose latest email failed: any other state dates answers."""
 
-    title = gettext_lazy("reminder")
-    parameter_name = "reminder"
+    title = gettext_lazy("email")
+    parameter_name = "email"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         return [("failed", gettext_lazy("failed"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "failed":
-            return queryset.filter(reminder_status=Prompt.SendStatus.FAILED)
+            return queryset.filter(latest_email_status=Delivery.Status.FAILED)
         return queryset
+
+
+def _emails_of_prompt(kinds) -> QuerySet:
+    return Delivery.objects.filter(
+        kind__in=kinds,
+        subject_type=ContentType.objects.get_for_model(Prompt),
+        subject_id=Cast(OuterRef("pk"), CharField()),
+    ).order_by("-pk")
 
 
 @admin.register(Prompt)
@@ -332,28 +343,43 @@ class PromptAdmin(ReadOnlyAdmin):
     # never `answered`: per participant, it dates each answer to the nearest look at this list.
     # The round's response count is the aggregate Ops need.
     # Nor the reminder's state: whether someone was reminded tells whether they had answered by
-    # halfway through the window. Only a failed reminder shows, so Ops can re-send it.
-    list_display = [
-        "participant",
-        "round",
-        "send_status",
-        "send_attempts",
-        "sent_at",
-    ]
-    list_filter = ["send_status", ReminderFailedFilter]
+    # halfway through the window. The invitation's state comes from the outbox; an invitation
+    # waiting while its prompt was answered stays "queued" like any other until the round
+    # closes. A failed email (invitation or reminder) shows, so Ops can re-send it.
+    list_display = ["participant", "round", "invitation", "invitation_sent_at", "email_failed"]
+    list_filter = [EmailFailedFilter]
     list_select_related = ["participant", "round__pilot"]
     search_fields = ["participant__username", "round__pilot__title"]
-    fields = [
-        "round",
-        "participant",
-        "created_at",
-        "send_status",
-        "send_attempts",
-        "send_started_at",
-        "sent_at",
-    ]
+    fields = ["round", "participant", "created_at", "invitation", "invitation_sent_at"]
     readonly_fields = fields
-    # Sends the sweep gave up on (delivery unknown) are listed under send status "failed".
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        invitations_ = _emails_of_prompt([invitations.INVITATION])
+        latest = _emails_of_prompt(invitations.PARTICIPANT_KINDS)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                invitation_status=Subquery(invitations_.values("status")[:1]),
+                invitation_sent=Subquery(invitations_.values("sent_at")[:1]),
+                latest_email_status=Subquery(latest.values("status")[:1]),
+            )
+        )
+
+    @admin.display(description=gettext_lazy("invitation"))
+    def invitation(self, obj: Prompt) -> str:
+        status = obj.invitation_status
+        return Delivery.Status(status).label if status else "—"
+
+    @admin.display(description=gettext_lazy("invitation sent"))
+    def invitation_sent_at(self, obj: Prompt):
+        return obj.invitation_sent
+
+    @admin.display(boolean=True, description=gettext_lazy("email failed"))
+    def email_failed(self, obj: Prompt) -> bool:
+        return obj.latest_email_status == Delivery.Status.FAILED
+
+    # Emails the sweep gave up on (delivery unknown) are listed under "email: failed".
     actions = ["resend_invitation"]
 
     def has_resend_permission(self, request: HttpRequest) -> bool:

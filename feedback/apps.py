@@ -9,8 +9,12 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # pilots may not import feedback: it learns which questions a pilot's rounds ask
         # through the provider registered here.
+        from core import outbox
         from pilots import question_keys
 
-        from . import pilot_questions
+        from . import invitations, pilot_questions
 
         question_keys.register_provider(pilot_questions.asked_questions)
+        # The participant emails, as kinds of the one outbox (at most once).
+        outbox.register(invitations.INVITATION_KIND)
+        outbox.register(invitations.REMINDER_KIND)

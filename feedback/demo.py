@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core.models import Delivery
 from pilots import guardrails, lifecycle
 from pilots.demo import USERNAMES
 from pilots.exceptions import ValidationFailed
@@ -52,7 +53,7 @@ from pilots.models import (
 )
 from pilots.reviews import record_review
 
-from . import scheduling
+from . import invitations, scheduling
 from .models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
 from .tokens import make_token
 
@@ -635,17 +636,13 @@ class _Writer:
         )
         self.rounds[(event.story.title, planned.period_start)] = round_
         scheduling.create_prompts([round_.pk], now=planned.opens_at)
+        # Open now: mint_open_prompt_links gives the demo participant's invitation its link;
+        # the others are emailed by the worker (the console backend by default).
+        invitations.queue_invitations([round_.pk])
         if planned.closes_at > self.now:
-            # Open now: mint_open_prompt_links gives the demo participant's invitation its
-            # link; the others are emailed by the worker (the console backend by default).
-            from . import tasks
-
-            tasks.send_prompts.delay_on_commit(round_.pk)
             return
         # A past round: its invitations went out when it opened, and most people answered.
-        Prompt.objects.filter(round=round_).update(
-            send_status=Prompt.SendStatus.SENT, sent_at=planned.opens_at, send_attempts=1
-        )
+        _mark_sent(Delivery.objects.filter(batch=invitations.batch_of(round_.pk)), planned.opens_at)
         rng = self.rngs[event.story.title]
         prompts = list(round_.prompts.select_related("participant").order_by("pk"))
         answering = rng.sample(prompts, max(min(len(prompts), 5), round(len(prompts) * 0.8)))
@@ -685,6 +682,13 @@ def _colleagues(team: Team, count: int) -> list:
         Membership.objects.get_or_create(team=team, user=user)
         people.append(user)
     return people
+
+
+def _mark_sent(deliveries, when: datetime.datetime) -> None:
+    """Record demo invitations as sent when their round opened (the demo sends no email)."""
+    deliveries.filter(status=Delivery.Status.QUEUED).update(
+        status=Delivery.Status.SENT, sent_at=when, claimed_at=when, attempts=1
+    )
 
 
 def _answers(
@@ -748,12 +752,17 @@ def mint_open_prompt_links(*, now: datetime.datetime) -> list[OpenPrompt]:
         if not prompt.answered:
             token, token_hash = make_token()
             minted = Prompt.objects.filter(pk=prompt.pk, answered=False).update(
-                token_hash=token_hash,
-                send_status=Prompt.SendStatus.SENT,
-                sent_at=prompt.sent_at or prompt.round.opens_at,
-                send_attempts=max(prompt.send_attempts, 1),
+                token_hash=token_hash
             )
-            link = scheduling.answer_url(token) if minted else None
+            _mark_sent(
+                Delivery.objects.filter(
+                    kind=invitations.INVITATION,
+                    subject_id=str(prompt.pk),
+                    status__in=[Delivery.Status.QUEUED, Delivery.Status.SENT],
+                ),
+                prompt.round.opens_at,
+            )
+            link = invitations.answer_url(token) if minted else None
         others = list(
             prompt.round.prompts.filter(participant__username__in=named)
             .order_by("participant__pk")

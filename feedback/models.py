@@ -354,14 +354,8 @@ class Prompt(models.Model):
     """One participant's invitation to answer a round, reached by a single-use token.
 
     For anonymous pilots the prompt records only *that* it was answered, never which response.
+    Its emails (invitations, the reminder) are deliveries of the outbox (feedback.invitations).
     """
-
-    class SendStatus(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        SKIPPED = "skipped", _("Not sent")
 
     round = models.ForeignKey(FeedbackRound, on_delete=models.CASCADE, related_name="prompts")
     participant = models.ForeignKey(
@@ -370,13 +364,6 @@ class Prompt(models.Model):
     # SHA-256 of the emailed token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
-    send_status = models.CharField(max_length=8, choices=SendStatus, default=SendStatus.QUEUED)
-    send_started_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    send_attempts = models.PositiveSmallIntegerField(default=0)
-    reminder_status = models.CharField(max_length=8, choices=SendStatus, blank=True, default="")
-    reminder_started_at = models.DateTimeField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)
     # No timestamp on purpose: a time would let anyone match a prompt to its anonymous response.
     answered = models.BooleanField(default=False)
 
@@ -388,11 +375,6 @@ class Prompt(models.Model):
             models.UniqueConstraint(
                 fields=["round", "participant"], name="feedback_prompt_one_per_participant"
             ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["send_status", "send_started_at"], name="feedback_prompt_send_status"
-            )
         ]
 
     def __str__(self) -> str:

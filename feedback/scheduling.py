@@ -24,25 +24,10 @@ Rules
   opened; that period goes without a round.
 * Prompts. Every active participant of the pilot gets one prompt per round (database
   constraint), except those away (a feedback.Absence covering the period's start date).
-* Sending. Prompts go queued → sending → sent. A worker claims a prompt with a conditional
-  UPDATE (send_status='queued', round open, pilot active) and mints its token in that same
-  UPDATE: the raw token lives only in the email, the database keeps its hash. A paused or
-  stopped pilot's prompts are no longer claimed.
-* Delivery is at most once. A send whose mail call raised definitely did not go out: the
-  prompt goes back to the queue and is retried, up to MAX_SEND_ATTEMPTS claims in all, then
-  'failed'. A prompt left in 'sending' for FEEDBACK_SEND_STUCK_MINUTES means its worker died
-  between the claim and the 'sent' commit, possibly after the mail server accepted the email:
-  delivery is unknown, so the sweep marks it 'failed' and nothing re-sends it automatically.
-  Ops see failed prompts in the admin (filter "send status: failed") and may re-send the
-  invitation (resend_invitation, an explicit human decision; it goes out with a fresh link).
-  Meanwhile the participant can answer from their inbox. A participant thus never gets two
-  invitation emails for a round unless Ops re-send one.
-* Reminders. Once, halfway through the window, for prompts sent but not answered, except
-  participants away that day. A reminder carries a fresh link (the token is never stored, so a
-  new one is minted), which replaces the earlier one; the email says so. A reminder whose mail
-  call raised is 'failed' and its prompt goes back to the queue (its old link was replaced and
-  the new one never went out); a reminder stuck in 'sending' is 'failed' by the sweep, like a
-  prompt, and nothing is re-sent automatically.
+* Invitations and reminders are deliveries of the one outbox, queued with the round (and at
+  halfway for the reminder) and delivered at most once: feedback.invitations holds their rules.
+  Ops re-send a failed invitation (resend_invitation, an explicit human decision; it goes out
+  with a fresh link).
 * Closing. A round whose window has passed is closed: invited and response counts, results
   (feedback.results.compute_results) and, after commit, the guardrail evaluation.
 * Ops acting now. open_rounds_now, remind_now and close_round_now (admin actions and
@@ -56,18 +41,15 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.db.models import Count
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -75,21 +57,17 @@ from core import followups
 from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
 
-from . import answering
+from . import answering, invitations
 from . import results as round_results
 from .models import Absence, FeedbackRound, Prompt, Questionnaire
-from .tokens import make_token
 
 logger = logging.getLogger(__name__)
 
 # Fortnights are counted from this Monday, so a biweekly pilot's weeks never depend on when
 # it was created or promoted.
 BIWEEKLY_ANCHOR = datetime.date(2024, 1, 1)
-MAX_SEND_ATTEMPTS = 3
 # Follow-up work a closed round asks for (its guardrails' evaluation, registered by pilots).
 ROUND_CLOSED = "round_closed"
-
-Status = Prompt.SendStatus
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +240,7 @@ def open_due_rounds(
 
     `pilot_ids` limits it to those pilots (Ops opening a round now); beat opens for all.
     Creates the rounds and their prompts in one transaction with a constant number of queries,
-    then, after commit, enqueues one task that enqueues `send_prompts` for each round. Running
+    with their invitations (sent by the outbox after commit, one message for every round). Running
     it twice, or twice at once, opens nothing twice: (pilot, period_start) is unique and
     conflicts are ignored.
     """
@@ -309,12 +287,8 @@ def open_due_rounds(
             if (pilot_id, start) in wanted
         ]
         create_prompts(round_ids, now=now)
-        from . import tasks
-
-        # One message for all the rounds (a worker fans it out to one send task per round):
-        # publishing 500 messages here would cost more than creating 10,000 prompts.
-        if round_ids:
-            tasks.send_prompts_for_rounds.delay_on_commit(round_ids)
+        # In the same transaction: the invitations (core.outbox), sent after commit.
+        invitations.queue_invitations(round_ids)
     logger.info("Opened %d feedback round(s).", len(round_ids))
     return round_ids
 
@@ -423,7 +397,7 @@ def _already_has_round(round_: FeedbackRound) -> ValidationFailed:
 
 def _random_hash_sql() -> str:
     # A placeholder: the hash of 244 random bits nobody knows. A prompt gets its real token only
-    # when its email is sent (see send_prompts), so no token exists before that.
+    # when its email is built (feedback.invitations), so no token exists before that.
     if connection.vendor == "postgresql":
         return (
             "encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text,"
@@ -484,122 +458,14 @@ def create_prompts(round_ids: list[int], *, now: datetime.datetime | None = None
 
 
 # ---------------------------------------------------------------------------------------------
-# Sending prompts and reminders
-
-
-@dataclass
-class SendReport:
-    round_id: int
-    sent: int = 0
-    failed: int = 0
-    skipped: int = 0  # lost the claim: sent by someone else, round closed or pilot paused
-    remaining: int = 0  # still queued after this batch (the task re-enqueues itself)
-
-    def as_dict(self) -> dict:
-        return {
-            "round": self.round_id,
-            "sent": self.sent,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "remaining": self.remaining,
-        }
-
-
-def _claimable(now: datetime.datetime) -> Exists:
-    # An EXISTS on the prompt's own row (not a join), so the UPDATE stays a single-table
-    # statement whose WHERE PostgreSQL re-checks on the locked row after a concurrent update.
-    return Exists(
-        FeedbackRound.objects.filter(
-            pk=OuterRef("round_id"),
-            status=FeedbackRound.Status.OPEN,
-            closes_at__gt=now,
-            pilot__stage__in=ACTIVE_STAGES,
-        )
-    )
-
-
-def answer_url(token: str) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("feedback_answer", args=[token])
-
-
-def _email(kind: str, prompt: Prompt, round_: FeedbackRound, token: str) -> EmailMessage:
-    tz = ZoneInfo(round_.pilot.team.timezone)
-    context = {
-        "pilot": round_.pilot,
-        "round": round_,
-        "participant": prompt.participant,
-        "link": answer_url(token),
-        "closes_at": round_.closes_at.astimezone(tz),
-        "site_url": settings.SITE_URL,
-    }
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string(f"feedback/email/{kind}_subject.txt", context)
-        body = render_to_string(f"feedback/email/{kind}.txt", context)
-    return EmailMessage(subject=" ".join(subject.split()), body=body, to=[prompt.participant.email])
-
-
-def _open_round(round_id: int, now: datetime.datetime) -> FeedbackRound | None:
-    round_ = FeedbackRound.objects.select_related("pilot__team").filter(pk=round_id).first()
-    if (
-        round_ is None
-        or round_.status != FeedbackRound.Status.OPEN
-        or round_.closes_at <= now
-        or round_.pilot.stage not in ACTIVE_STAGES
-    ):
-        return None
-    return round_
-
-
-def _deliver(kind: str, prompt: Prompt, round_: FeedbackRound, token: str, mail_connection) -> bool:
-    try:
-        return mail_connection.send_messages([_email(kind, prompt, round_, token)]) == 1
-    except Exception:
-        logger.exception("Sending the %s of prompt %s failed.", kind, prompt.pk)
-        return False
-
-
-def send_prompts(
-    round_id: int, *, now: datetime.datetime | None = None, limit: int | None = None
-) -> SendReport:
-    """Email the queued prompts of an open round (creating missing prompts first).
-
-    Each prompt is claimed with a conditional UPDATE that also mints its token, then emailed,
-    then marked sent: two workers never email the same prompt, and a prompt of a paused or
-    stopped pilot, or of a closed round, is no longer claimed.
-    """
-    now = now or timezone.now()
-    limit = limit or settings.FEEDBACK_SEND_BATCH
-    round_ = _open_round(round_id, now)
-    if round_ is None:
-        return SendReport(round_id)
-    create_prompts([round_id], now=now)
-    # Someone who answered (e.g. from the inbox) while their prompt waited for a re-send needs
-    # no email, and a new token would only kill the link they are using. Their prompt stays
-    # queued (closing the round marks it skipped like every unsent one): a status of its own
-    # would tell the admin who answered.
-    return _send_batch(
-        round_,
-        kind="prompt",
-        listed=Q(answered=False),
-        claim=Q(answered=False),
-        claim_update={"send_attempts": F("send_attempts") + 1},
-        # The mail call raised, so nothing went out: retrying cannot email anyone twice. The
-        # sweep re-enqueues it, up to MAX_SEND_ATTEMPTS claims in all.
-        on_failure=lambda prompt: {
-            "send_status": Status.FAILED
-            if prompt.send_attempts + 1 >= MAX_SEND_ATTEMPTS
-            else Status.QUEUED
-        },
-        limit=limit,
-    )
+# Reminders and re-sends (the emails themselves: feedback.invitations, on the outbox)
 
 
 def remind(*, now: datetime.datetime | None = None) -> list[int]:
     """Queue the one reminder of unanswered prompts in open rounds past half their window.
 
-    Returns the ids of the rounds with reminders queued, for which `send_reminders` is
-    enqueued. Participants away that day are skipped (reminder_status 'skipped'), so they get
-    no reminder for this round, even when they come back.
+    Returns the rounds with reminders queued by this call; they are sent after commit.
+    Participants away that day are skipped for good (feedback.invitations.queue_reminders).
     """
     now = now or timezone.now()
     due: list[FeedbackRound] = [
@@ -612,55 +478,8 @@ def remind(*, now: datetime.datetime | None = None) -> list[int]:
     if not due:
         return []
     with transaction.atomic():
-        round_ids, _queued = _queue_reminders(due, now=now)
-    return round_ids
-
-
-def _queue_reminders(due: list[FeedbackRound], *, now: datetime.datetime) -> tuple[list[int], int]:
-    """Queue the reminder of each sent, unanswered, not yet reminded prompt of these rounds.
-
-    Run inside the caller's transaction. Returns the rounds that have reminders queued (their
-    `send_reminders` is enqueued after commit) and how many reminders this call queued. The
-    conditional UPDATE on an empty reminder status keeps it to one reminder per prompt.
-    """
-    pending = Prompt.objects.filter(
-        round__in=due, send_status=Status.SENT, answered=False, reminder_status=""
-    )
-    candidates = list(pending.values_list("pk", "round_id", "participant_id"))
-    if not candidates:
-        return [], 0
-    local_day = {}
-    for r in due:
-        try:
-            local_day[r.pk] = now.astimezone(ZoneInfo(r.pilot.team.timezone)).date()
-        except (ZoneInfoNotFoundError, ValueError):
-            local_day[r.pk] = now.date()
-    days = set(local_day.values())
-    away = {}
-    for user_id, starts, ends in Absence.objects.filter(
-        user_id__in={c[2] for c in candidates}, starts_on__lte=max(days), ends_on__gte=min(days)
-    ).values_list("user_id", "starts_on", "ends_on"):
-        away.setdefault(user_id, []).append((starts, ends))
-    skip = [
-        pk
-        for pk, round_id, user_id in candidates
-        if any(s <= local_day[round_id] <= e for s, e in away.get(user_id, []))
-    ]
-    if skip:
-        pending.filter(pk__in=skip).update(reminder_status=Status.SKIPPED)
-    queued = pending.exclude(pk__in=skip).update(reminder_status=Status.QUEUED)
-    round_ids = sorted(
-        set(
-            Prompt.objects.filter(round__in=due, reminder_status=Status.QUEUED).values_list(
-                "round_id", flat=True
-            )
-        )
-    )
-    from . import tasks
-
-    for round_id in round_ids:
-        tasks.send_reminders.delay_on_commit(round_id)
-    return round_ids, queued
+        queued = invitations.queue_reminders(due, now=now)
+    return sorted(queued)
 
 
 def remind_now(round_id: int, *, actor, now: datetime.datetime | None = None) -> int:
@@ -668,7 +487,7 @@ def remind_now(round_id: int, *, actor, now: datetime.datetime | None = None) ->
 
     The same reminder the beat queues halfway through the window: to sent, unanswered
     prompts, not to participants away today, and never a second one to the same prompt. Its
-    `send_reminders` is enqueued after commit, as the beat does. Returns how many reminders
+    reminders are sent after commit, as the beat's are. Returns how many reminders
     were queued; raises ValidationFailed if the round is gone or closed, the pilot is not
     running, or no prompt is left to remind (so a repeat reminds nobody twice).
     """
@@ -684,7 +503,7 @@ def remind_now(round_id: int, *, actor, now: datetime.datetime | None = None) ->
             .first()
         )
         _check_round_running(round_, now=now, doing=_("No reminder can go out"))
-        _round_ids, queued = _queue_reminders([round_], now=now)
+        queued = sum(invitations.queue_reminders([round_], now=now).values())
         if not queued:
             raise ValidationFailed(
                 _(
@@ -722,206 +541,17 @@ def _check_round_running(
         )
 
 
-def send_reminders(
-    round_id: int, *, now: datetime.datetime | None = None, limit: int | None = None
-) -> SendReport:
-    """Email the queued reminders of an open round, each with a new link replacing the old."""
-    now = now or timezone.now()
-    limit = limit or settings.FEEDBACK_SEND_BATCH
-    round_ = _open_round(round_id, now)
-    if round_ is None:
-        return SendReport(round_id)
-    return _send_batch(
-        round_,
-        kind="reminder",
-        listed=Q(),
-        claim=Q(send_status=Status.SENT, answered=False),
-        claim_update={},
-        # A reminder is a courtesy: one failure is final. Its old link was replaced, so the
-        # prompt goes back to the prompt queue to get a working link again.
-        on_failure=lambda prompt: {
-            "reminder_status": Status.FAILED,
-            "send_status": Status.QUEUED,
-        },
-        limit=limit,
-    )
-
-
-# Per kind of email: its status field, when its claim started, and when it was sent.
-_EMAIL_FIELDS = {
-    "prompt": ("send_status", "send_started_at", "sent_at"),
-    "reminder": ("reminder_status", "reminder_started_at", "reminded_at"),
-}
-
-
-def _send_batch(
-    round_: FeedbackRound,
-    *,
-    kind: str,
-    listed: Q,
-    claim: Q,
-    claim_update: dict,
-    on_failure: Callable[[Prompt], dict],
-    limit: int,
-) -> SendReport:
-    """Claim, email and mark each queued email of a kind, at most `limit` of them.
-
-    The claim is a conditional UPDATE that also mints the token; only the worker whose UPDATE
-    changed the row sends. `listed` narrows what is picked up, `claim` what may be claimed.
-    """
-    status, started, done = _EMAIL_FIELDS[kind]
-    report = SendReport(round_.pk)
-    waiting = Q(listed, round_id=round_.pk, **{status: Status.QUEUED})
-    queued = list(
-        Prompt.objects.filter(waiting).select_related("participant").order_by("pk")[:limit]
-    )
-    mail_connection = get_connection()
-    with mail_connection:
-        for prompt in queued:
-            token, token_hash = make_token()
-            claimed_at = timezone.now()
-            claimed = (
-                Prompt.objects.filter(claim, pk=prompt.pk, **{status: Status.QUEUED})
-                .filter(_claimable(claimed_at))
-                .update(
-                    **{status: Status.SENDING, started: claimed_at, "token_hash": token_hash},
-                    **claim_update,
-                )
-            )
-            if claimed != 1:
-                report.skipped += 1
-                continue
-            # Also matches the prompt if the sweep marked it failed while this worker was still
-            # talking to a slow mail server: the outcome is known after all.
-            mine = Prompt.objects.filter(
-                pk=prompt.pk,
-                **{f"{status}__in": [Status.SENDING, Status.FAILED], started: claimed_at},
-            )
-            if _deliver(kind, prompt, round_, token, mail_connection):
-                mine.update(**{status: Status.SENT, done: timezone.now()})
-                report.sent += 1
-            else:
-                mine.update(**on_failure(prompt))
-                report.failed += 1
-    if len(queued) == limit:
-        report.remaining = Prompt.objects.filter(waiting).count()
-    return report
-
-
-def sweep_stuck_prompts(*, now: datetime.datetime | None = None) -> dict:
-    """Fail prompts and reminders stuck in 'sending', and re-enqueue forgotten sends.
-
-    A prompt stays in 'sending' only if its worker died between claim and 'sent', maybe after
-    the mail server accepted the email. After FEEDBACK_SEND_STUCK_MINUTES (longer than any
-    single email send) it is marked 'failed' and not sent again: delivery is at most once, and
-    Ops decide with resend_invitation. Rounds of active pilots that still have queued prompts
-    or reminders older than that get their send task enqueued again (a lost task message, a
-    send whose mail call raised, or a pilot resumed after a pause).
-    """
-    now = now or timezone.now()
-    stale = now - datetime.timedelta(minutes=settings.FEEDBACK_SEND_STUCK_MINUTES)
-    open_active = Q(
-        round__status=FeedbackRound.Status.OPEN,
-        round__closes_at__gt=now,
-        round__pilot__stage__in=ACTIVE_STAGES,
-    )
-    with transaction.atomic():
-        failed = Prompt.objects.filter(
-            send_status=Status.SENDING, send_started_at__lt=stale
-        ).update(send_status=Status.FAILED)
-        failed_reminders = Prompt.objects.filter(
-            reminder_status=Status.SENDING, reminder_started_at__lt=stale
-        ).update(reminder_status=Status.FAILED)
-        prompt_rounds = sorted(
-            set(
-                Prompt.objects.filter(open_active, send_status=Status.QUEUED)
-                .filter(Q(created_at__lt=stale) | Q(send_started_at__lt=stale))
-                .values_list("round_id", flat=True)
-            )
-        )
-        reminder_rounds = sorted(
-            set(
-                Prompt.objects.filter(open_active, reminder_status=Status.QUEUED).values_list(
-                    "round_id", flat=True
-                )
-            )
-        )
-        from . import tasks
-
-        for round_id in prompt_rounds:
-            tasks.send_prompts.delay_on_commit(round_id)
-        for round_id in reminder_rounds:
-            tasks.send_reminders.delay_on_commit(round_id)
-    if failed or failed_reminders:
-        logger.warning(
-            "%d prompt(s) and %d reminder(s) stuck in sending marked failed (delivery unknown,"
-            " not re-sent; Ops may re-send the invitation from the admin).",
-            failed,
-            failed_reminders,
-        )
-    return {
-        "failed": failed,
-        "failed_reminders": failed_reminders,
-        "prompt_rounds": prompt_rounds,
-        "reminder_rounds": reminder_rounds,
-    }
-
-
 def resend_invitation(prompt_id: int, *, actor, now: datetime.datetime | None = None) -> Prompt:
-    """Queue a failed invitation again; it goes out with a fresh link, replacing the old one.
+    """Queue a failed invitation again, as Ops decide; it goes out with a fresh link.
 
-    An explicit decision of Ops, for a prompt whose send or reminder failed (the sweep marks
-    a send of unknown outcome failed rather than risk a second email). Refused for an answered
-    prompt, a closed round, a pilot no longer active, or a prompt that did not fail. The
-    round's send task is enqueued after commit; it mints the new token when it claims the
-    prompt, which kills the link of any earlier email.
+    For a prompt whose latest invitation or reminder failed (a send whose outcome is unknown
+    is failed rather than risk a second email). Refused for anyone but Ops, an answered
+    prompt, a closed round, a pilot no longer active, or a prompt whose email did not fail.
+    The new token is minted when the email is built, which kills the link of any earlier one.
     """
-    now = now or timezone.now()
-    with transaction.atomic():
-        prompt = (
-            Prompt.objects.select_for_update(of=("self",))
-            .select_related("round__pilot")
-            .filter(pk=prompt_id)
-            .first()
-        )
-        if prompt is None:
-            raise ValidationFailed(
-                _("This prompt no longer exists."), code="prompt_gone", field="prompt"
-            )
-        if prompt.answered:
-            raise ValidationFailed(
-                _("This prompt has been answered: there is nothing to re-send."),
-                code="prompt_answered",
-                field="prompt",
-            )
-        round_ = prompt.round
-        if round_.status != FeedbackRound.Status.OPEN or round_.closes_at <= now:
-            raise ValidationFailed(
-                _("The round is closed: its invitations can no longer be re-sent."),
-                code="round_closed",
-                field="round",
-            )
-        if round_.pilot.stage not in ACTIVE_STAGES:
-            raise ValidationFailed(
-                _("The pilot is %(stage)s: no invitation goes out for it.")
-                % {"stage": round_.pilot.get_stage_display()},
-                code="pilot_inactive",
-                field="round",
-            )
-        if Status.FAILED not in (prompt.send_status, prompt.reminder_status):
-            raise ValidationFailed(
-                _("Only a failed invitation or reminder can be re-sent."),
-                code="not_failed",
-                field="send_status",
-            )
-        Prompt.objects.filter(pk=prompt.pk).update(send_status=Status.QUEUED)
-        from . import tasks
-
-        tasks.send_prompts.delay_on_commit(round_.pk)
-    logger.info(
-        "Invitation of prompt %s queued again by user %s.", prompt.pk, getattr(actor, "pk", None)
-    )
-    prompt.refresh_from_db()
+    _require_ops(actor, _("Only Ops can re-send an invitation."))
+    prompt = invitations.resend(prompt_id, now=now)
+    logger.info("Invitation of prompt %s queued again by user %s.", prompt.pk, actor.pk)
     return prompt
 
 
@@ -963,8 +593,7 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
             update_fields=["status", "closed_at", "invited_count", "response_count", "results"]
         )
         # Nothing goes out for a closed round any more.
-        round_.prompts.filter(send_status=Status.QUEUED).update(send_status=Status.SKIPPED)
-        round_.prompts.filter(reminder_status=Status.QUEUED).update(reminder_status=Status.SKIPPED)
+        invitations.cancel_round(round_.pk)
         if round_.anonymous:
             # No row order, position or version stamp left to pair a prompt with its response.
             answering.scatter_rows(round_)

@@ -227,7 +227,6 @@ class PromptFactory(factory.django.DjangoModelFactory):
     round = factory.SubFactory(FeedbackRoundFactory)
     participant = factory.SubFactory(UserFactory)
     token_hash = factory.LazyFunction(lambda: _new_token_hash())
-    send_status = "sent"
 
 
 def _new_token_hash() -> str:

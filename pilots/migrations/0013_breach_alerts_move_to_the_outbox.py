@@ -1,7 +1,8 @@
 """Breach alerts move to the outbox (core.Delivery); the breach keeps no email state.
 
 A breach whose alert had not gone out yet (queued or sending) gets one queued delivery per Ops
-recipient as of now, so the move loses no alert. Irreversible: the state lives in the outbox.
+recipient as of now, so the move loses no alert. Reversing restores the columns (at their
+defaults); the states stay in the outbox.
 """
 
 from django.db import migrations
@@ -54,7 +55,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(queue_pending_alerts),
+        migrations.RunPython(queue_pending_alerts, migrations.RunPython.noop),
         migrations.RemoveConstraint(
             model_name='guardrailbreach',
             name='pilots_guardrailbreach_notify_status_valid',

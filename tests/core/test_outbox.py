@@ -97,7 +97,7 @@ def test_a_refused_send_is_retried_with_backoff_then_failed_and_the_kind_told():
         report = outbox.deliver([delivery.pk], connection=Refusing())
     assert report.failed == 1
     assert Delivery.objects.get(pk=delivery.pk).status == "failed"
-    assert FAILED_HOOK == [(delivery.pk, False)]  # it did not go out
+    assert [(delivery.pk, False)] == FAILED_HOOK  # it did not go out
 
 
 def test_a_delivery_not_due_yet_is_left_alone():
@@ -127,7 +127,7 @@ def test_the_sweep_gives_up_an_at_most_once_delivery_whose_worker_died_and_retri
         result = outbox.sweep()
     assert (result["failed"], result["requeued"]) == (1, 1)
     assert Delivery.objects.get(pk=invitation.pk).status == "failed"  # maybe delivered: never again
-    assert FAILED_HOOK == [(invitation.pk, True)]  # lost: it may have gone out
+    assert [(invitation.pk, True)] == FAILED_HOOK  # lost: it may have gone out
     assert Delivery.objects.get(pk=alert.pk).status == "queued"  # at least once: sent again
     assert ("test.alert", "", [alert.pk]) in enqueued
 

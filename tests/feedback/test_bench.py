@@ -16,6 +16,7 @@ def test_the_benchmark_opens_rounds_with_the_same_queries_at_two_participant_cou
     small = bench_open_rounds.measure(3, 2, repeats=1)
     large = bench_open_rounds.measure(3, 7, repeats=1)
     assert (small["prompts"], large["prompts"]) == (6, 21)
-    assert small["queries"] == large["queries"] <= 8
+    # Rounds, prompts and their invitations: the same few statements whatever the size.
+    assert small["queries"] == large["queries"] <= 9
     assert small["copy_seconds"] > 0
     assert large["ratio"] > 0

@@ -14,7 +14,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback import scheduling
+from core import outbox
+from feedback import invitations, scheduling
 from feedback.models import Answer, FeedbackRound, Prompt, Response
 from feedback.tokens import hash_token
 from pilots.models import ACTIVE_STAGES, GuardrailBreach, Pilot, Stage, StageChange
@@ -210,7 +211,7 @@ def test_it_says_who_else_answers_the_open_round_from_their_inbox(demo):
 
 def test_the_worker_emails_the_others_links_to_site_url(demo, settings):
     [open_round] = FeedbackRound.objects.open()
-    report = scheduling.send_prompts(open_round.pk)
+    report = outbox.deliver_batch(invitations.INVITATION, invitations.batch_of(open_round.pk))
     assert report.sent == open_round.prompts.count() - 1  # participant's link was printed
     assert mail.outbox
     for message in mail.outbox:

@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
+from core.models import Delivery
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
 from pilots.exceptions import DomainError
@@ -55,10 +57,8 @@ def race(**contenders: Callable[[], object]) -> dict[str, object]:
 
 
 @pytest.fixture
-def pilot(postgres, monkeypatch):
-    # The tasks enqueued after commit are recorded, not published.
-    for name in ("send_prompts_for_rounds", "send_reminders"):
-        monkeypatch.setattr(f"feedback.tasks.{name}.delay", lambda *args: None)
+def pilot(postgres):
+    # The sends enqueued after commit are recorded, not published (conftest's spine_messages).
     pulse_questionnaire()
     pilot = PilotFactory(stage="pilot", team=TeamFactory(timezone="Europe/Paris"))
     for _ in range(4):
@@ -82,13 +82,15 @@ def test_ops_opening_a_round_as_the_beat_opens_it_makes_one_round(pilot):
 def test_two_ops_reminding_at_once_remind_each_participant_once(pilot):
     ops, ops2 = OpsUserFactory(username="ops"), OpsUserFactory(username="ops2")
     [round_id] = scheduling.open_due_rounds()
-    Prompt.objects.update(send_status="sent")
+    Delivery.objects.filter(kind="invitation").update(status="sent", sent_at=timezone.now())
     outcomes = race(
         ops=lambda: scheduling.remind_now(round_id, actor=ops),
         ops2=lambda: scheduling.remind_now(round_id, actor=ops2),
     )
     assert sorted(outcomes.values(), key=str) == [4, "nothing_to_remind"]
-    assert list(Prompt.objects.values_list("reminder_status", flat=True)) == ["queued"] * 4
+    reminders = Delivery.objects.filter(kind="reminder")
+    assert list(reminders.values_list("status", flat=True)) == ["queued"] * 4
+    assert reminders.values("subject_id").distinct().count() == 4
 
 
 def test_ops_closing_a_round_as_the_beat_closes_it_closes_it_once(pilot):

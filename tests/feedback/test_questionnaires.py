@@ -264,7 +264,7 @@ def test_rounds_and_prompts_cannot_be_changed_in_the_admin(client, ops):
     assert client.get(reverse("admin:feedback_feedbackround_add")).status_code == 403
     assert client.get(reverse("admin:feedback_prompt_add")).status_code == 403
     response = client.post(
-        reverse("admin:feedback_prompt_change", args=[prompt.pk]), {"send_status": "queued"}
+        reverse("admin:feedback_prompt_change", args=[prompt.pk]), {"answered": "on"}
     )
     assert response.status_code == 403
 

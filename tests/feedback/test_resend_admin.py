@@ -6,10 +6,13 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback import scheduling
+from core import outbox
+from core.models import Delivery
+from feedback import invitations
 from feedback.models import Prompt
 from tests.factories import FeedbackRoundFactory, PromptFactory, UserFactory
 
@@ -18,16 +21,31 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:feedback_prompt_changelist"
 
 
-def swept_prompt(**kwargs) -> Prompt:
-    """A prompt whose worker died mid-send, marked failed by the sweep."""
-    prompt = PromptFactory(
-        send_status="sending",
-        send_started_at=timezone.now() - datetime.timedelta(hours=1),
-        **kwargs,
+def email(prompt: Prompt, kind: str = invitations.INVITATION, **fields) -> Delivery:
+    """An email of the prompt in the outbox, in the state given."""
+    return Delivery.objects.create(
+        kind=kind,
+        recipient=prompt.participant.email,
+        recipient_user=prompt.participant,
+        subject_type=ContentType.objects.get_for_model(Prompt),
+        subject_id=str(prompt.pk),
+        batch=invitations.batch_of(prompt.round_id),
+        dedupe_key=f"{kind}:{prompt.pk}:{Delivery.objects.count() + 1}",
+        payload={"prompt_id": prompt.pk},
+        **fields,
     )
-    scheduling.sweep_stuck_prompts()
-    prompt.refresh_from_db()
+
+
+def swept_prompt(**kwargs) -> Prompt:
+    """A prompt whose invitation's worker died mid-send, marked failed by the outbox sweep."""
+    prompt = PromptFactory(**kwargs)
+    email(prompt, status="sending", claimed_at=timezone.now() - datetime.timedelta(hours=1))
+    outbox.sweep()
     return prompt
+
+
+def latest_status(prompt: Prompt) -> str:
+    return Delivery.objects.filter(subject_id=str(prompt.pk)).latest("pk").status
 
 
 def resend(client, *prompts):
@@ -42,8 +60,8 @@ def test_ops_see_prompts_the_sweep_gave_up_on_under_failed(client, ops):
     swept = swept_prompt(participant=UserFactory(username="swept-person"))
     PromptFactory(participant=UserFactory(username="fine-person"))
     client.force_login(ops)
-    page = client.get(reverse(CHANGELIST), {"send_status__exact": "failed"}).content.decode()
-    assert swept.send_status == "failed"
+    page = client.get(reverse(CHANGELIST), {"email": "failed"}).content.decode()
+    assert latest_status(swept) == "failed"
     assert "swept-person" in page
     assert "fine-person" not in page
 
@@ -56,7 +74,7 @@ def test_ops_resend_a_failed_invitation_from_the_prompt_admin(
     with django_capture_on_commit_callbacks() as callbacks:
         response = resend(client, prompt)
     assert "1 invitation queued again" in response.content.decode()
-    assert Prompt.objects.get(pk=prompt.pk).send_status == "queued"
+    assert latest_status(prompt) == "queued"
     assert len(callbacks) == 1
 
 
@@ -70,8 +88,8 @@ def test_the_resend_action_refuses_without_saying_who_answered(client, ops):
     assert "1 invitation queued again" in page
     assert "1 invitation not re-sent" in page
     assert "answered-person" not in page.split("messagelist")[1].split("</ul>")[0]
-    assert Prompt.objects.get(pk=answered.pk).send_status == "failed"
-    assert Prompt.objects.get(pk=failed.pk).send_status == "queued"
+    assert latest_status(answered) == "failed"
+    assert latest_status(failed) == "queued"
 
 
 def test_only_staff_allowed_to_change_prompts_get_the_resend_action(client):
@@ -82,20 +100,16 @@ def test_only_staff_allowed_to_change_prompts_get_the_resend_action(client):
     page = client.get(reverse(CHANGELIST)).content.decode()
     assert "resend_invitation" not in page
     resend(client, prompt)
-    assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
+    assert latest_status(prompt) == "failed"
 
 
 def test_the_prompt_admin_never_shows_who_was_reminded(client, ops):
     # A reminder goes only to people who had not answered by halfway through the window.
-    reminded = PromptFactory(
-        participant=UserFactory(username="person-a"),
-        send_status="sent",
-        reminder_status="sent",
-        reminded_at=timezone.now(),
-    )
-    not_reminded = PromptFactory(
-        round=reminded.round, participant=UserFactory(username="person-b"), send_status="sent"
-    )
+    reminded = PromptFactory(participant=UserFactory(username="person-a"))
+    not_reminded = PromptFactory(round=reminded.round, participant=UserFactory(username="person-b"))
+    for prompt in (reminded, not_reminded):
+        email(prompt, status="sent", sent_at=timezone.now())
+    email(reminded, invitations.REMINDER, status="sent", sent_at=timezone.now())
     client.force_login(ops)
     for prompt in (reminded, not_reminded):
         page = client.get(reverse("admin:feedback_prompt_change", args=[prompt.pk]))
@@ -107,13 +121,12 @@ def test_the_prompt_admin_never_shows_who_was_reminded(client, ops):
 
 
 def test_ops_find_failed_reminders_to_resend_them(client, ops):
-    failed = PromptFactory(
-        participant=UserFactory(username="failed-reminder"),
-        send_status="sent",
-        reminder_status="failed",
-    )
-    PromptFactory(round=failed.round, participant=UserFactory(username="fine"), send_status="sent")
+    failed = PromptFactory(participant=UserFactory(username="failed-reminder"))
+    fine = PromptFactory(round=failed.round, participant=UserFactory(username="fine"))
+    for prompt in (failed, fine):
+        email(prompt, status="sent", sent_at=timezone.now())
+    email(failed, invitations.REMINDER, status="failed")
     client.force_login(ops)
-    page = client.get(reverse(CHANGELIST), {"reminder": "failed"}).content.decode()
+    page = client.get(reverse(CHANGELIST), {"email": "failed"}).content.decode()
     assert "failed-reminder" in page
     assert ">fine<" not in page

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.urls import reverse
 
+from core.models import Delivery
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
 from tests.factories import (
@@ -136,9 +137,11 @@ def test_staff_who_are_not_ops_are_offered_no_round_action_and_cannot_post_one(s
     assert pilot.rounds.count() == 1
 
 
-def sent_round(participants: int = 3) -> FeedbackRound:
-    [round_id] = scheduling.open_due_rounds()
-    scheduling.send_prompts(round_id)
+def sent_round(capture) -> FeedbackRound:
+    """A round whose invitations went out (the worker sent its batch after the commit)."""
+    with capture(execute=True):
+        [round_id] = scheduling.open_due_rounds()
+    assert mail.outbox
     mail.outbox.clear()
     return FeedbackRound.objects.get(pk=round_id)
 
@@ -147,12 +150,15 @@ def test_ops_send_a_rounds_reminders_now_and_a_second_time_reminds_nobody(
     ops_client, celery_eager, django_capture_on_commit_callbacks
 ):
     make_pilot(participants=3, title="Reply drafts")
-    round_ = sent_round()
+    round_ = sent_round(django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         done = run_action(ops_client, ROUNDS, "remind_now", round_)
     assert messages_of(done) == [f"{round_}: 3 reminders queued; they go out now with new links."]
     assert len(mail.outbox) == 3
-    assert set(Prompt.objects.values_list("reminder_status", flat=True)) == {"sent"}
+    assert set(Delivery.objects.filter(kind="reminder").values_list("status", flat=True)) == {
+        "sent"
+    }
+    assert Delivery.objects.filter(kind="reminder").count() == 3
 
     with django_capture_on_commit_callbacks(execute=True):
         again = run_action(ops_client, ROUNDS, "remind_now", round_)

@@ -1,4 +1,4 @@
-"""Scheduling rules: periods, time zones, opening, fan-out, sending, reminders, sweep, closing."""
+"""Scheduling rules: periods, time zones, opening, fan-out, closing (emails: test_invitations)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core import mail
-from django.utils import timezone
 
+from core.models import Delivery
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
-from feedback.tokens import hash_token
-from pilots import lifecycle
 from pilots.exceptions import DomainError, PermissionRefused
 from pilots.models import Pilot
 from tests.factories import (
@@ -171,7 +168,6 @@ def test_opening_creates_one_queued_prompt_per_participant(pulse):
     assert sorted(p.participant_id for p in prompts) == sorted(
         pilot.participations.values_list("user_id", flat=True)
     )
-    assert {p.send_status for p in prompts} == {"queued"}
     assert len({p.token_hash for p in prompts}) == 4
     assert all(len(p.token_hash) == 64 for p in prompts)
 
@@ -243,18 +239,37 @@ def test_an_inactive_user_gets_no_prompt(pulse):
     assert Prompt.objects.count() == 1
 
 
-def test_opening_enqueues_the_send_after_commit(
-    pulse, django_capture_on_commit_callbacks, monkeypatch
+def test_opening_queues_one_invitation_per_prompt_sent_after_commit(
+    pulse, spine_messages, django_capture_on_commit_callbacks
 ):
-    make_pilot()
-    enqueued = []
-    monkeypatch.setattr("feedback.tasks.send_prompts_for_rounds.delay", enqueued.append)
+    make_pilot(participants=3)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        round_ids = scheduling.open_due_rounds(now=WEDNESDAY)
-    assert enqueued == []
+        [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
+    invitations_ = Delivery.objects.filter(kind="invitation")
+    assert sorted(invitations_.values_list("subject_id", flat=True)) == sorted(
+        str(pk) for pk in Prompt.objects.values_list("pk", flat=True)
+    )
+    assert set(invitations_.values_list("status", "batch")) == {("queued", f"round:{round_id}")}
+    assert spine_messages == []  # nothing published before the commit
     for callback in callbacks:
         callback()
-    assert enqueued == [round_ids]
+    assert spine_messages == [("deliveries", "invitation", f"round:{round_id}", None)]
+
+
+def test_opening_many_rounds_publishes_one_message_for_their_invitations(
+    pulse, monkeypatch, django_capture_on_commit_callbacks
+):
+    from core import outbox
+
+    published = []
+    monkeypatch.setattr(
+        "celery.app.task.Task.delay", lambda self, *args: published.append((self.name, args))
+    )
+    for _ in range(3):
+        make_pilot(participants=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        round_ids = scheduling.open_due_rounds(now=WEDNESDAY)
+    assert published == [(outbox.FAN_OUT_TASK, ("invitation", [f"round:{pk}" for pk in round_ids]))]
 
 
 def test_without_a_default_questionnaire_no_round_opens(pulse):
@@ -267,338 +282,23 @@ def test_opening_and_fan_out_cost_the_same_queries_for_2_or_12_participants(
     pulse, django_assert_max_num_queries
 ):
     # Allowed: questionnaire, active pilots with teams, existing rounds, savepoint, insert
-    # rounds, read their ids, insert prompts, release savepoint.
+    # rounds, read their ids, insert prompts, the prompt content type, insert invitations,
+    # release savepoint.
     make_pilot(participants=2)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert len(scheduling.open_due_rounds(now=WEDNESDAY)) == 1
     FeedbackRound.objects.all().delete()
     for _ in range(3):
         make_pilot(participants=12)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert len(scheduling.open_due_rounds(now=WEDNESDAY)) == 4
     assert Prompt.objects.count() == 2 + 36
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending
 
 
 def open_one(participants: int = 3, **kwargs) -> FeedbackRound:
     make_pilot(participants=participants, **kwargs)
     [round_id] = scheduling.open_due_rounds(now=WEDNESDAY)
     return FeedbackRound.objects.get(pk=round_id)
-
-
-def test_sending_emails_each_participant_a_working_link(pulse):
-    round_ = open_one(3)
-    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert report.as_dict() == {
-        "round": round_.pk,
-        "sent": 3,
-        "failed": 0,
-        "skipped": 0,
-        "remaining": 0,
-    }
-    assert len(mail.outbox) == 3
-    prompts = {p.participant.email: p for p in Prompt.objects.select_related("participant")}
-    for message, token in zip(mail.outbox, tokens_in(mail.outbox), strict=True):
-        [to] = message.to
-        assert prompts[to].token_hash == hash_token(token)
-        assert message.body.count(token) == 1
-        assert round_.pilot.title in message.subject
-    assert {p.send_status for p in prompts.values()} == {"sent"}
-    assert all(p.sent_at and p.send_attempts == 1 for p in prompts.values())
-
-
-def test_sending_twice_sends_nothing_twice(pulse):
-    round_ = open_one(3)
-    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    again = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert again.sent == 0
-    assert len(mail.outbox) == 3
-
-
-def test_a_prompt_answered_while_waiting_for_a_resend_gets_no_email_and_keeps_its_link(pulse):
-    round_ = open_one(2)
-    answered = Prompt.objects.first()
-    Prompt.objects.filter(pk=answered.pk).update(answered=True)
-    before = Prompt.objects.get(pk=answered.pk).token_hash
-    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert report.sent == 1
-    assert [m.to for m in mail.outbox] == [
-        [Prompt.objects.exclude(pk=answered.pk).get().participant.email]
-    ]
-    answered.refresh_from_db()
-    # Still "queued", like any unsent prompt: no status of its own tells the admin who answered.
-    assert (answered.send_status, answered.token_hash) == ("queued", before)
-
-
-def test_a_paused_pilot_gets_no_more_prompts(pulse, ops):
-    round_ = open_one(3)
-    lifecycle.move(
-        round_.pilot_id,
-        "pause",
-        actor=ops,
-        expected_stage="pilot",
-        rationale="Incident under review",
-    )
-    report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert report.sent == 0
-    assert mail.outbox == []
-    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"queued"}
-
-
-def test_a_prompt_is_not_claimed_once_its_pilot_is_stopped(pulse):
-    round_ = open_one(2)
-    Pilot.objects.filter(pk=round_.pilot_id).update(stage="stopped")
-    prompt = Prompt.objects.first()
-    claimed = (
-        Prompt.objects.filter(pk=prompt.pk, send_status="queued")
-        .filter(scheduling._claimable(WEDNESDAY))
-        .update(send_status="sending")
-    )
-    assert claimed == 0
-
-
-def test_a_failed_send_is_retried_then_given_up(pulse, settings):
-    settings.EMAIL_BACKEND = "tests.feedback.failing_email.FailingBackend"
-    round_ = open_one(1)
-    for expected in ("queued", "queued", "failed"):
-        report = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-        assert report.failed == 1
-        assert Prompt.objects.get().send_status == expected
-    assert Prompt.objects.get().send_attempts == 3
-
-
-def test_a_send_batch_reports_what_remains(pulse, settings):
-    settings.FEEDBACK_SEND_BATCH = 2
-    round_ = open_one(5)
-    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).remaining == 3
-    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).remaining == 1
-    last = scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    assert (last.sent, last.remaining) == (1, 0)
-    assert len(mail.outbox) == 5
-
-
-def test_nothing_is_sent_for_a_closed_round(pulse):
-    round_ = open_one(2)
-    scheduling.close_round(round_.pk, now=WEDNESDAY)
-    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 0
-    assert mail.outbox == []
-    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"skipped"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Reminders
-
-
-def sent_round(participants: int = 3) -> FeedbackRound:
-    round_ = open_one(participants, response_window_days=4)
-    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    mail.outbox.clear()
-    return round_
-
-
-HALFWAY = WEDNESDAY + datetime.timedelta(days=2)
-
-
-def test_no_reminder_before_halfway_through_the_window(pulse):
-    sent_round()
-    assert scheduling.remind(now=HALFWAY - datetime.timedelta(minutes=1)) == []
-    assert set(Prompt.objects.values_list("reminder_status", flat=True)) == {""}
-
-
-def test_the_reminder_goes_once_to_unanswered_prompts_with_a_new_link(pulse):
-    round_ = sent_round(3)
-    answered = Prompt.objects.first()
-    Prompt.objects.filter(pk=answered.pk).update(answered=True)
-    old_hashes = dict(Prompt.objects.values_list("pk", "token_hash"))
-    assert scheduling.remind(now=HALFWAY) == [round_.pk]
-    report = scheduling.send_reminders(round_.pk, now=HALFWAY)
-    assert report.sent == 2
-    assert scheduling.remind(now=HALFWAY + datetime.timedelta(hours=1)) == []
-    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
-    assert len(mail.outbox) == 2
-    for message, token in zip(mail.outbox, tokens_in(mail.outbox), strict=True):
-        prompt = Prompt.objects.get(participant__email=message.to[0])
-        assert prompt.token_hash == hash_token(token) != old_hashes[prompt.pk]
-        assert prompt.reminder_status == "sent"
-        assert "replaces" in message.body
-    assert Prompt.objects.get(pk=answered.pk).reminder_status == ""
-
-
-def test_a_participant_away_on_reminder_day_is_not_reminded(pulse):
-    round_ = sent_round(2)
-    away = Prompt.objects.first().participant
-    away.absences.create(starts_on=HALFWAY.date(), ends_on=HALFWAY.date())
-    scheduling.remind(now=HALFWAY)
-    scheduling.send_reminders(round_.pk, now=HALFWAY)
-    assert [m.to[0] for m in mail.outbox] != [] and away.email not in [m.to[0] for m in mail.outbox]
-    assert Prompt.objects.get(participant=away).reminder_status == "skipped"
-
-
-def test_a_paused_pilot_gets_no_reminder(pulse, ops):
-    round_ = sent_round(2)
-    scheduling.remind(now=HALFWAY)
-    lifecycle.move(
-        round_.pilot_id,
-        "pause",
-        actor=ops,
-        expected_stage="pilot",
-        rationale="Incident under review",
-    )
-    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
-    assert mail.outbox == []
-
-
-# ---------------------------------------------------------------------------------------------
-# Sweep
-
-
-def test_the_sweep_marks_prompts_stuck_in_sending_failed_and_sends_nothing_again(
-    pulse, settings, django_capture_on_commit_callbacks
-):
-    # Its worker died after the claim: the email may or may not have got out, so it is not
-    # sent again (at most one email per participant); Ops decide whether to re-send.
-    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
-    round_ = open_one(2)
-    stuck, fresh = Prompt.objects.order_by("pk")
-    Prompt.objects.filter(pk=stuck.pk).update(
-        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(minutes=16)
-    )
-    Prompt.objects.filter(pk=fresh.pk).update(
-        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(minutes=5)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        report = scheduling.sweep_stuck_prompts(now=WEDNESDAY)
-    assert report["failed"] == 1
-    assert report["prompt_rounds"] == []
-    assert Prompt.objects.get(pk=stuck.pk).send_status == "failed"
-    assert Prompt.objects.get(pk=fresh.pk).send_status == "sending"
-    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 0
-    assert mail.outbox == []
-
-
-def test_the_sweep_marks_reminders_stuck_in_sending_failed_and_sends_nothing_again(
-    pulse, settings, django_capture_on_commit_callbacks
-):
-    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
-    round_ = sent_round(2)
-    stuck = Prompt.objects.order_by("pk").first()
-    Prompt.objects.filter(pk=stuck.pk).update(
-        reminder_status="sending", reminder_started_at=HALFWAY - datetime.timedelta(minutes=16)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        report = scheduling.sweep_stuck_prompts(now=HALFWAY)
-    assert report["failed_reminders"] == 1
-    stuck.refresh_from_db()
-    assert (stuck.send_status, stuck.reminder_status) == ("sent", "failed")
-    assert scheduling.send_reminders(round_.pk, now=HALFWAY).sent == 0
-    assert scheduling.send_prompts(round_.pk, now=HALFWAY).sent == 0
-    assert scheduling.remind(now=HALFWAY) == [round_.pk]  # the other participant only
-    assert Prompt.objects.get(pk=stuck.pk).reminder_status == "failed"
-
-
-def test_a_worker_that_delivers_after_the_sweep_gave_up_on_it_still_records_the_send(
-    pulse, settings, monkeypatch
-):
-    settings.FEEDBACK_SEND_STUCK_MINUTES = 15
-    round_ = open_one(1)
-    real_deliver = scheduling._deliver
-
-    def slow_deliver(kind, prompt, round_, token, mail_connection):
-        # The sweep runs while this worker is still talking to the mail server.
-        scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
-        assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
-        return real_deliver(kind, prompt, round_, token, mail_connection)
-
-    monkeypatch.setattr(scheduling, "_deliver", slow_deliver)
-    assert scheduling.send_prompts(round_.pk, now=WEDNESDAY).sent == 1
-    prompt = Prompt.objects.get()
-    assert prompt.send_status == "sent"
-    assert prompt.token_hash == hash_token(tokens_in(mail.outbox)[0])
-
-
-def stuck_and_swept(round_: FeedbackRound) -> Prompt:
-    prompt = Prompt.objects.filter(round=round_).order_by("pk").first()
-    Prompt.objects.filter(pk=prompt.pk).update(
-        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(hours=1)
-    )
-    scheduling.sweep_stuck_prompts(now=WEDNESDAY)
-    prompt.refresh_from_db()
-    assert prompt.send_status == "failed"
-    return prompt
-
-
-def test_ops_can_resend_a_failed_invitation_which_goes_out_with_a_fresh_link(
-    pulse, ops, django_capture_on_commit_callbacks
-):
-    round_ = open_one(2)
-    prompt = stuck_and_swept(round_)
-    old_hash = prompt.token_hash
-    with django_capture_on_commit_callbacks() as callbacks:
-        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
-    assert len(callbacks) == 1  # the round's send task, after commit
-    assert Prompt.objects.get(pk=prompt.pk).send_status == "queued"
-    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    prompt.refresh_from_db()
-    assert prompt.send_status == "sent"
-    mine = [m for m in mail.outbox if m.to == [prompt.participant.email]]
-    assert len(mine) == 1
-    assert prompt.token_hash == hash_token(tokens_in(mine)[0]) != old_hash
-
-
-def test_ops_can_resend_an_invitation_whose_reminder_failed(pulse, ops):
-    round_ = sent_round(1)
-    prompt = Prompt.objects.get()
-    Prompt.objects.filter(pk=prompt.pk).update(reminder_status="failed")
-    scheduling.resend_invitation(prompt.pk, actor=ops, now=HALFWAY)
-    scheduling.send_prompts(round_.pk, now=HALFWAY)
-    prompt.refresh_from_db()
-    assert (prompt.send_status, prompt.reminder_status) == ("sent", "failed")
-    assert prompt.token_hash == hash_token(tokens_in(mail.outbox)[0])
-
-
-def test_resending_is_refused_for_an_answered_prompt(pulse, ops):
-    prompt = stuck_and_swept(open_one(1))
-    Prompt.objects.filter(pk=prompt.pk).update(answered=True)
-    with pytest.raises(DomainError) as refused:
-        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
-    assert (refused.value.code, refused.value.field) == ("prompt_answered", "prompt")
-    assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
-
-
-def test_resending_is_refused_once_the_round_is_closed(pulse, ops):
-    round_ = open_one(1)
-    prompt = stuck_and_swept(round_)
-    scheduling.close_round(round_.pk, now=WEDNESDAY)
-    with pytest.raises(DomainError) as refused:
-        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
-    assert (refused.value.code, refused.value.field) == ("round_closed", "round")
-    assert Prompt.objects.get(pk=prompt.pk).send_status == "failed"
-
-
-def test_resending_is_refused_for_an_invitation_that_did_not_fail(pulse, ops):
-    round_ = open_one(1)
-    scheduling.send_prompts(round_.pk, now=WEDNESDAY)
-    prompt = Prompt.objects.get()
-    with pytest.raises(DomainError) as refused:
-        scheduling.resend_invitation(prompt.pk, actor=ops, now=WEDNESDAY)
-    assert (refused.value.code, refused.value.field) == ("not_failed", "send_status")
-    assert Prompt.objects.get().send_status == "sent"
-
-
-def test_the_sweep_leaves_prompts_of_paused_pilots_alone(pulse, ops, settings):
-    round_ = open_one(2)
-    lifecycle.move(
-        round_.pilot_id,
-        "pause",
-        actor=ops,
-        expected_stage="pilot",
-        rationale="Incident under review",
-    )
-    report = scheduling.sweep_stuck_prompts(now=WEDNESDAY + datetime.timedelta(hours=1))
-    assert report["prompt_rounds"] == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -845,58 +545,6 @@ def test_only_active_ops_may_act_on_rounds_now(pulse, who, lead):
     assert pilot.rounds.get() == round_
     round_.refresh_from_db()
     assert round_.status == "open"
-
-
-def test_ops_send_the_reminders_now_before_halfway_once_per_prompt(
-    pulse, ops, celery_eager, django_capture_on_commit_callbacks, caplog
-):
-    round_ = sent_round(3)
-    answered = Prompt.objects.first()
-    Prompt.objects.filter(pk=answered.pk).update(answered=True)
-    early = WEDNESDAY + datetime.timedelta(hours=2)
-    assert scheduling.remind(now=early) == []  # the beat would wait for halfway
-    caplog.set_level("INFO", logger="feedback.scheduling")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert scheduling.remind_now(round_.pk, actor=ops, now=early) == 2
-    # send_reminders ran after commit, as when the beat queues them.
-    assert len(mail.outbox) == 2
-    assert answered.participant.email not in [m.to[0] for m in mail.outbox]
-    assert "replaces" in mail.outbox[0].body
-    assert f"2 reminder(s) of feedback round {round_.pk} queued now by user {ops.pk}." in (
-        caplog.messages
-    )
-    with pytest.raises(DomainError) as refused:
-        scheduling.remind_now(round_.pk, actor=ops, now=early)
-    assert (refused.value.code, refused.value.field) == ("nothing_to_remind", "round")
-    # The beat's halfway reminder finds nothing left: one reminder per prompt.
-    assert scheduling.remind(now=HALFWAY) == []
-    assert len(mail.outbox) == 2
-
-
-def test_reminding_now_skips_participants_away_today(pulse, ops):
-    round_ = sent_round(2)
-    away = Prompt.objects.first().participant
-    away.absences.create(starts_on=WEDNESDAY.date(), ends_on=WEDNESDAY.date())
-    assert scheduling.remind_now(round_.pk, actor=ops, now=WEDNESDAY) == 1
-    assert Prompt.objects.get(participant=away).reminder_status == "skipped"
-
-
-def test_reminding_now_is_refused_for_a_closed_round_or_a_paused_pilot(pulse, ops):
-    closed = sent_round(2)
-    scheduling.close_round(closed.pk, now=WEDNESDAY)
-    with pytest.raises(DomainError) as refused:
-        scheduling.remind_now(closed.pk, actor=ops, now=WEDNESDAY)
-    assert refused.value.code == "round_closed"
-    paused = FeedbackRoundFactory(pilot=make_pilot(stage="paused", paused_from="pilot"))
-    PromptFactory(round=paused)
-    with pytest.raises(DomainError) as refused:
-        scheduling.remind_now(paused.pk, actor=ops)
-    assert refused.value.code == "pilot_inactive"
-    assert "Paused" in refused.value.message
-    assert set(Prompt.objects.values_list("reminder_status", flat=True)) <= {"", "skipped"}
-    with pytest.raises(DomainError) as refused:
-        scheduling.remind_now(987654, actor=ops)
-    assert refused.value.code == "round_not_found"
 
 
 def test_ops_close_a_round_now_and_its_guardrails_are_evaluated_after_commit(

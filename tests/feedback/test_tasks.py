@@ -11,8 +11,10 @@ from django.conf import settings
 from django.core import mail
 
 from aiops_site.celery import app
+from core import tasks as core_tasks
+from core.models import Delivery
 from feedback import scheduling, tasks
-from feedback.models import FeedbackRound, Prompt
+from feedback.models import FeedbackRound
 from tests.factories import ParticipationFactory, PilotFactory, TeamFactory, pulse_questionnaire
 
 pytestmark = pytest.mark.django_db
@@ -59,12 +61,12 @@ def test_every_periodic_feedback_task_has_the_name_of_the_domain_function_it_cal
         assert callable(getattr(scheduling, name, None)), name
 
 
-def test_the_per_round_tasks_ack_late_and_are_rejected_if_their_worker_dies():
+def test_the_per_round_and_sending_tasks_ack_late_and_are_rejected_if_their_worker_dies():
     for task in (
-        tasks.send_prompts,
-        tasks.send_reminders,
         tasks.close_round,
-        tasks.send_prompts_for_rounds,
+        core_tasks.deliver_batch,
+        core_tasks.deliver_batches,
+        core_tasks.run_followup,
     ):
         assert task.acks_late is True
         assert task.reject_on_worker_lost is True
@@ -78,54 +80,55 @@ def test_the_open_task_reports_the_rounds_it_opened_and_a_repeat_opens_none(pilo
 
 
 @time_machine.travel(WEDNESDAY, tick=False)
-def test_the_send_task_reports_what_it_sent_and_a_repeat_sends_nothing(pilot):
-    [round_id] = run(tasks.open_due_rounds)["opened"]
-    assert run(tasks.send_prompts, round_id) == {
-        "round": round_id,
-        "sent": 3,
-        "failed": 0,
-        "skipped": 0,
-        "remaining": 0,
+def test_opening_a_round_emails_each_participant_once_through_the_outbox(
+    pilot, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        [round_id] = run(tasks.open_due_rounds)["opened"]
+    assert len(mail.outbox) == 3
+    assert set(Delivery.objects.filter(kind="invitation").values_list("status", flat=True)) == {
+        "sent"
     }
-    assert run(tasks.send_prompts, round_id)["sent"] == 0
+    report = run(core_tasks.deliver_batch, "invitation", f"round:{round_id}")
+    assert report["sent"] == 0
     assert len(mail.outbox) == 3
 
 
-@time_machine.travel(WEDNESDAY, tick=False)
-def test_the_dispatch_task_enqueues_one_send_per_round(pilot, celery_eager):
-    [round_id] = run(tasks.open_due_rounds)["opened"]
-    assert run(tasks.send_prompts_for_rounds, [round_id]) == {"rounds": 1}
-    assert Prompt.objects.filter(send_status="sent").count() == 3
-
-
-def test_the_reminder_and_close_tasks_report_rounds_and_repeat_harmlessly(pilot, monkeypatch):
-    with time_machine.travel(WEDNESDAY, tick=False):
+def test_the_reminder_and_close_tasks_report_rounds_and_repeat_harmlessly(
+    pilot, celery_eager, django_capture_on_commit_callbacks
+):
+    with (
+        time_machine.travel(WEDNESDAY, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         [round_id] = run(tasks.open_due_rounds)["opened"]
-        run(tasks.send_prompts, round_id)
     with time_machine.travel(WEDNESDAY + datetime.timedelta(days=2), tick=False):
-        assert run(tasks.remind) == {"rounds": [round_id]}
-        assert run(tasks.send_reminders, round_id)["sent"] == 3
-        assert run(tasks.remind) == {"rounds": []}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run(tasks.remind) == {"rounds": [round_id]}
+        assert len(mail.outbox) == 6
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run(tasks.remind) == {"rounds": []}
+        assert len(mail.outbox) == 6
     with time_machine.travel(WEDNESDAY + datetime.timedelta(days=3, minutes=1), tick=False):
-        assert run(tasks.close_due_rounds) == {"closing": [round_id]}
-        assert run(tasks.close_round, round_id) == {"round": round_id, "closed": True}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert run(tasks.close_due_rounds) == {"closing": [round_id]}
+        assert FeedbackRound.objects.get(pk=round_id).status == "closed"
         assert run(tasks.close_round, round_id) == {"round": round_id, "closed": False}
         assert run(tasks.close_due_rounds) == {"closing": []}
 
 
 @time_machine.travel(WEDNESDAY, tick=False)
-def test_the_sweep_task_reports_the_sends_it_gave_up_on(pilot):
+def test_the_outbox_sweep_reports_the_invitations_it_gave_up_on(pilot):
     [round_id] = run(tasks.open_due_rounds)["opened"]
-    Prompt.objects.filter(round_id=round_id).update(
-        send_status="sending", send_started_at=WEDNESDAY - datetime.timedelta(hours=1)
+    Delivery.objects.filter(batch=f"round:{round_id}").update(
+        status="sending", claimed_at=WEDNESDAY - datetime.timedelta(hours=1)
     )
-    result = run(tasks.sweep_stuck_prompts)
+    result = run(core_tasks.sweep_outbox)
     assert result["failed"] == 3
-    assert result["prompt_rounds"] == []
-    assert set(Prompt.objects.values_list("send_status", flat=True)) == {"failed"}
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
     assert mail.outbox == []
 
 
 def test_a_task_for_a_round_that_is_gone_does_nothing():
-    assert run(tasks.send_prompts, 987654)["sent"] == 0
     assert run(tasks.close_round, 987654) == {"round": 987654, "closed": False}
+    assert run(core_tasks.deliver_batch, "invitation", "round:987654")["sent"] == 0

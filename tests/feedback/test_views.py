@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Delivery
 from feedback import tokens
 from feedback.models import Answer, FeedbackRound, Prompt, Response
 from pilots.models import Participation
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def db_state() -> tuple:
     """Everything an answer page could change."""
     return (
-        sorted(Prompt.objects.values_list("pk", "token_hash", "answered", "send_status")),
+        sorted(Prompt.objects.values_list("pk", "token_hash", "answered")),
+        sorted(Delivery.objects.values_list("pk", "status", "attempts")),
         sorted(map(str, Response.objects.values_list("pk", "edit_key_hash", "respondent_id"))),
         sorted(
             map(

@@ -16,7 +16,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback import scheduling, tasks
+from core import outbox
+from core import tasks as core_tasks
+from core.models import Delivery
+from feedback import invitations, scheduling, tasks
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import hash_token
 from pilots.models import Participation
@@ -64,6 +67,21 @@ def count(**filters) -> int:
     return Prompt.objects.filter(**filters).count()
 
 
+def emails(kind: str = invitations.INVITATION, **filters) -> int:
+    """How many emails of a kind the outbox holds, in the state given."""
+    return Delivery.objects.filter(kind=kind, **filters).count()
+
+
+def send_again(kind: str, round_id: int) -> None:
+    """Another copy of the task a commit enqueues to send a round's emails."""
+    core_tasks.deliver_batch.delay(kind, invitations.batch_of(round_id), None)
+
+
+def sweep_later() -> dict:
+    """The outbox sweep as beat runs it once a stuck send has outlived any send."""
+    return outbox.sweep(now=timezone.now() + datetime.timedelta(minutes=16))
+
+
 def assert_every_email_link_works(emails) -> None:
     hashes = dict(Prompt.objects.values_list("participant__email", "token_hash"))
     for sent in emails:
@@ -73,7 +91,7 @@ def assert_every_email_link_works(emails) -> None:
 def test_open_send_remind_and_close_run_end_to_end_through_the_worker(celery_worker):
     make_pilot(3)
     tasks.open_due_rounds.delay()
-    wait_until(lambda: count(send_status="sent") == 3, what="three prompts sent")
+    wait_until(lambda: emails(status="sent") == 3, what="three invitations sent")
     celery_worker.wait_idle()
     round_ = FeedbackRound.objects.get()
     first = read_emails(celery_worker.email_dir)
@@ -91,10 +109,9 @@ def test_open_send_remind_and_close_run_end_to_end_through_the_worker(celery_wor
     Prompt.objects.filter(pk=answered.pk).update(answered=True)
     ResponseFactory(round=round_)
     tasks.remind.delay()
-    wait_until(lambda: count(reminder_status="sent") == 2, what="two reminders sent")
+    wait_until(lambda: emails("reminder", status="sent") == 2, what="two reminders sent")
     celery_worker.wait_idle()
-    emails = read_emails(celery_worker.email_dir)
-    reminders = [e for e in emails if e not in first]
+    reminders = [e for e in read_emails(celery_worker.email_dir) if e not in first]
     assert len(reminders) == 2
     assert answered.participant.email not in {e.to for e in reminders}
     assert_every_email_link_works(reminders)
@@ -124,33 +141,33 @@ def test_opening_twice_in_a_row_and_twice_at_once_opens_and_sends_once(celery_wo
     celery_worker.wait_idle()
     assert FeedbackRound.objects.count() == 2
     assert count() == 8
-    assert count(send_status="sent", send_attempts=1) == 8
-    emails = read_emails(celery_worker.email_dir)
-    assert len(emails) == 8
-    assert max(Counter(e.to for e in emails).values()) == 1
+    assert emails(status="sent", attempts=1) == 8
+    sent = read_emails(celery_worker.email_dir)
+    assert len(sent) == 8
+    assert max(Counter(e.to for e in sent).values()) == 1
 
 
 @pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", EMAIL_BACKEND=SLOW, SLOW_EMAIL_SECONDS="0.02")
 def test_sending_twice_in_a_row_and_twice_at_once_emails_each_participant_once(celery_worker):
     make_pilot(30)
     [round_id] = scheduling.open_due_rounds()  # enqueues one send after commit
-    tasks.send_prompts.delay(round_id)  # ...and two more copies run beside it
-    tasks.send_prompts.delay(round_id)
+    send_again(invitations.INVITATION, round_id)  # ...and two more copies run beside it
+    send_again(invitations.INVITATION, round_id)
     celery_worker.wait_idle()
-    tasks.send_prompts.delay(round_id)
+    send_again(invitations.INVITATION, round_id)
     celery_worker.wait_idle()
-    assert count(send_status="sent", send_attempts=1) == 30
-    emails = read_emails(celery_worker.email_dir)
-    assert len(emails) == 30
-    assert max(Counter(e.to for e in emails).values()) == 1
-    assert_every_email_link_works(emails)
+    assert emails(status="sent", attempts=1) == 30
+    sent = read_emails(celery_worker.email_dir)
+    assert len(sent) == 30
+    assert max(Counter(e.to for e in sent).values()) == 1
+    assert_every_email_link_works(sent)
 
 
 @pytest.mark.worker_env(FEEDBACK_ROUND_OPEN_HOUR="0", EMAIL_BACKEND=SLOW, SLOW_EMAIL_SECONDS="0.02")
 def test_reminding_twice_in_a_row_and_twice_at_once_reminds_each_participant_once(celery_worker):
     make_pilot(20)
     [round_id] = scheduling.open_due_rounds()
-    wait_until(lambda: count(send_status="sent") == 20, what="the prompts sent")
+    wait_until(lambda: emails(status="sent") == 20, what="the invitations sent")
     now = timezone.now()
     FeedbackRound.objects.filter(pk=round_id).update(
         opens_at=now - datetime.timedelta(days=2), closes_at=now + datetime.timedelta(days=1)
@@ -159,18 +176,19 @@ def test_reminding_twice_in_a_row_and_twice_at_once_reminds_each_participant_onc
     tasks.remind.delay()
     celery_worker.wait_idle()
     tasks.remind.delay()
-    tasks.send_reminders.delay(round_id)
+    send_again(invitations.REMINDER, round_id)
     celery_worker.wait_idle()
-    assert count(reminder_status="sent") == 20
-    emails = read_emails(celery_worker.email_dir)
-    assert len(emails) == 40
-    assert set(Counter(e.to for e in emails).values()) == {2}
+    assert emails(invitations.REMINDER, status="sent", attempts=1) == 20
+    sent = read_emails(celery_worker.email_dir)
+    assert len(sent) == 40
+    assert set(Counter(e.to for e in sent).values()) == {2}
+    assert_every_email_link_works([e for e in sent if "remind" in e.subject.lower()])
 
 
 def test_closing_twice_in_a_row_and_twice_at_once_closes_once(celery_worker):
     make_pilot(3)
     [round_id] = scheduling.open_due_rounds()
-    wait_until(lambda: count(send_status="sent") == 3, what="the prompts sent")
+    wait_until(lambda: emails(status="sent") == 3, what="the invitations sent")
     now = timezone.now()
     FeedbackRound.objects.filter(pk=round_id).update(
         opens_at=now - datetime.timedelta(days=3), closes_at=now - datetime.timedelta(minutes=1)
@@ -212,44 +230,42 @@ def test_a_worker_killed_in_the_middle_of_a_fan_out_leaves_one_prompt_and_at_mos
     wait_until(
         lambda: (
             (celery_worker.email_dir / HANG_MARKER).exists()
-            and count(send_status="sending") == 1
+            and emails(status="sending") == 1
             and len(read_emails(celery_worker.email_dir)) == 40
         ),
         what="the worker hanging after the 40th email",
     )
     celery_worker.kill()
-    [stuck] = Prompt.objects.filter(send_status="sending")
-    assert stuck.participant.email in {e.to for e in read_emails(celery_worker.email_dir)}
-    assert count(send_status="sent") == 39
-    assert count(send_status="queued") == 160
+    [stuck] = Delivery.objects.filter(status="sending")
+    assert stuck.recipient in {e.to for e in read_emails(celery_worker.email_dir)}
+    assert emails(status="sent") == 39
+    assert emails(status="queued") == 160
 
     # Restarted, the worker gets the unacknowledged task back (after the visibility timeout)
     # and sends what is still queued; the prompt it was sending when killed stays aside.
     celery_worker.start()
-    wait_until(lambda: count(send_status="queued") == 0, timeout=120, what="the fan-out resumed")
+    wait_until(lambda: emails(status="queued") == 0, timeout=120, what="the fan-out resumed")
     celery_worker.wait_idle()
     assert count(round_id=round_id) == 200
     assert Prompt.objects.values("participant").distinct().count() == 200
-    assert (count(send_status="sent"), count(send_status="sending")) == (199, 1)
+    assert (emails(status="sent"), emails(status="sending")) == (199, 1)
 
-    # The sweep gives up on the stuck prompt: its email did get out, and nothing sends
+    # The sweep gives up on the stuck invitation: its email did get out, and nothing sends
     # another one. It is failed, for Ops to look at.
-    report = scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
+    report = sweep_later()
     celery_worker.wait_idle()
     assert report["failed"] == 1
-    assert list(Prompt.objects.filter(send_status="failed")) == [stuck]
-    assert count(send_status="sent") == 199
-    emails = read_emails(celery_worker.email_dir)
-    per_person = Counter(e.to for e in emails)
+    assert list(Delivery.objects.filter(status="failed")) == [stuck]
+    assert emails(status="sent") == 199
+    sent = read_emails(celery_worker.email_dir)
+    per_person = Counter(e.to for e in sent)
     assert len(per_person) == 200
     assert set(per_person.values()) == {1}
-    assert_every_email_link_works(emails)
+    assert_every_email_link_works(sent)
 
     client.force_login(ops)
-    listed = client.get(
-        reverse("admin:feedback_prompt_changelist"), {"send_status__exact": "failed"}
-    )
-    assert str(stuck.participant) in listed.content.decode()
+    listed = client.get(reverse("admin:feedback_prompt_changelist"), {"email": "failed"})
+    assert str(stuck.recipient_user) in listed.content.decode()
 
 
 def test_after_beat_was_silent_for_three_periods_only_the_current_round_opens(celery_worker):
@@ -266,7 +282,7 @@ def test_after_beat_was_silent_for_three_periods_only_the_current_round_opens(ce
     assert starts == [FeedbackRound.objects.get(pk=old_round).period_start, today]
     assert starts[1] - starts[0] == datetime.timedelta(weeks=3)
     current = pilot.rounds.get(period_start=today)
-    assert current.prompts.filter(send_status="sent").count() == 2
+    assert emails(status="sent", batch=invitations.batch_of(current.pk)) == 2
 
 
 def test_a_round_closing_while_answers_arrive_counts_exactly_the_accepted_answers(
@@ -280,7 +296,7 @@ def test_a_round_closing_while_answers_arrive_counts_exactly_the_accepted_answer
 
     make_pilot(30)
     [round_id] = scheduling.open_due_rounds()
-    wait_until(lambda: count(send_status="sent") == 30, what="the prompts sent")
+    wait_until(lambda: emails(status="sent") == 30, what="the invitations sent")
     celery_worker.wait_idle()
     tokens = [e.token for e in read_emails(celery_worker.email_dir)]
     answers = {
@@ -332,17 +348,19 @@ def test_pausing_a_pilot_in_the_middle_of_a_fan_out_stops_its_emails(celery_work
 
     pilot = make_pilot(100)
     scheduling.open_due_rounds()
-    wait_until(lambda: count(send_status="sent") >= 10, what="the fan-out under way")
+    wait_until(lambda: emails(status="sent") >= 10, what="the fan-out under way")
     lifecycle.move(
         pilot.pk, "pause", actor=ops, expected_stage="pilot", rationale="Incident under review"
     )
-    # Only a prompt already claimed when the pause committed may still go out.
-    in_flight = count(send_status="sent") + count(send_status="sending")
+    # Only an invitation already claimed when the pause committed may still go out.
+    in_flight = emails(status="sent") + emails(status="sending")
     celery_worker.wait_idle()
-    assert count(send_status="sent") <= in_flight
-    assert count(send_status="queued") >= 100 - in_flight
-    assert len(read_emails(celery_worker.email_dir)) == count(send_status="sent")
-    # Nothing more goes out later either: the sweep leaves a paused pilot's prompts alone.
-    scheduling.sweep_stuck_prompts(now=timezone.now() + datetime.timedelta(minutes=16))
+    assert emails(status="sent") <= in_flight
+    assert emails(status="queued") >= 100 - in_flight
+    assert len(read_emails(celery_worker.email_dir)) == emails(status="sent")
+    # Nothing more goes out later either: the sweep enqueues the waiting invitations again,
+    # and they wait again while the pilot is paused.
+    sweep_later()
     celery_worker.wait_idle()
-    assert count(send_status="sent") <= in_flight
+    assert emails(status="sent") <= in_flight
+    assert len(read_emails(celery_worker.email_dir)) == emails(status="sent")

@@ -105,6 +105,16 @@ class Command(BaseCommand):
         # pilots 0008 grants it; added again in case the group was re-created by hand).
         ops_group.permissions.add(
             *Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"]),
+            *Permission.objects.filter(
+                content_type__app_label="core",
+                codename__in=[
+                    "view_changerecord",
+                    "view_followup",
+                    "change_followup",
+                    "view_delivery",
+                    "change_delivery",
+                ],
+            ),
             *Permission.objects.filter(content_type__app_label="auth", codename="view_user"),
         )
         users = {}
