@@ -278,7 +278,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # Feedback.
-FEEDBACK_ANONYMITY_THRESHOLD = max(3, env.int("FEEDBACK_ANONYMITY_THRESHOLD", default=5))
+# Read through feedback.anonymity.anonymity_threshold(), which never goes below 3.
+FEEDBACK_ANONYMITY_THRESHOLD = env.int("FEEDBACK_ANONYMITY_THRESHOLD", default=5)
 # Rounds open at this hour, local time of the pilot's team, on the period's first day.
 FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.

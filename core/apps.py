@@ -10,4 +10,5 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # The spine's tasks, registered before anything enqueues them by name.
-        from . import tasks  # noqa: F401
+        # And the deployment checks Django's own `check --deploy` does not know about.
+        from . import checks, tasks  # noqa: F401

@@ -41,6 +41,7 @@ from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
 from . import tokens
+from .anonymity import EXPOSURE_VALUE
 from .models import Answer, FeedbackRound, Prompt, Question, Response
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
     from django.contrib.auth.models import AbstractBaseUser
 
-EXPOSURE_VALUE = "confidential_data_exposed"
 # Follow-up work an exposure report asks for (breaching the guardrails that forbid it).
 EXPOSURE_REPORTED = "exposure_reported"
 TEXT_MAX_LENGTH = 5000

@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .anonymity import anonymity_threshold
+
 
 class Questionnaire(models.Model):
     """A versioned set of questions. Once a round used a version, its questions are frozen."""
@@ -248,8 +250,6 @@ class FeedbackRoundQuerySet(models.QuerySet):
         `threshold_reached` says anything about its answers: a count moving by one with each
         answer would date each answer (README, "the timing rule").
         """
-        from .results import anonymity_threshold
-
         prompts = (
             Prompt.objects.filter(round=OuterRef("pk"))
             .order_by()

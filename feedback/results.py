@@ -25,10 +25,10 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db.models import Count, F, Q
 
 from . import stats
+from .anonymity import anonymity_threshold
 from .models import Answer, LocalizedQuestion, Question, Response
 
 if TYPE_CHECKING:
@@ -40,13 +40,7 @@ if TYPE_CHECKING:
 RESULTS_VERSION = 2
 INCIDENT_KEY = "incident"
 INCIDENT_KIND_KEY = "incident_kind"
-EXPOSURE_KIND = "confidential_data_exposed"
 NUMERIC_KINDS = (Question.Kind.SCALE, Question.Kind.NUMBER)
-
-
-def anonymity_threshold() -> int:
-    """The minimum number of answers behind any figure shown; never below 3."""
-    return max(3, int(getattr(settings, "FEEDBACK_ANONYMITY_THRESHOLD", 5)))
 
 
 def _float(value) -> float | None:

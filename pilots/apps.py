@@ -7,9 +7,7 @@ class PilotsConfig(AppConfig):
     verbose_name = _("AI pilots")
 
     def ready(self) -> None:
-        # Registers the project's deployment checks (aiops_site is not an app of its own),
-        # and the check of the questions metrics and guardrails name.
-        from aiops_site import checks  # noqa: F401
+        # The check of the questions metrics and guardrails name.
         from core import followups, outbox
 
         from . import checks as pilot_checks  # noqa: F401

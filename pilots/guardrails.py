@@ -38,8 +38,8 @@ from django.utils.translation import gettext as _
 from core import outbox
 from core.models import Delivery
 from core.ops import ops_users
+from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
-from feedback.results import EXPOSURE_KIND, anonymity_threshold
 
 from . import breach_text, lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
@@ -319,7 +319,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
         reported = Answer.objects.filter(
             response__round_id=round_id,
             question__kind=Question.Kind.CHOICE,
-            text=EXPOSURE_KIND,
+            text=EXPOSURE_VALUE,
         ).count()
         if not reported:
             return []

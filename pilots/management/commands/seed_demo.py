@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback.anonymity import anonymity_threshold
 from pilots.demo import DEMO_PASSWORD, PEOPLE, TEAMS, TOOLS
 from pilots.models import OPS_GROUP, AITool, Membership, Team
 
@@ -95,7 +96,7 @@ class Command(BaseCommand):
             if found.others:
                 out(
                     f"{', '.join(found.others)} are invited too: each signs in and answers from "
-                    f"the inbox. Results show once {settings.FEEDBACK_ANONYMITY_THRESHOLD} "
+                    f"the inbox. Results show once {anonymity_threshold()} "
                     "people have answered and the round has closed."
                 )
 
