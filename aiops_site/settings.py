@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "core",
     "pilots",
     "feedback",
+    "decisions",
 ]
 
 MIDDLEWARE = [
@@ -194,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "pilots.api.exception_handler",
+    "EXCEPTION_HANDLER": "decisions.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Pilot Tracker API",

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .exceptions import PermissionRefused, ValidationFailed
+from core.exceptions import PermissionRefused, ValidationFailed
+
 from .lifecycle import proposers
 from .models import Pilot, Review, is_ops
 from .registry import validate_review

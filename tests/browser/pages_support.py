@@ -23,6 +23,7 @@ from feedback.models import FeedbackRound, Prompt
 from feedback.pilot_questions import add_question
 from pilots import declarations, guardrails, lifecycle
 from pilots.models import Guardrail, GuardrailBreach, Pilot, ToolDeclaration
+from tests.decisions.evidence_support import add_round
 from tests.factories import (
     AIToolFactory,
     FeedbackRoundFactory,
@@ -38,7 +39,6 @@ from tests.factories import (
     UserFactory,
     migrated_pulse,
 )
-from tests.pilots.evidence_support import add_round
 
 LONG_NAME = ("Maximilienne", "de La Tour-Villeneuve")
 PASSWORD = "pw"
