@@ -18,10 +18,11 @@ from typing import Any
 import time_machine
 from django.utils import timezone
 
+from decisions import guardrails
 from feedback import absences, tokens
 from feedback.models import FeedbackRound, Prompt
 from feedback.pilot_questions import add_question
-from pilots import declarations, guardrails, lifecycle
+from pilots import declarations, lifecycle
 from pilots.models import Guardrail, GuardrailBreach, Pilot, ToolDeclaration
 from tests.decisions.evidence_support import add_round
 from tests.factories import (
