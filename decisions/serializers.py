@@ -128,10 +128,25 @@ class StageChangeSerializer(serializers.ModelSerializer):
         return evidence.worded_snapshot(obj.evidence)
 
 
+class ConclusionInputSerializer(serializers.Serializer):
+    """A concluding move's conclusion; pilots.conclusions checks it (same codes as the admin)."""
+
+    outcome = serializers.CharField(allow_blank=True)
+    takeaways = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    recommendations = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+
+
 class MoveSerializer(serializers.Serializer):
-    """Input of POST /api/pilots/{id}/move/: what the caller wants and the stage they saw."""
+    """Input of POST /api/pilots/{id}/move/: what the caller wants and the stage they saw.
+
+    `conclusion` is required by stop, retire and promote to approved standard, refused
+    otherwise (by the lifecycle, with the field it concerns).
+    """
 
     action = serializers.ChoiceField(choices=list(lifecycle.ACTION_LABELS))
     expected_stage = serializers.ChoiceField(choices=Stage.choices)
     rationale = serializers.CharField(required=False, allow_blank=True, default="")
     override = serializers.BooleanField(required=False, default=False)
+    conclusion = ConclusionInputSerializer(required=False, allow_null=True, default=None)

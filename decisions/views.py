@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ from pilots import lifecycle, proposals
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     STAGE_DESCRIPTIONS,
+    Conclusion,
     Guardrail,
     GuardrailBreach,
     Participation,
@@ -32,7 +34,8 @@ from pilots.models import (
 )
 from pilots.views import HOME_LIST
 
-from . import evidence
+from . import evidence, learnings
+from .forms import LearningsFilterForm
 
 HOME_PILOTS = 10
 
@@ -195,6 +198,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
         "rounds": rounds,
+        "conclusion": Conclusion.objects.filter(pilot=pilot).select_related("concluded_by").first(),
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
         "resolves_breaches": is_ops(request.user),
@@ -244,3 +248,31 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     context = {"filters": filters, "board": board, "total": sum(counts.values())}
     context.update(evidence.portfolio_context(qs))
     return render(request, "pilots/portfolio.html", context)
+
+
+LEARNINGS_PER_PAGE = 20
+
+
+@login_required
+def learnings_library(request: HttpRequest) -> HttpResponse:
+    """Every concluded pilot this person may see, searchable and filtered, paginated.
+
+    Queries (whatever the number of pilots): the session and the user, Ops or not, the years,
+    the tools and the teams for the filters, the count and the page of conclusions with their
+    pilot, team, tool and stage change.
+    """
+    form = LearningsFilterForm(request.GET or None, years=learnings.years(request.user))
+    qs = learnings.search(learnings.concluded(request.user), form.filters())
+    page = Paginator(qs, LEARNINGS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "decisions/learnings.html",
+        {
+            "filters": form,
+            "page": page,
+            "rows": [learnings.row(c) for c in page.object_list],
+            "query": query.urlencode(),
+        },
+    )

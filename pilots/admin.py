@@ -18,11 +18,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import lifecycle, registry, reviews
+from . import conclusions, lifecycle, registry, reviews
 from .admin_measures import GuardrailInline, SuccessMetricInline
 from core.exceptions import DomainError
 from .models import (
     AITool,
+    Conclusion,
     Membership,
     Participation,
     Pilot,
@@ -263,6 +264,11 @@ class PilotAdmin(admin.ModelAdmin):
                 "has_gate": False,
                 "is_proposal": pilot.stage == Stage.PROPOSED,
                 "tool_fits": registry.fits_ceiling(pilot.tool, pilot.data_classification),
+                "concludes": False,
+                # What Ops wrote, shown again when a move was refused.
+                "outcome": request.POST.get(f"outcome_{pilot.pk}", ""),
+                "takeaways": request.POST.get(f"takeaways_{pilot.pk}", ""),
+                "recommendations": request.POST.getlist(f"recommendations_{pilot.pk}"),
             }
             try:
                 transition = lifecycle.check_move(
@@ -273,6 +279,12 @@ class PilotAdmin(admin.ModelAdmin):
             else:
                 row["has_gate"] = transition.gate is not None
                 row["gates"] = lifecycle.evaluate_gates(pilot, transition.gate)
+                row["concludes"] = transition.concludes
+                if transition.concludes:
+                    row["outcomes"] = [
+                        (o, Conclusion.Outcome(o).label)
+                        for o in conclusions.OUTCOMES_BY_TARGET[transition.target]
+                    ]
             rows.append(row)
         movable = [row for row in rows if not row["problem"]]
         context = {
@@ -283,6 +295,7 @@ class PilotAdmin(admin.ModelAdmin):
             "action_label": lifecycle.ACTION_LABELS[action],
             "rows": rows,
             "can_move_any": bool(movable),
+            "recommendation_choices": Conclusion.Recommendation.choices,
             "offers_override": any(row["has_gate"] for row in movable),
             "refused": len(errors),
             "rationale": request.POST.get("rationale", ""),
@@ -301,6 +314,15 @@ class PilotAdmin(admin.ModelAdmin):
         for pilot in pilots:
             # The stage the Ops saw on the intermediate page; a change since then is refused.
             expected = request.POST.get(f"expected_stage_{pilot.pk}", "")
+            # Asked for on the page when the move concludes the pilot (lifecycle refuses a
+            # concluding move without it, and a conclusion on any other move).
+            findings = None
+            if f"outcome_{pilot.pk}" in request.POST:
+                findings = conclusions.Findings.build(
+                    outcome=request.POST.get(f"outcome_{pilot.pk}", ""),
+                    takeaways=request.POST.get(f"takeaways_{pilot.pk}", ""),
+                    recommendations=request.POST.getlist(f"recommendations_{pilot.pk}"),
+                )
             try:
                 change = lifecycle.move(
                     pilot.pk,
@@ -309,6 +331,7 @@ class PilotAdmin(admin.ModelAdmin):
                     expected_stage=expected,
                     rationale=rationale,
                     override=override,
+                    conclusion=findings,
                 )
             except DomainError as e:
                 errors[pilot.pk] = e.message

@@ -27,6 +27,7 @@ from core.exceptions import (
     ValidationFailed,
 )
 
+from . import conclusions
 from .breach_text import describe as _describe_breach
 from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
 from .registry import validate_tool_and_data
@@ -72,6 +73,8 @@ class Transition:
     rationale_required: bool = False
     gate: str | None = None
     records_evidence: bool = False
+    # Ends the experiment: the move records a conclusion (pilots.conclusions).
+    concludes: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -94,6 +97,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         four_eyes=True,
         gate="to_approved",
         records_evidence=True,
+        concludes=True,
     ),
     *(
         Transition(Action.PAUSE, s, Stage.PAUSED, rationale_required=True, records_evidence=True)
@@ -101,10 +105,19 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(Action.RESUME, Stage.PAUSED, None),
     *(
-        Transition(Action.STOP, s, Stage.STOPPED, rationale_required=True, records_evidence=True)
+        Transition(
+            Action.STOP,
+            s,
+            Stage.STOPPED,
+            rationale_required=True,
+            records_evidence=True,
+            concludes=True,
+        )
         for s in (Stage.SANDBOX, Stage.PILOT, Stage.PAUSED)
     ),
-    Transition(Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True),
+    Transition(
+        Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True, concludes=True
+    ),
 )
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
 # Entering these stages re-checks that the tool is allowed and may receive the pilot's data.
@@ -408,6 +421,7 @@ def move(
     override: bool = False,
     breach: GuardrailBreach | None = None,
     now: datetime.datetime | None = None,
+    conclusion: conclusions.Findings | None = None,
 ) -> StageChange:
     """Move a pilot by an action, from the stage the caller saw, and record it.
 
@@ -419,6 +433,10 @@ def move(
     the same checks and gates run, against the data as it stands. It may be neither in the
     future (code move_in_future) nor before the pilot's last stage change
     (move_before_last_change), so a history stays in order. People's moves leave it unset.
+
+    A move that concludes the pilot (stop, retire, promote to approved standard) needs a
+    `conclusion` (ValidationFailed with the field conclusion, outcome, takeaways or
+    recommendations otherwise) and writes it with the stage change; any other move refuses one.
     """
     rationale = (rationale or "").strip()
     if expected_stage not in Stage.values:
@@ -491,6 +509,18 @@ def move(
                     code="override_rationale_required",
                     field="rationale",
                 )
+        # After the gates: a refused gate is what Ops need to hear first.
+        if transition.concludes:
+            conclusion = conclusions.clean(conclusion, target=transition.target)
+        elif conclusion is not None:
+            raise ValidationFailed(
+                _(
+                    "Only stopping, retiring or promoting to approved standard records a "
+                    "conclusion."
+                ),
+                code="conclusion_not_expected",
+                field="conclusion",
+            )
         target = transition.target or pilot.paused_from
         now = now if dated else timezone.now()
         source = pilot.stage
@@ -505,7 +535,7 @@ def move(
         snapshot = _evidence("snapshot")(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
-        return StageChange.objects.create(
+        change = StageChange.objects.create(
             pilot=pilot,
             action=action,
             from_stage=source,
@@ -517,3 +547,6 @@ def move(
             overridden=bool(failing),
             evidence=snapshot,
         )
+        if conclusion is not None:
+            conclusions.record(pilot, change=change, findings=conclusion, actor=actor, now=now)
+        return change

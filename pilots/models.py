@@ -804,6 +804,88 @@ class StageChange(models.Model):
         return f"{self.pilot}: {self.from_stage} → {self.to_stage}"
 
 
+class ConclusionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ConclusionQuerySet:
+        """Conclusions of the pilots a user may see (the pilots' access rule, reused)."""
+        return self.filter(pilot__in=Pilot.objects.visible_to(user).values("pk"))
+
+
+class Conclusion(models.Model):
+    """What a concluded pilot taught: its outcome, takeaways and recommendations.
+
+    Written by `pilots.lifecycle.move` (through `pilots.conclusions`) with the stop, the
+    retirement or the promotion to approved standard that concludes the pilot; one per pilot,
+    the latest (a retired standard's conclusion replaces its adoption's, the change record
+    keeps both).
+    """
+
+    class Outcome(models.TextChoices):
+        ADOPTED = "adopted", _("Adopted")
+        ADOPTED_WITH_CONDITIONS = "adopted_with_conditions", _("Adopted with conditions")
+        NO_VALUE = "no_value", _("Not adopted: no value")
+        RISK = "risk", _("Not adopted: risk")
+        INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+    class Recommendation(models.TextChoices):
+        GRADUATE = "graduate", _("Graduate")
+        RERUN = "rerun", _("Rerun")
+        CHANGE_COURSE = "change_course", _("Change course")
+        FOLLOW_UP = "follow_up", _("Follow-up pilot")
+
+    pilot = models.OneToOneField(
+        Pilot, on_delete=models.PROTECT, related_name="conclusion", verbose_name=_("pilot")
+    )
+    stage_change = models.OneToOneField(
+        StageChange,
+        on_delete=models.PROTECT,
+        related_name="conclusion",
+        verbose_name=_("stage change"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome)
+    takeaways = models.TextField(_("takeaways"))
+    # Recommendation values, several at once; `pilots.conclusions` checks each.
+    recommendations = models.JSONField(_("recommendations"), default=list, blank=True)
+    concluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("concluded by"),
+    )
+    concluded_at = models.DateTimeField(_("concluded"))
+
+    objects = ConclusionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-concluded_at", "pk"]
+        verbose_name = _("conclusion")
+        verbose_name_plural = _("conclusions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=[
+                        "adopted",
+                        "adopted_with_conditions",
+                        "no_value",
+                        "risk",
+                        "inconclusive",
+                    ]
+                ),
+                name="pilots_conclusion_known_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(takeaways=""), name="pilots_conclusion_has_takeaways"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.get_outcome_display()}"
+
+    @property
+    def recommendation_labels(self) -> list[str]:
+        labels = dict(self.Recommendation.choices)
+        return [str(labels.get(r, r)) for r in self.recommendations]
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 
-from . import declarations, demo, lifecycle, proposals, question_keys
+from . import declarations, demo, hints, lifecycle, proposals, question_keys
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
@@ -205,7 +205,8 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
     show_errors = False
     if request.method == "POST":
         action = request.POST.get("action", "save")
-        if action in ("add_metric", "add_guardrail"):
+        if action in ("add_metric", "add_guardrail", "tool_hints"):
+            # "tool_hints": show what earlier pilots on the chosen tool taught, nothing saved.
             form, metrics_new = _redisplay(form, metrics, add=action == "add_metric")
             guardrails = formset_redisplay(guardrails, add=action == "add_guardrail")
             metrics = metrics_new
@@ -267,9 +268,19 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
             "show_errors": show_errors,
             "new_metric_anchor": new_row_anchor(metrics),
             "new_guardrail_anchor": new_row_anchor(guardrails),
+            "tool_hints": hints.tool_hints(request.user, _chosen_tool(form)),
         },
         status=400 if error_list else 200,
     )
+
+
+def _chosen_tool(form) -> int | None:
+    """The tool the form holds: as posted, or the draft's (no JavaScript follows the select)."""
+    value = form["tool"].value()
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_summary(form, formsets) -> list[dict]:

@@ -14,11 +14,13 @@ from feedback.models import FeedbackRound, Question, Questionnaire
 from pilots.models import (
     OPS_GROUP,
     AITool,
+    Conclusion,
     Guardrail,
     Membership,
     Participation,
     Pilot,
     Review,
+    StageChange,
     SuccessMetric,
     Team,
 )
@@ -124,6 +126,36 @@ class PilotFactory(factory.django.DjangoModelFactory):
         participant = UserFactory()
         MembershipFactory(team=self.team, user=participant)
         ParticipationFactory(pilot=self, user=participant)
+
+
+class StoppedStageChangeFactory(factory.django.DjangoModelFactory):
+    """The stop that concluded a pilot, as the lifecycle records it (for library tests)."""
+
+    class Meta:
+        model = StageChange
+
+    pilot = factory.SubFactory(PilotFactory, stage="stopped")
+    action = "stop"
+    from_stage = "pilot"
+    to_stage = "stopped"
+    actor = factory.SubFactory(UserFactory)
+    rationale = "Decided at the Ops review."
+    evidence = factory.LazyFunction(dict)
+
+
+class ConclusionFactory(factory.django.DjangoModelFactory):
+    """A stopped pilot's conclusion; `lifecycle.move` writes real ones (tested there)."""
+
+    class Meta:
+        model = Conclusion
+
+    stage_change = factory.SubFactory(StoppedStageChangeFactory)
+    pilot = factory.SelfAttribute("stage_change.pilot")
+    outcome = Conclusion.Outcome.NO_VALUE
+    takeaways = "Agents kept rewriting the drafts."
+    recommendations = factory.LazyFunction(list)
+    concluded_by = factory.SelfAttribute("stage_change.actor")
+    concluded_at = factory.SelfAttribute("stage_change.created_at")
 
 
 class ParticipationFactory(factory.django.DjangoModelFactory):
@@ -326,3 +358,19 @@ def migrated_pulse() -> Questionnaire:
         apps, None
     )
     return Questionnaire.objects.get(slug="ai-pilot-pulse")
+
+
+def findings_for(stage: str, action: str, **overrides):
+    """A valid conclusion for this move, or None when the move concludes nothing."""
+    from pilots import conclusions, lifecycle
+
+    transition = lifecycle.find_transition(stage, action)
+    if not transition.concludes:
+        return None
+    values = {
+        "outcome": conclusions.OUTCOMES_BY_TARGET[transition.target][0],
+        "takeaways": "It taught us something worth writing down.",
+        "recommendations": ("rerun",),
+        **overrides,
+    }
+    return conclusions.Findings.build(**values)

@@ -24,6 +24,7 @@ from tests.factories import (
     MetricGuardrailFactory,
     PilotFactory,
     SuccessMetricFactory,
+    findings_for,
     migrated_pulse,
 )
 
@@ -190,7 +191,12 @@ def stop_in(language: str, pilot, ops) -> StageChange:
     with translation.override(language):
         add_round(pilot, low, using=migrated_pulse())
         return lifecycle.move(
-            pilot.pk, "stop", actor=ops, expected_stage="pilot", rationale="Too low."
+            pilot.pk,
+            "stop",
+            actor=ops,
+            expected_stage="pilot",
+            rationale="Too low.",
+            conclusion=findings_for("pilot", "stop"),
         )
 
 
