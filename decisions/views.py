@@ -34,7 +34,7 @@ from pilots.models import (
 )
 from pilots.views import HOME_LIST
 
-from . import evidence, learnings
+from . import banners, evidence, learnings
 from .forms import LearningsFilterForm
 
 HOME_PILOTS = 10
@@ -163,7 +163,10 @@ def _ops_home() -> dict[str, Any]:
     proposed = Pilot.objects.filter(stage=Stage.PROPOSED)
     # Running past their planned end: nothing ends a pilot automatically, Ops decide.
     past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
+    ready, ready_count = banners.ready_for_review(Pilot.objects.all())
     return {
+        "ready": ready,
+        "ready_count": ready_count,
         "past_end": list(
             past_end.select_related("team", "tool").order_by("planned_end", "pk")[:HOME_LIST]
         ),
@@ -214,6 +217,12 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     context.update(evidence.page_context(pilot))
+    context["decision_banner"] = banners.banner(
+        pilot,
+        advice=context["recommendation"],
+        evaluations=context["metric_evaluations"],
+        open_breaches=context["open_breaches"],
+    )
     return render(request, "pilots/detail.html", context)
 
 
