@@ -24,6 +24,7 @@ from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     STAGE_DESCRIPTIONS,
     Conclusion,
+    DecisionRequest,
     Guardrail,
     GuardrailBreach,
     Participation,
@@ -164,7 +165,12 @@ def _ops_home() -> dict[str, Any]:
     # Running past their planned end: nothing ends a pilot automatically, Ops decide.
     past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
     ready, ready_count = banners.ready_for_review(Pilot.objects.all())
+    requests = DecisionRequest.objects.filter(status=DecisionRequest.Status.OPEN)
     return {
+        "decision_requests": list(
+            requests.select_related("pilot__team", "requested_by")[:HOME_LIST]
+        ),
+        "decision_requests_count": requests.count(),
         "ready": ready,
         "ready_count": ready_count,
         "past_end": list(
@@ -217,6 +223,20 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     context.update(evidence.page_context(pilot))
+    context["decision_request"] = (
+        DecisionRequest.objects.filter(pilot=pilot, status=DecisionRequest.Status.OPEN)
+        .select_related("requested_by")
+        .first()
+    )
+    context["request_actions"] = (
+        [
+            (t.action, DecisionRequest.Action(t.action).label)
+            for t in lifecycle.transitions_from(pilot.stage)
+            if t.action in DecisionRequest.Action.values
+        ]
+        if context["leads_it"]
+        else []
+    )
     context["decision_banner"] = banners.banner(
         pilot,
         advice=context["recommendation"],

@@ -24,6 +24,7 @@ from core.exceptions import DomainError
 from .models import (
     AITool,
     Conclusion,
+    DecisionRequest,
     Membership,
     Participation,
     Pilot,
@@ -444,6 +445,44 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_select_related = ["pilot", "actor"]
     search_fields = ["pilot__title", "rationale"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(DecisionRequest)
+class DecisionRequestAdmin(admin.ModelAdmin):
+    """Leads' requests for a decision: Ops read them here and decide with the stage actions."""
+
+    list_display = ["requested_at", "pilot", "action", "requested_by", "status", "stage_change"]
+    list_filter = ["status", "action"]
+    list_select_related = ["pilot", "requested_by", "stage_change"]
+    search_fields = ["pilot__title", "message"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Conclusion)
+class ConclusionAdmin(admin.ModelAdmin):
+    """Conclusions are written by the concluding stage move; read-only here."""
+
+    list_display = ["concluded_at", "pilot", "outcome", "concluded_by"]
+    list_filter = ["outcome"]
+    list_select_related = ["pilot", "concluded_by"]
+    search_fields = ["pilot__title", "takeaways"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

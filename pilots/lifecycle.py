@@ -135,6 +135,16 @@ def register_submission_check(check: Callable[[Pilot], None]) -> None:
         _submission_checks.append(check)
 
 
+# What else a move writes in its transaction, registered by the modules that own it
+# (pilots.apps: decision_requests.close_open answers a lead's open request).
+_after_move: list[Callable[..., object]] = []
+
+
+def register_after_move(hook: Callable[..., object]) -> None:
+    if hook not in _after_move:
+        _after_move.append(hook)
+
+
 # What the evidence says lives above the lifecycle (decisions.evidence): the criterion "every
 # success metric met" and the snapshot a stage change keeps are registered from there
 # (decisions.apps), so moving a stage needs no upward import.
@@ -549,4 +559,6 @@ def move(
         )
         if conclusion is not None:
             conclusions.record(pilot, change=change, findings=conclusion, actor=actor, now=now)
+        for hook in _after_move:
+            hook(pilot, change=change, actor=actor, now=now)
         return change

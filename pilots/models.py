@@ -886,6 +886,72 @@ class Conclusion(models.Model):
         return [str(labels.get(r, r)) for r in self.recommendations]
 
 
+class DecisionRequest(models.Model):
+    """A lead asks Ops to promote or stop their pilot, with a message (pilots.decision_requests).
+
+    At most one open request per pilot; the stage move that follows closes it (lifecycle.move),
+    whatever Ops decided.
+    """
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", _("Promote")
+        STOP = "stop", _("Stop")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for Ops")
+        CLOSED = "closed", _("Decided")
+
+    pilot = models.ForeignKey(
+        Pilot, on_delete=models.PROTECT, related_name="decision_requests", verbose_name=_("pilot")
+    )
+    action = models.CharField(_("asks to"), max_length=8, choices=Action)
+    message = models.TextField(_("message"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=8, choices=Status, default=Status.OPEN)
+    # The stage move that answered it (the one that followed, whatever it was).
+    stage_change = models.OneToOneField(
+        StageChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decision_request",
+        verbose_name=_("answered by"),
+    )
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        verbose_name = _("decision request")
+        verbose_name_plural = _("decision requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pilot"],
+                condition=Q(status="open"),
+                name="pilots_decisionrequest_one_open_per_pilot",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["promote", "stop"]),
+                name="pilots_decisionrequest_known_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(message=""), name="pilots_decisionrequest_has_message"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", stage_change__isnull=True)
+                | Q(status="closed", stage_change__isnull=False),
+                name="pilots_decisionrequest_closed_iff_answered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.get_action_display()}"
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 
-from . import declarations, demo, hints, lifecycle, proposals, question_keys
+from . import decision_requests, declarations, demo, hints, lifecycle, proposals, question_keys
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
@@ -338,6 +338,27 @@ def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, e.message)
     else:
         messages.success(request, _("Your proposal was submitted for review."))
+    return redirect(pilot)
+
+
+@login_required
+@require_POST
+def pilot_request_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead asks Ops to promote or stop their pilot, with a message (from the pilot page)."""
+    pilot = _visible_pilot(request, pk)
+    try:
+        decision_requests.request(
+            pilot.pk,
+            actor=request.user,
+            action=request.POST.get("action", ""),
+            message=request.POST.get("message", ""),
+        )
+    except PermissionRefused as e:
+        return _refused(request, e, pilot)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your request was sent to Ops."))
     return redirect(pilot)
 
 

@@ -115,21 +115,22 @@ def pilots(request, team, lead, participant):
 # - Ops home: + teams led, pilots led, open prompts, pilots taken part in, proposals (list,
 #   count), open breaches, falling response rates (one query with two subqueries),
 #   pilots past their planned end (list, count), new declarations, the pilots ready for
-#   review (running pilots, their metrics, recent rounds, open breach counts).
+#   review (running pilots, their metrics, recent rounds, open breach counts), the leads'
+#   open requests for a decision (list, count).
 # - Lead home: + the same for the lead, and the promotion gates of at most HOME_PILOTS
 #   pilots (a few queries each), so the budget holds however many pilots there are.
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
 #   the evidence section (rounds, metrics, breaches, participants, guardrail checks), the
-#   conclusion.
+#   conclusion, the open request for a decision.
 BUDGETS = {
-    ("home", "ops"): 19,
+    ("home", "ops"): 21,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 16,
+    ("detail", "lead"): 17,
 }
 
 
