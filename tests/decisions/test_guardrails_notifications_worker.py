@@ -11,9 +11,9 @@ from core.models import Delivery
 from decisions import guardrails
 from pilots.models import GuardrailBreach
 from tests.decisions.evidence_support import add_round, scores
+from tests.decisions.test_guardrails_worker import wait_until
 from tests.factories import MetricGuardrailFactory, OpsUserFactory, PilotFactory
 from tests.feedback.email_files import read_emails
-from tests.decisions.test_guardrails_worker import wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
