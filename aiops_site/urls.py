@@ -26,5 +26,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),
     path("reports/", include("pilots.report_urls")),
+    path("", include("notifications.urls")),
     path("", include("pilots.urls")),
 ]
