@@ -91,9 +91,11 @@ def remember_browser_language(sender, request, user, **kwargs) -> None:
     A user_logged_in receiver: the browser's language is what LocaleMiddleware found
     (the language cookie, else Accept-Language).
     """
-    if request is None:
+    browser = supported(getattr(request, "LANGUAGE_CODE", ""))
+    if not browser:
+        # Not a browser's request (a script, the test client's force_login): nothing learnt,
+        # and the pages keep following the browser until the person says otherwise.
         return
-    browser = supported(getattr(request, "LANGUAGE_CODE", "")) or settings.LANGUAGE_CODE
     profile, _created = Profile.objects.get_or_create(user=user, defaults={"language": browser})
     if not profile.language:
         # Only an empty one: a concurrent sign-in that filled it first wins.
