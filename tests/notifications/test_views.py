@@ -54,9 +54,10 @@ def test_the_preferences_page_saves_the_language_and_a_topic_turned_off(client, 
     response = client.post(reverse("notifications_me"), data)
     assert response.status_code == 302
     assert Profile.objects.get(user=lead).language == "fr"
-    assert dict(Preference.objects.filter(user=lead).values_list("topic", "channel"))[
-        "review"
-    ] == "none"
+    assert (
+        dict(Preference.objects.filter(user=lead).values_list("topic", "channel"))["review"]
+        == "none"
+    )
     # From now on the person's pages are in French, whatever the browser says.
     home = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
     assert home["Content-Language"] == "fr"
