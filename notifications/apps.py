@@ -15,13 +15,15 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from core import followups, outbox
+        from core import followups, languages, outbox
         from feedback.scheduling import ROUND_CLOSED
         from pilots.lifecycle import STAGE_CHANGED
         from pilots.reviews import REVIEW_RECORDED
 
         from . import notify, preferences
 
+        # Every email of the site (invitations and alerts too) in its recipient's language.
+        languages.register(preferences.chosen_language)
         outbox.register(notify.NOTIFICATION_KIND)
         followups.register(notify.ON_STAGE_CHANGE, notify.stage_changed)
         followups.register(notify.ON_REVIEW, notify.review_recorded)

@@ -27,10 +27,14 @@ def supported(language: str | None) -> str:
     return code if code in dict(settings.LANGUAGES) else ""
 
 
+def chosen_language(user) -> str:
+    """The language a person chose ('' if none yet): core.languages asks it of this module."""
+    return Profile.objects.filter(user=user).values_list("language", flat=True).first() or ""
+
+
 def language_of(user) -> str:
     """The language to write to a person in: their preference, else the site's default."""
-    profile = Profile.objects.filter(user=user).values_list("language", flat=True).first()
-    return profile or settings.LANGUAGE_CODE
+    return chosen_language(user) or settings.LANGUAGE_CODE
 
 
 def wants(user, topic: str) -> bool:
