@@ -4,8 +4,9 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from aiops_site.health import healthz
-from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
-from pilots.api import AIToolViewSet, PilotViewSet
+from aiops_site.metrics import metrics
+from decisions.api import AIToolViewSet, EvidenceViewSet, PilotViewSet
+from feedback.api import FeedbackRoundViewSet
 from pilots.views import sign_in
 
 api = DefaultRouter()
@@ -22,10 +23,12 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     # The schema only: Swagger UI would load its assets from a CDN.
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),
-    path("reports/", include("pilots.report_urls")),
+    path("reports/", include("decisions.report_urls")),
     path("", include("notifications.urls")),
+    path("", include("decisions.urls")),
     path("", include("pilots.urls")),
 ]

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pilots.exceptions import PermissionRefused, ValidationFailed
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import is_ops
 
 from .models import Absence

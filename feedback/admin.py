@@ -22,9 +22,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.exceptions import DomainError
 from core.models import Delivery
 from pilots import admin as pilots_admin
-from pilots.exceptions import DomainError
 from pilots.models import Pilot, is_ops
 
 from . import absences, invitations, questionnaires, scheduling

@@ -17,8 +17,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import measures
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import Membership, Pilot, Stage
 from pilots.question_keys import AskedQuestion
 

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import measures
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import is_ops
 
 from .models import Question, Questionnaire

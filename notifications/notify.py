@@ -45,6 +45,7 @@ from core.ops import ops_users
 from feedback import results as round_results
 from feedback.anonymity import anonymity_threshold
 from feedback.models import FeedbackRound, Prompt
+from pilots import breach_text
 from pilots.lifecycle import Action
 from pilots.models import GuardrailBreach, Pilot, Review, Stage, StageChange
 
@@ -246,7 +247,7 @@ def _stage_email(change: StageChange, role: str) -> outbox.Email:
     if breach_id is not None:
         breach = GuardrailBreach.objects.filter(pk=breach_id).first()
         # Worded again in the reader's language, with what the threshold lets it say.
-        rationale = breach.text if breach is not None else rationale
+        rationale = breach_text.describe(breach) if breach is not None else rationale
     if rationale:
         lines.append(_("Why: %(rationale)s") % {"rationale": rationale})
     if role == As.PARTICIPANT:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from pilots.exceptions import PermissionRefused, ValidationFailed
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from .models import Channel, Preference, Profile, Topic
 

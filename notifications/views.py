@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from pilots.exceptions import DomainError
+from core.exceptions import DomainError
 
 from . import preferences, watching
 from .forms import PreferencesForm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from pilots.exceptions import ValidationFailed
+from core.exceptions import ValidationFailed
 from pilots.models import Pilot
 
 from .models import Watch

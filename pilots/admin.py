@@ -1,4 +1,4 @@
-from . import admin_breaches, admin_declarations  # noqa: F401, I001  (registers their ModelAdmins)
+from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from . import lifecycle, registry, reviews
 from .admin_measures import GuardrailInline, SuccessMetricInline
-from .exceptions import DomainError
+from core.exceptions import DomainError
 from .models import (
     AITool,
     Membership,

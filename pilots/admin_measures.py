@@ -21,8 +21,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from core.exceptions import DomainError, ValidationFailed
+
 from . import measures, question_keys
-from .exceptions import DomainError, ValidationFailed
 from .forms import question_choices
 from .models import Guardrail, Pilot, Stage, SuccessMetric, is_ops
 from .question_keys import AskedQuestion

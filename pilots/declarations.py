@@ -16,8 +16,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exceptions import PermissionRefused, ValidationFailed
+
 from . import proposals
-from .exceptions import PermissionRefused, ValidationFailed
 from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration, is_ops
 
 if TYPE_CHECKING:

@@ -9,16 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class DataClassification(models.TextChoices):
-    PUBLIC = "public", _("Public")
-    INTERNAL = "internal", _("Internal")
-    CONFIDENTIAL = "confidential", _("Confidential")
-    RESTRICTED = "restricted", _("Restricted")
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        return [c.value for c in cls].index(value)
+# Re-exported: the registry's rules rank classifications without importing the models.
+from .choices import DataClassification
 
 
 class Stage(models.TextChoices):
@@ -300,7 +292,8 @@ class Pilot(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
 
         try:
@@ -408,7 +401,8 @@ class SuccessMetric(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_target
 
         try:
@@ -519,7 +513,8 @@ class Guardrail(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_guardrail
 
         try:
@@ -592,7 +587,7 @@ class GuardrailBreach(models.Model):
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
     # A metric guardrail breaks once per round; an exposure guardrail again for each further
-    # exposure reported after the previous breach was resolved (pilots.guardrails).
+    # exposure reported after the previous breach was resolved (decisions.guardrails).
     trigger = models.CharField(
         _("trigger"), max_length=8, choices=Trigger, default=Trigger.METRIC, editable=False
     )
@@ -670,13 +665,6 @@ class GuardrailBreach(models.Model):
         if self.is_withheld:
             return str(_("A guardrail of this pilot"))
         return self.guardrail.description
-
-    @property
-    def text(self) -> str:
-        """What broke, in the active language."""
-        from .breach_text import describe
-
-        return describe(self)
 
 
 class GuardrailCheck(models.Model):
@@ -766,7 +754,8 @@ class Review(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_review
 
         try:

@@ -16,8 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core.exceptions import PermissionRefused, ValidationFailed
+
 from . import lifecycle, measures, registry
-from .exceptions import PermissionRefused, ValidationFailed
 from .models import (
     Guardrail,
     Membership,

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import followups
+from core.exceptions import PermissionRefused, ValidationFailed
 
-from .exceptions import PermissionRefused, ValidationFailed
 from .lifecycle import proposers
 from .models import Pilot, Review, is_ops
 from .registry import validate_review

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core import mail
 
 from pilots import lifecycle
+from tests.decisions.evidence_support import add_round
 from tests.factories import PromptFactory
-from tests.pilots.evidence_support import add_round
 
 
 def move(pilot, action: str, *, actor, rationale: str = "", override: bool = False):

@@ -7,9 +7,10 @@ import time_machine
 from django.core import mail
 
 from core import outbox
+from decisions import guardrails
 from feedback import invitations, scheduling
 from notifications.models import Profile
-from pilots import guardrails
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     MetricGuardrailFactory,
     OpsUserFactory,
@@ -19,7 +20,6 @@ from tests.factories import (
     UserFactory,
     pulse_questionnaire,
 )
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

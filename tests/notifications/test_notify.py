@@ -10,6 +10,7 @@ from feedback import scheduling
 from notifications import notify, watching
 from notifications.models import Preference, Profile, Watch
 from pilots import lifecycle, reviews
+from tests.decisions.evidence_support import scores
 from tests.factories import (
     MembershipFactory,
     OpsUserFactory,
@@ -18,7 +19,6 @@ from tests.factories import (
     UserFactory,
 )
 from tests.notifications.support import emails_to, move, open_round, recipients
-from tests.pilots.evidence_support import scores
 
 pytestmark = pytest.mark.django_db
 
@@ -91,9 +91,9 @@ def test_a_sent_back_pilot_tells_its_lead_the_message(run, team, lead, ops):
 
 
 def test_a_guardrail_pause_tells_the_lead_that_the_system_paused_it_and_why(run, team, lead, ops):
-    from pilots import guardrails
+    from decisions import guardrails
+    from tests.decisions.evidence_support import add_round
     from tests.factories import MetricGuardrailFactory
-    from tests.pilots.evidence_support import add_round
 
     pilot = pilot_in("pilot", team=team, lead=lead)
     MetricGuardrailFactory(pilot=pilot, action="pause")

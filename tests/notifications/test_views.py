@@ -98,8 +98,8 @@ def test_the_header_language_switch_changes_a_signed_in_persons_language(client,
 
 
 def test_someone_elses_preferences_cannot_be_changed(lead, outsider):
+    from core.exceptions import PermissionRefused
     from notifications import preferences
-    from pilots.exceptions import PermissionRefused
 
     with pytest.raises(PermissionRefused) as refused:
         preferences.save(lead, actor=outsider, language="fr", channels={})

@@ -36,14 +36,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import languages, outbox
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
 from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
-
-from . import breach_text, lifecycle
-from .exceptions import DomainError, PermissionRefused, ValidationFailed
-from .models import (
+from pilots import breach_text, lifecycle
+from pilots.models import (
     ACTIVE_STAGES,
     Guardrail,
     GuardrailBreach,
@@ -133,7 +132,7 @@ def build_breach_alert(delivery: Delivery) -> outbox.Email | None:
     with translation.override(languages.language_of(reader)):
         subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
         body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
-            "detail": breach.text,
+            "detail": breach_text.describe(breach),
             "action": breach.get_action_taken_display(),
             "url": url,
         }
@@ -172,7 +171,7 @@ def _record(
     )
     if created:
         # The words as first written, in the server's language, for the audit trail.
-        breach.detail = breach.text
+        breach.detail = breach_text.describe(breach)
         breach.save(update_fields=["detail"])
     return breach, created
 
@@ -201,7 +200,7 @@ def _record_withheld(
         },
     )
     if created:
-        breach.detail = breach.text
+        breach.detail = breach_text.describe(breach)
         breach.save(update_fields=["detail"])
     return breach, created
 
@@ -229,7 +228,7 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
                     lifecycle.Action.PAUSE,
                     actor=None,
                     expected_stage=pilot.stage,
-                    rationale=breach.text,
+                    rationale=breach_text.describe(breach),
                     breach=breach,
                 )
                 taken = Taken.PAUSED
@@ -353,7 +352,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
                 rule=breach_text.rule_facts(guardrail, feedback_round, shown=False),
                 created_at=timezone.now(),
             )
-            breach.detail = breach.text
+            breach.detail = breach_text.describe(breach)
             breach.save()
             created.append(breach)
         _act(pilot, created)
