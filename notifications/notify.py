@@ -28,6 +28,7 @@ is sent, in its recipient's language then.
 
 from __future__ import annotations
 
+import datetime
 import logging
 from urllib.parse import urlsplit
 
@@ -55,6 +56,9 @@ from .models import Topic, Watch
 logger = logging.getLogger(__name__)
 
 NOTIFICATION = "notification"
+# A review dated, or a round closed, longer ago than this is history being recorded (the demo's
+# past, a review entered long after it happened), not news: nobody is emailed about it.
+NEWS_DAYS = 14
 ON_STAGE_CHANGE = "notify_stage_change"
 ON_REVIEW = "notify_review"
 ON_ROUND_CLOSED = "notify_round_closed"
@@ -103,6 +107,10 @@ NEWS = {
 
 # ---------------------------------------------------------------------------------------------
 # Audiences and enqueuing
+
+
+def _news_since() -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=NEWS_DAYS)
 
 
 def _may_see(user, pilot: Pilot) -> bool:
@@ -178,7 +186,7 @@ def stage_changed(stage_change_id: int) -> int:
 def review_recorded(review_id: int) -> int:
     """Tell a pilot's lead and watchers that a review was recorded."""
     review = Review.objects.select_related("pilot", "pilot__lead").filter(pk=review_id).first()
-    if review is None:
+    if review is None or review.reviewed_on < _news_since().date():
         return 0
     pilot = review.pilot
     recipients = [(pilot.lead, As.LEAD, Topic.REVIEW)]
@@ -191,6 +199,8 @@ def round_closed(round_id: int) -> int:
     """Send each person invited to a closed round its digest ("you said")."""
     round_ = FeedbackRound.objects.filter(pk=round_id).first()
     if round_ is None or round_.status != FeedbackRound.Status.CLOSED:
+        return 0
+    if round_.closed_at is not None and round_.closed_at < _news_since():
         return 0
     invited = get_user_model().objects.filter(
         pk__in=Prompt.objects.filter(round=round_).values("participant")

@@ -374,3 +374,26 @@ def test_ops_users_who_are_inactive_or_without_an_email_are_not_queued(run, team
     pilot = PilotFactory(team=team, lead=lead, complete=True)
     run(move, pilot, A.SUBMIT, actor=lead)
     assert recipients() == ["ops@example.com"]
+
+
+def test_a_round_closed_long_ago_and_a_review_dated_long_ago_are_history_not_news(
+    run, team, lead, ops, settings
+):
+    import datetime
+
+    from django.utils import timezone
+
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = pilot_in("pilot", team=team, lead=lead)
+    r = open_round(pilot, scores("quality", [4, 4, 5]), invited=people(3, team))
+    weeks_ago = timezone.now() - datetime.timedelta(days=notify.NEWS_DAYS + 1)
+    run(scheduling.close_round, r.pk, now=weeks_ago)
+    run(
+        reviews.record_review,
+        pilot.pk,
+        actor=ops,
+        kind="legal",
+        outcome="cleared",
+        reviewed_on=weeks_ago.date(),
+    )
+    assert mail.outbox == []
