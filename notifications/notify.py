@@ -38,7 +38,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core import outbox
 from core.models import Delivery
@@ -311,9 +311,12 @@ def digest_lines(round_: FeedbackRound, *, language: str) -> list[str]:
     responses = results.get("responses", round_.response_count)
     threshold = results.get("threshold", anonymity_threshold())
     lines = [
-        _("%(count)d people answered this round.") % {"count": responses}
-        if responses != 1
-        else _("One person answered this round.")
+        ngettext(
+            "%(count)d person answered this round.",
+            "%(count)d people answered this round.",
+            responses,
+        )
+        % {"count": responses}
     ]
     if not results.get("shown"):
         lines.append(
