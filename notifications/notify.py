@@ -243,7 +243,7 @@ def _stage_email(change: StageChange, role: str) -> outbox.Email:
     else:
         who = _name(change.actor)
     lines = [
-        _("%(news)s: %(from)s → %(to)s, by %(who)s on %(when)s.")
+        _("%(news)s on %(when)s by %(who)s: %(from)s → %(to)s.")
         % {
             "news": news,
             "from": Stage(change.from_stage).label,
@@ -328,10 +328,23 @@ def digest_lines(round_: FeedbackRound, *, language: str) -> list[str]:
         )
         return lines
     words = round_results.question_words([round_], language=language).for_round(round_)
+    withheld = 0
     for stored in results.get("questions", []):
+        if not stored.get("shown"):
+            withheld += 1
+            continue
         entry = round_results.localized_result(stored, words.get(stored["key"]))
-        figure = _figure(entry, results) if entry.get("shown") else _("too few answers to show")
-        lines.append(f"- {entry['text']}: {figure}")
+        lines.append(f"- {entry['text']}: {_figure(entry, results)}")
+    if withheld:
+        # Withheld questions are counted, not listed: the digest stays short.
+        lines.append(
+            ngettext(
+                "%(count)d other question had too few answers to show.",
+                "%(count)d other questions had too few answers to show.",
+                withheld,
+            )
+            % {"count": withheld}
+        )
     return lines
 
 
