@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),
     path("reports/", include("decisions.report_urls")),
+    path("", include("notifications.urls")),
     path("", include("decisions.urls")),
     path("", include("pilots.urls")),
 ]

@@ -19,6 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import followups
 from core.exceptions import (
     GateFailed,
     IllegalTransition,
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from .models import GuardrailBreach
+
+
+# The follow-up cause a stage move announces (core.followups): subscribers get the change's id.
+STAGE_CHANGED = "stage_changed"
 
 
 class Action:
@@ -505,7 +510,7 @@ def move(
         snapshot = _evidence("snapshot")(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
-        return StageChange.objects.create(
+        change = StageChange.objects.create(
             pilot=pilot,
             action=action,
             from_stage=source,
@@ -517,3 +522,12 @@ def move(
             overridden=bool(failing),
             evidence=snapshot,
         )
+        if not dated:
+            # Whoever listens (notifications) hears of it after commit; a past history being
+            # recorded (the demo's) is not news.
+            followups.announce(
+                STAGE_CHANGED,
+                key=f"stage_change:{change.pk}",
+                payload={"stage_change_id": change.pk},
+            )
+        return change

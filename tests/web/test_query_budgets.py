@@ -120,14 +120,15 @@ def pilots(request, team, lead, participant):
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
-#   the evidence section (rounds, metrics, breaches, participants, guardrail checks).
+#   the evidence section (rounds, metrics, breaches, participants, guardrail checks), and
+#   whether the viewer watches it (the watch button).
 BUDGETS = {
     ("home", "ops"): 15,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 15,
+    ("detail", "lead"): 16,
 }
 
 
