@@ -14,11 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import followups
 from core.exceptions import PermissionRefused, ValidationFailed
 
 from .lifecycle import proposers
 from .models import Pilot, Review, is_ops
 from .registry import validate_review
+
+# The follow-up cause a recorded review announces (core.followups): subscribers get its id.
+REVIEW_RECORDED = "review_recorded"
 
 
 def check_reviewer(pilot: Pilot, actor: AbstractBaseUser | None) -> None:
@@ -71,7 +75,7 @@ def record_review(
                 _("This pilot does not exist."), code="pilot_missing", field="pilot"
             ) from None
         check_reviewer(pilot, actor)
-        return Review.objects.create(
+        review = Review.objects.create(
             pilot=pilot,
             kind=kind,
             outcome=outcome,
@@ -79,3 +83,7 @@ def record_review(
             reviewed_on=reviewed_on,
             reviewer=actor,
         )
+        followups.announce(
+            REVIEW_RECORDED, key=f"review:{review.pk}", payload={"review_id": review.pk}
+        )
+        return review

@@ -122,15 +122,16 @@ def pilots(request, team, lead, participant):
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
-#   the evidence section (rounds, metrics, breaches, participants, guardrail checks), the
-#   conclusion, the open request for a decision.
+#   the evidence section (rounds, metrics, breaches, participants, guardrail checks),
+#   whether the viewer watches it (the watch button), the conclusion, the open request for
+#   a decision.
 BUDGETS = {
     ("home", "ops"): 21,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 17,
+    ("detail", "lead"): 18,
 }
 
 
