@@ -362,9 +362,13 @@ def migrated_pulse() -> Questionnaire:
 
 def findings_for(stage: str, action: str, **overrides):
     """A valid conclusion for this move, or None when the move concludes nothing."""
+    from core.exceptions import IllegalTransition
     from pilots import conclusions, lifecycle
 
-    transition = lifecycle.find_transition(stage, action)
+    try:
+        transition = lifecycle.find_transition(stage, action)
+    except IllegalTransition:
+        return None  # the move will be refused for that: no conclusion to give
     if not transition.concludes:
         return None
     values = {
