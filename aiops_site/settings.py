@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewKindEnum": "pilots.models.Review.Kind",
         "GuardrailKindEnum": "pilots.models.Guardrail.Kind",
         "GuardrailActionEnum": "pilots.models.Guardrail.Action",
+        "ConclusionOutcomeEnum": "pilots.models.Conclusion.Outcome",
+        "ReviewOutcomeEnum": "pilots.models.Review.Outcome",
     },
 }
 

@@ -87,7 +87,7 @@ class PilotViewSet(
     def get_queryset(self) -> QuerySet[Pilot]:
         return (
             Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead")
+            .select_related("team", "tool", "lead", "conclusion")
             .prefetch_related(
                 "metrics",
                 "guardrails",

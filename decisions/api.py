@@ -56,7 +56,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
         # Every pilot is fetched through visible_to: a pilot the caller may not see is a 404.
         return (
             Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead")
+            .select_related("team", "tool", "lead", "conclusion")
             .prefetch_related(
                 "metrics",
                 "guardrails",

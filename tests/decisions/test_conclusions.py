@@ -367,3 +367,17 @@ def test_the_pilot_page_of_a_running_pilot_shows_no_conclusion(client):
     client.force_login(UserFactory())
     html = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
     assert 'id="h-conclusion"' not in html
+
+
+def test_the_api_shows_a_pilot_s_conclusion_and_null_before_it(ops):
+    pilot = PilotFactory(stage=Stage.PILOT)
+    client = api_as(ops)
+    assert client.get(f"/api/v1/pilots/{pilot.pk}/").json()["conclusion"] is None
+    stop(pilot, ops, outcome="risk", takeaways="It leaked names.", recommendations=("rerun",))
+    for url in (f"/api/v1/pilots/{pilot.pk}/", f"/api/pilots/{pilot.pk}/"):
+        conclusion = client.get(url).json()["conclusion"]
+        assert (conclusion["outcome"], conclusion["takeaways"], conclusion["recommendations"]) == (
+            "risk",
+            "It leaked names.",
+            ["rerun"],
+        )
