@@ -17,9 +17,9 @@ from django.db.models import F, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from pilots import measures
+from pilots import access, measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
-from pilots.models import Membership, Pilot, Stage
+from pilots.models import Pilot, Stage
 from pilots.question_keys import AskedQuestion
 
 from .models import Question, Questionnaire
@@ -34,28 +34,14 @@ CLOSED_STAGES = (Stage.STOPPED, Stage.RETIRED)
 
 
 def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
-    """Tell whether a user may add questions to a pilot: its lead, or a lead of its team."""
-    if not user.is_authenticated:
-        return False
-    if pilot.lead_id == user.pk:
-        return True
-    return Membership.objects.filter(
-        team_id=pilot.team_id, user_id=user.pk, role=Membership.Role.LEAD
-    ).exists()
+    """Tell whether a user may add questions to a pilot (pilots.access decides)."""
+    return access.may_manage_questions(user, pilot)
 
 
 def pilots_managed_by(user: AbstractBaseUser) -> QuerySet[Pilot]:
     """Pilots whose questions a user may change (the same rule as can_manage), still running."""
-    if not user.is_authenticated:
-        return Pilot.objects.none()
     return (
-        Pilot.objects.filter(
-            Q(lead_id=user.pk)
-            | Q(team__memberships__user_id=user.pk, team__memberships__role=Membership.Role.LEAD)
-        )
-        .exclude(stage__in=CLOSED_STAGES)
-        .distinct()
-        .order_by("title")
+        access.managed(Pilot.objects.all(), user).exclude(stage__in=CLOSED_STAGES).order_by("title")
     )
 
 

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from pilots import measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
-from pilots.models import is_ops
 
+from . import access
 from .models import Question, Questionnaire
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def check_keys_not_measured(questionnaire: Questionnaire, keys: Iterable[str]) -
 
 def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> Question:
     """Change fields of a questionnaire's question, unless its version is frozen."""
-    if not is_ops(actor):
+    if not access.may_edit_questionnaires(actor):
         raise PermissionRefused(_("Only Ops can edit questionnaires."))
     with transaction.atomic():
         question = (
@@ -101,7 +101,7 @@ def new_version(questionnaire_id: int, *, actor: AbstractBaseUser) -> Questionna
     The copy also becomes the default questionnaire if the current version was. Rounds
     already opened keep the version they used.
     """
-    if not is_ops(actor):
+    if not access.may_edit_questionnaires(actor):
         raise PermissionRefused(_("Only Ops can create questionnaire versions."))
     with transaction.atomic():
         source = Questionnaire.objects.get(pk=questionnaire_id)

@@ -1,6 +1,3 @@
-from . import admin_breaches, admin_declarations  # noqa: F401, I001  (registers their ModelAdmins)
-
-
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
 # move only through the actions below, which show the gate results on an intermediate page,
 # ask for a rationale and call `pilots.lifecycle.move`.
@@ -18,20 +15,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import lifecycle, registry, reviews
+from core.ops import is_ops
+
+from . import admin_breaches, admin_declarations, lifecycle, registry, reviews  # noqa: F401  (registers their ModelAdmins)
 from .admin_measures import GuardrailInline, SuccessMetricInline
 from .exceptions import DomainError
-from .models import (
-    AITool,
-    Membership,
-    Participation,
-    Pilot,
-    Review,
-    StageChange,
-    Stage,
-    Team,
-    is_ops,
-)
+from .models import AITool, Membership, Participation, Pilot, Review, Stage, StageChange, Team
 
 # The admin is where Ops work: it carries the product's name, not Django's.
 admin.site.site_header = gettext_lazy("AI Pilot Tracker")

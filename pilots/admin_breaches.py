@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.models import Delivery
+from core.ops import is_ops
 
 from . import guardrails
 from .exceptions import DomainError
-from .models import GuardrailBreach, is_ops
+from .models import GuardrailBreach
 
 
 def _count(queryset: QuerySet) -> QuerySet:

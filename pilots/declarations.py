@@ -16,9 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import proposals
+from core.ops import is_ops
+
+from . import access, proposals
 from .exceptions import PermissionRefused, ValidationFailed
-from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration, is_ops
+from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -41,7 +43,7 @@ def declare(
     if not tool_name:
         raise ValidationFailed(_("Name the tool."), code="required", field="tool_name")
     memberships = Membership.objects.filter(user=user)
-    if team is not None and not memberships.filter(team=team).exists():
+    if team is not None and not access.member_of(user, team):
         raise ValidationFailed(
             _("You can only declare a tool for a team you belong to."),
             code="not_a_member",

@@ -37,20 +37,13 @@ from django.utils.translation import gettext as _
 
 from core import outbox
 from core.models import Delivery
-from core.ops import ops_users
+from core.ops import is_ops, ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
 
 from . import breach_text, lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
-from .models import (
-    ACTIVE_STAGES,
-    Guardrail,
-    GuardrailBreach,
-    GuardrailCheck,
-    Pilot,
-    is_ops,
-)
+from .models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
 
 logger = logging.getLogger(__name__)
 

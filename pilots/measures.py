@@ -25,9 +25,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.ops import is_ops
+
 from . import question_keys
 from .exceptions import PermissionRefused, ValidationFailed
-from .models import Guardrail, Pilot, Stage, SuccessMetric, is_ops
+from .models import Guardrail, Pilot, Stage, SuccessMetric
 from .question_keys import METRIC_KINDS, NUMERIC_KINDS, YES_NO, AskedQuestion
 
 if TYPE_CHECKING:

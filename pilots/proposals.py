@@ -13,21 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from . import lifecycle, measures, registry
+from . import access, lifecycle, measures, registry
 from .exceptions import PermissionRefused, ValidationFailed
-from .models import (
-    Guardrail,
-    Membership,
-    Participation,
-    Pilot,
-    Stage,
-    SuccessMetric,
-    Team,
-    is_ops,
-)
+from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -77,15 +67,6 @@ class Proposal:
     participants: Iterable[AbstractBaseUser] = field(default_factory=list)
 
 
-def leads_team(user, team: Team) -> bool:
-    return Membership.objects.filter(user=user, team=team, role=Membership.Role.LEAD).exists()
-
-
-def teams_led_by(user):
-    """Teams in which a user may propose a pilot."""
-    return Team.objects.filter(memberships__user=user, memberships__role=Membership.Role.LEAD)
-
-
 def create_draft(
     *,
     actor: AbstractBaseUser,
@@ -103,7 +84,7 @@ def create_draft(
     ValidationFailed.
     """
     lead = lead or actor
-    if not (is_ops(actor) or leads_team(actor, team)):
+    if not access.may_propose_for(actor, team):
         raise PermissionRefused(
             _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
             field="team",
@@ -141,12 +122,12 @@ def update_draft(
                 % {"stage": Stage(pilot.stage).label},
                 code="not_editable",
             )
-        if not Pilot.objects.editable_by(editor).filter(pk=pilot.pk).exists():
+        if not access.may_edit(editor, pilot):
             raise PermissionRefused(
                 _("Only the pilot's lead or a lead of its team can edit it."), code="not_editable"
             )
         if team is not None and team.pk != pilot.team_id:
-            if not (is_ops(editor) or leads_team(editor, team)):
+            if not access.may_propose_for(editor, team):
                 raise PermissionRefused(
                     _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
                     field="team",
@@ -333,11 +314,4 @@ def _write_rows(pilot: Pilot, proposal: Proposal) -> None:
     pilot.participations.exclude(user_id__in=wanted).delete()
     Participation.objects.bulk_create(
         [Participation(pilot=pilot, user_id=pk) for pk in wanted], ignore_conflicts=True
-    )
-
-
-def led_by(user) -> Q:
-    """Filter the pilots a lead is responsible for: their own and their teams'."""
-    return Q(lead=user) | Q(
-        team__memberships__user=user, team__memberships__role=Membership.Role.LEAD
     )

@@ -14,9 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.ops import is_ops
+
 from .exceptions import PermissionRefused, ValidationFailed
 from .lifecycle import proposers
-from .models import Pilot, Review, is_ops
+from .models import Pilot, Review
 from .registry import validate_review
 
 

@@ -22,9 +22,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt
 
-from . import declarations, demo, evidence, lifecycle, proposals, question_keys
+from . import access, declarations, demo, evidence, lifecycle, proposals, question_keys
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .forms import (
     DeclarationForm,
@@ -45,7 +46,6 @@ from .models import (
     SuccessMetric,
     Team,
     ToolDeclaration,
-    is_ops,
 )
 
 # How many of their pilots a lead sees on the home page, each with what blocks it; the rest
@@ -70,9 +70,7 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     return {
         "nav_is_ops": SimpleLazyObject(lambda: is_ops(user)),
-        "nav_leads_team": SimpleLazyObject(
-            lambda: user.is_authenticated and proposals.teams_led_by(user).exists()
-        ),
+        "nav_leads_team": SimpleLazyObject(lambda: access.teams_led_by(user).exists()),
     }
 
 
@@ -103,7 +101,7 @@ def _visible_pilot(request: HttpRequest, pk: int) -> Pilot:
 def _editable_pilot(request: HttpRequest, pk: int) -> Pilot:
     """Return a draft the user may edit; 404 if they may not see it, 403 if not edit it."""
     pilot = _visible_pilot(request, pk)
-    if not lifecycle.can_edit(pilot, request.user):
+    if not access.may_edit(request.user, pilot):
         raise PermissionRefused(
             _("Only a draft can be edited, by its lead or a lead of its team."), code="not_editable"
         )
@@ -161,10 +159,8 @@ def _count(model, **filters):
 
 
 def _lead_home(user) -> tuple[list[dict], int] | None:
-    led_teams = list(proposals.teams_led_by(user).values_list("pk", flat=True))
-    qs = Pilot.objects.filter(Q(lead=user) | Q(team__in=led_teams)).exclude(
-        stage__in=[Stage.STOPPED, Stage.RETIRED]
-    )
+    led_teams = list(access.teams_led_by(user).values_list("pk", flat=True))
+    qs = access.led(Pilot.objects.all(), user).exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
     if not led_teams and not qs.exists():
         return None
     total = qs.count()
@@ -248,7 +244,7 @@ def _ops_home() -> dict[str, Any]:
 def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
     """Build the page's forms: bound on a save, re-displayed unbound when adding a row."""
     user = request.user
-    teams = proposals.teams_led_by(user)
+    teams = access.teams_led_by(user)
     if pilot is not None:
         teams = Team.objects.filter(Q(pk__in=teams) | Q(pk=pilot.team_id)).distinct()
     members = (
@@ -440,7 +436,7 @@ def _error_summary(form, formsets) -> list[dict]:
 
 @login_required
 def pilot_propose(request: HttpRequest) -> HttpResponse:
-    if not proposals.teams_led_by(request.user).exists():
+    if not access.teams_led_by(request.user).exists():
         message = _(
             "Only a team lead can propose a pilot. Ask your team's lead, or declare the "
             "tool you use instead."
@@ -483,7 +479,7 @@ def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
 def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pilot = _visible_pilot(request, pk)
     rounds = list(pilot.rounds.with_counts().order_by("-period_start")[:24])
-    can_edit = lifecycle.can_edit(pilot, request.user)
+    can_edit = access.may_edit(request.user, pilot)
     context = {
         "pilot": pilot,
         "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
@@ -498,8 +494,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
         "resolves_breaches": is_ops(request.user),
-        "leads_it": pilot.lead_id == request.user.pk
-        or proposals.leads_team(request.user, pilot.team),
+        "leads_it": access.is_lead_of(request.user, pilot),
         "missing": proposals.missing_for_submission(
             pilot,
             metrics=pilot.metrics.count(),

@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from pilots import evidence, lifecycle
+from pilots import access, evidence, lifecycle
 from pilots.exceptions import (
     GateFailed,
     IllegalTransition,
@@ -429,9 +429,9 @@ def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, 
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
-    assert lifecycle.can_edit(draft, lead)
-    assert not lifecycle.can_edit(proposed, lead)
-    assert not lifecycle.can_edit(draft, outsider)
+    assert access.may_edit(lead, draft)
+    assert not access.may_edit(lead, proposed)
+    assert not access.may_edit(outsider, draft)
 
 
 # --- Rationale, stale stage, bad input ---------------------------------------------------------
