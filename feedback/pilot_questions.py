@@ -17,6 +17,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core import changelog
 from pilots import access, measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import Pilot, Stage
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 MAX_EXTRA_QUESTIONS = 5
+# What a change record keeps of a pilot's own question.
+QUESTION_FIELDS = ("key", "text", "kind", "required", "min_value", "max_value", "choices")
 MAX_SCALE_POINTS = 11
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 CLOSED_STAGES = (Stage.STOPPED, Stage.RETIRED)
@@ -160,7 +163,7 @@ def add_question(
             )
         try:
             with transaction.atomic():
-                return Question.objects.create(
+                question = Question.objects.create(
                     pilot=pilot,
                     key=key,
                     text=text,
@@ -184,6 +187,14 @@ def add_question(
                 code="duplicate_key",
                 field="key",
             ) from e
+        changelog.record(
+            "question.added",
+            subject=question,
+            scope=pilot,
+            actor=user,
+            changes=changelog.diff({}, changelog.snapshot(question, QUESTION_FIELDS)),
+        )
+    return question
 
 
 TRANSLATED_FIELDS = {"text": 300, "help_text": 300}
@@ -343,6 +354,13 @@ def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:
                 code="question_in_use",
                 field="question",
             )
+        changelog.record(
+            "question.removed",
+            subject=question,
+            scope=pilot,
+            actor=user,
+            changes=changelog.diff(changelog.snapshot(question, QUESTION_FIELDS), {}),
+        )
         question.delete()
 
 

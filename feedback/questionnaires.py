@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from core import changelog
 from pilots import measures
 from pilots.exceptions import PermissionRefused, ValidationFailed
 
@@ -88,10 +89,18 @@ def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> 
         check_questions_editable(question.questionnaire)
         if changes.get("key", question.key) != question.key:
             check_keys_not_measured(question.questionnaire, [question.key])
+        before = changelog.snapshot(question, changes)
         for name, value in changes.items():
             setattr(question, name, value)
         question.full_clean()
         question.save()
+        changelog.record(
+            "question.edited",
+            subject=question,
+            scope=question.questionnaire,
+            actor=actor,
+            changes=changelog.diff(before, changelog.snapshot(question, changes)),
+        )
     return question
 
 
@@ -129,6 +138,13 @@ def new_version(questionnaire_id: int, *, actor: AbstractBaseUser) -> Questionna
             question.id = None
             question.questionnaire = copy
         Question.objects.bulk_create(questions)
+        changelog.record(
+            "questionnaire.versioned",
+            subject=copy,
+            scope=copy,
+            actor=actor,
+            changes={"version": [source.version, next_number]},
+        )
     logger.info(
         "Questionnaire %s: version %d created by user %s from version %d.",
         source.slug,

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.ops import is_ops
+from core import changelog
 
 from . import access, proposals
 from .exceptions import PermissionRefused, ValidationFailed
@@ -153,10 +153,24 @@ def _mark_handled(declaration: ToolDeclaration, status: str, *, actor: AbstractB
     declaration.save(
         update_fields=["tool", "pilot", "status", "handled_by", "handled_at", "ops_note"]
     )
+    # The record names who handled it and what followed, never who declared it: a
+    # declaration may be someone admitting an unvetted tool, and the log is exported.
+    changelog.record(
+        "declaration.handled",
+        subject=declaration,
+        scope=declaration.pilot,
+        actor=actor,
+        changes={
+            "status": [ToolDeclaration.Status.NEW, status],
+            "tool": [None, declaration.tool_id],
+            "pilot": [None, declaration.pilot_id],
+        },
+        reason=declaration.ops_note,
+    )
 
 
 def _require_ops(actor) -> None:
-    if not is_ops(actor):
+    if not access.may_handle_declaration(actor):
         raise PermissionRefused(_("Only Ops can handle tool declarations."))
 
 

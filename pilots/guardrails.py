@@ -35,13 +35,13 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import outbox
+from core import changelog, outbox
 from core.models import Delivery
-from core.ops import is_ops, ops_users
+from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
 
-from . import breach_text, lifecycle
+from . import access, breach_text, lifecycle
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
 
@@ -354,7 +354,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
 def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
     """Close an open breach with a note (Ops only)."""
     note = (note or "").strip()
-    if actor is None or not is_ops(actor):
+    if not access.may_resolve_breach(actor):
         raise PermissionRefused(_("Only Ops can resolve a guardrail breach."))
     if not note:
         raise ValidationFailed(
@@ -374,4 +374,12 @@ def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
         breach.resolved_by = actor
         breach.resolution_note = note
         breach.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+        changelog.record(
+            "breach.resolved",
+            subject=breach,
+            scope=breach.pilot,
+            actor=actor,
+            changes={"resolved": [False, True]},
+            reason=note,
+        )
     return breach

@@ -19,6 +19,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import changelog
+
 from . import access, evidence
 from .exceptions import (
     GateFailed,
@@ -492,7 +494,7 @@ def move(
         snapshot = evidence.evidence_snapshot(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
-        return StageChange.objects.create(
+        change = StageChange.objects.create(
             pilot=pilot,
             action=action,
             from_stage=source,
@@ -504,3 +506,18 @@ def move(
             overridden=bool(failing),
             evidence=snapshot,
         )
+        # StageChange keeps the gates and the evidence; the change record puts the move in the
+        # one history of everything that changed about the pilot.
+        changes: dict[str, list] = {"stage": [source, target]}
+        if failing:
+            changes["overridden"] = [False, True]
+        changelog.record(
+            f"stage.{action}",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changes,
+            reason=rationale,
+            at=now,
+        )
+        return change

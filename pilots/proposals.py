@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core import changelog
+
 from . import access, lifecycle, measures, registry
 from .exceptions import PermissionRefused, ValidationFailed
 from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
@@ -97,6 +99,13 @@ def create_draft(
                 setattr(pilot, name, proposal.fields[name])
         pilot.save()
         _write_rows(pilot, proposal)
+        changelog.record(
+            "pilot.created",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changelog.diff({}, _state(pilot)),
+        )
     return pilot
 
 
@@ -134,6 +143,7 @@ def update_draft(
                 )
             pilot.team = team
         _validate(pilot.team, proposal, pilot=pilot)
+        before = _state(pilot)
         for name in PILOT_FIELDS:
             if name in proposal.fields:
                 setattr(pilot, name, proposal.fields[name])
@@ -142,7 +152,79 @@ def update_draft(
         # A draft has never run, so its guardrails have no breach that would protect them.
         pilot.guardrails.enabled().delete()
         _write_rows(pilot, proposal)
+        changes = changelog.diff(before, _state(pilot))
+        if changes:
+            changelog.record(
+                "pilot.edited", subject=pilot, scope=pilot, actor=editor, changes=changes
+            )
     return pilot
+
+
+def correct_draft(
+    pilot_id: int,
+    *,
+    actor: AbstractBaseUser,
+    proposal: Proposal,
+    team: Team | None = None,
+    lead: AbstractBaseUser | None = None,
+    reason: str = "",
+) -> Pilot:
+    """Correct a draft as Ops (the admin): not a lead's edit, and recorded as a correction.
+
+    The same rules as a lead's edit (drafts only, participants from the team, metric names and
+    watched statistics unique, questions asked), but Ops may correct any team's draft and name
+    another lead. Raises PermissionRefused (not Ops, not a draft) or ValidationFailed.
+    """
+    if not access.may_correct(actor):
+        raise PermissionRefused(_("Only Ops can correct a pilot's proposal."), code="not_ops")
+    with transaction.atomic():
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        if pilot.stage != Stage.DRAFT:
+            raise PermissionRefused(
+                _("This pilot is %(stage)s: only a draft can be edited.")
+                % {"stage": Stage(pilot.stage).label},
+                code="not_editable",
+            )
+        if team is not None:
+            pilot.team = team
+        if lead is not None:
+            pilot.lead = lead
+        _validate(pilot.team, proposal, pilot=pilot)
+        before = _state(Pilot.objects.get(pk=pilot.pk))
+        for name in PILOT_FIELDS:
+            if name in proposal.fields:
+                setattr(pilot, name, proposal.fields[name])
+        pilot.save()
+        pilot.metrics.all().delete()
+        pilot.guardrails.enabled().delete()
+        _write_rows(pilot, proposal)
+        changes = changelog.diff(before, _state(pilot))
+        if changes:
+            changelog.record(
+                "pilot.corrected",
+                subject=pilot,
+                scope=pilot,
+                actor=actor,
+                changes=changes,
+                reason=(reason or "").strip(),
+            )
+    return pilot
+
+
+def _state(pilot: Pilot) -> dict[str, Any]:
+    """What a proposal sets, as the change record keeps it: fields, rows, people (3 queries)."""
+    state = changelog.snapshot(pilot, ("team", "lead", *PILOT_FIELDS))
+    state["metrics"] = [
+        changelog.plain(row) for row in pilot.metrics.order_by("pk").values(*METRIC_FIELDS)
+    ]
+    state["guardrails"] = [
+        changelog.plain(row)
+        for row in pilot.guardrails.enabled().order_by("pk").values(*GUARDRAIL_FIELDS)
+    ]
+    state["participants"] = sorted(
+        pilot.participations.values_list("user_id", flat=True).order_by()
+    )
+    return state
 
 
 def missing_for_submission(

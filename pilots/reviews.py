@@ -14,17 +14,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.ops import is_ops
+from core import changelog
 
+from . import access
 from .exceptions import PermissionRefused, ValidationFailed
 from .lifecycle import proposers
 from .models import Pilot, Review
 from .registry import validate_review
 
+# What a change record keeps of a review.
+REVIEW_FIELDS = ("kind", "outcome", "reviewed_on")
+
 
 def check_reviewer(pilot: Pilot, actor: AbstractBaseUser | None) -> None:
     """Refuse anyone but an active Ops who neither leads nor submitted the pilot."""
-    if actor is None or not actor.is_authenticated or not actor.is_active or not is_ops(actor):
+    if not access.may_review(actor):
         raise PermissionRefused(_("Only Ops can record a review."), code="not_ops")
     if actor.pk in proposers(pilot):
         raise PermissionRefused(
@@ -72,7 +76,7 @@ def record_review(
                 _("This pilot does not exist."), code="pilot_missing", field="pilot"
             ) from None
         check_reviewer(pilot, actor)
-        return Review.objects.create(
+        review = Review.objects.create(
             pilot=pilot,
             kind=kind,
             outcome=outcome,
@@ -80,3 +84,12 @@ def record_review(
             reviewed_on=reviewed_on,
             reviewer=actor,
         )
+        changelog.record(
+            "review.recorded",
+            subject=review,
+            scope=pilot,
+            actor=actor,
+            changes=changelog.diff({}, changelog.snapshot(review, REVIEW_FIELDS)),
+            reason=notes,
+        )
+    return review
