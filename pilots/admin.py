@@ -62,8 +62,11 @@ class AIToolAdmin(admin.ModelAdmin):
 
 
 class ParticipationInline(DraftOnlyInline, admin.TabularInline):
+    """The people of a draft: who, only (pilots.proposals writes their rows)."""
+
     model = Participation
     extra = 0
+    fields = ["user"]
     raw_id_fields = ["user"]
 
 
