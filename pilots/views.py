@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt
 
-from . import access, declarations, demo, evidence, lifecycle, proposals, question_keys
+from . import access, declarations, demo, evidence, history, lifecycle, proposals, question_keys
 from .exceptions import DomainError, PermissionRefused, ValidationFailed
 from .forms import (
     DeclarationForm,
@@ -490,6 +490,7 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         ),
         "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
+        "history": history.entries(pilot),
         "rounds": rounds,
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
