@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from aiops_site.health import healthz
+from core.views import export_audit
 from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
 from pilots.api import AIToolViewSet, PilotViewSet
 from pilots.views import sign_in
@@ -22,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),
+    path("audit/export/", export_audit, name="audit_export"),
     # The schema only: Swagger UI would load its assets from a CDN.
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),

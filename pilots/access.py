@@ -161,13 +161,3 @@ def may_resolve_breach(user) -> bool:
 def may_handle_declaration(user) -> bool:
     """Tell whether a user may handle a tool declaration: Ops."""
     return _signed_in(user) and is_ops(user)
-
-
-def may_manage_catalogue(user) -> bool:
-    """Tell whether a user may change teams, tools and pilots in the admin: Ops."""
-    return _signed_in(user) and is_ops(user)
-
-
-def may_export_audit(user) -> bool:
-    """Tell whether a user may export the audit log: Ops."""
-    return _signed_in(user) and is_ops(user)

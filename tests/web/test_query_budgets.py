@@ -121,13 +121,15 @@ def pilots(request, team, lead, participant):
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
 #   the evidence section (rounds, metrics, breaches, participants, guardrail checks).
+#   + the history: its change records, then the people, teams and tools they name (one query
+#   per kind, whatever the number of records).
 BUDGETS = {
     ("home", "ops"): 15,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 15,
+    ("detail", "lead"): 19,
 }
 
 
