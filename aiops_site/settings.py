@@ -57,10 +57,13 @@ INSTALLED_APPS = [
     "core",
     "pilots",
     "feedback",
+    "decisions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First after security: times the whole request and logs one line for it (aiops_site.logs).
+    "aiops_site.logs.RequestLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -194,7 +197,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "pilots.api.exception_handler",
+    "EXCEPTION_HANDLER": "decisions.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Pilot Tracker API",
@@ -285,10 +288,28 @@ FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.
 FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
 
+# GET /metrics (Prometheus) answers only a scrape bearing this token; off (404) when empty.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# LOG_FORMAT=json (the default outside DEBUG): one JSON object per line (aiops_site.logs), one
+# line per request (aiops.request) and per task (aiops.task). text: Django's plain lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+# Celery's worker keeps these handlers instead of installing its own, so its lines are JSON too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "aiops_site.logs.JsonFormatter"},
+        "text": {"format": "[%(asctime)s: %(levelname)s/%(name)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["redact_answer_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Answer links carry a token in their path: never log it (feedback.log_filters).
     "filters": {
@@ -296,8 +317,13 @@ LOGGING = {
         "drop_answer_requests": {"()": "feedback.log_filters.DropAnswerRequests"},
     },
     "loggers": {
-        name: {"filters": ["drop_answer_requests", "redact_answer_tokens"]}
-        for name in ("django.request", "django.security.csrf", "django.server")
+        **{
+            name: {"filters": ["drop_answer_requests", "redact_answer_tokens"]}
+            for name in ("django.request", "django.security.csrf", "django.server")
+        },
+        # aiops.task says it once, without the arguments and the result (aiops_site.celery);
+        # Celery's own line per task stays for failures.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
 
@@ -312,3 +338,10 @@ OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["sweep-followups"] = {"task": "core.tasks.sweep_followups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sweep-outbox"] = {"task": "core.tasks.sweep_outbox", "schedule": 120.0}
+
+# Optional error reporting (aiops_site.sentry): personal data scrubbed before anything leaves.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from aiops_site import sentry
+
+    sentry.init(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""))

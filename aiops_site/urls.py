@@ -4,9 +4,10 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from aiops_site.health import healthz
+from aiops_site.metrics import metrics
 from core.views import export_audit
-from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
-from pilots.api import AIToolViewSet, PilotViewSet
+from decisions.api import AIToolViewSet, EvidenceViewSet, PilotViewSet
+from feedback.api import FeedbackRoundViewSet
 from pilots.views import sign_in
 
 api = DefaultRouter()
@@ -24,9 +25,11 @@ urlpatterns = [
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),
     path("audit/export/", export_audit, name="audit_export"),
+    path("metrics", metrics, name="metrics"),
     # The schema only: Swagger UI would load its assets from a CDN.
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include(api.urls)),
-    path("reports/", include("pilots.report_urls")),
+    path("reports/", include("decisions.report_urls")),
+    path("", include("decisions.urls")),
     path("", include("pilots.urls")),
 ]

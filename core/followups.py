@@ -19,12 +19,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import dispatch
 from .models import FollowUp
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def handler_for(kind: str) -> Callable[..., Any]:
 def _enqueue(followup_id: int) -> None:
     # By name from the app's registry: no import of a task module, and eager mode (tests)
     # still runs it in-process.
-    current_app.tasks[TASK].delay(followup_id)
+    dispatch.enqueue(TASK, followup_id)
 
 
 def request(kind: str, *, key: str, payload: dict | None = None) -> FollowUp:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pilots.exceptions import PermissionRefused, ValidationFailed
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access
 from .models import Absence

@@ -22,10 +22,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.exceptions import DomainError
 from core.models import Delivery
 from core.ops import is_ops
 from pilots import admin as pilots_admin
-from pilots.exceptions import DomainError
 from pilots.models import Pilot
 
 from . import absences, access, invitations, questionnaires, scheduling

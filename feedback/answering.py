@@ -37,7 +37,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import followups
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
 from . import access, tokens

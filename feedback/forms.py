@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from pilots.exceptions import ValidationFailed
+from core.exceptions import ValidationFailed
 
 from . import answering
 from .models import LocalizedQuestion, Question

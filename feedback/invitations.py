@@ -38,8 +38,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import outbox
+from core.exceptions import ValidationFailed
 from core.models import Delivery
-from pilots.exceptions import ValidationFailed
 from pilots.models import ACTIVE_STAGES, Stage
 
 from .models import Absence, FeedbackRound, Prompt

@@ -18,8 +18,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import access, measures
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import Pilot, Stage
 from pilots.question_keys import AskedQuestion
 

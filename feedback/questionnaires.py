@@ -17,8 +17,8 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import measures
-from pilots.exceptions import PermissionRefused, ValidationFailed
 
 from . import access
 from .models import Question, Questionnaire

@@ -45,7 +45,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -54,8 +53,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core import followups
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core import dispatch, followups
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
 from . import access, answering, invitations
@@ -578,7 +577,7 @@ CLOSE_TASK = "feedback.tasks.close_round"
 def _enqueue_close(round_id: int) -> None:
     # By name from the app's registry: the domain never imports its task module. A lost message
     # costs nothing: the next tick finds the round still due and enqueues it again.
-    current_app.tasks[CLOSE_TASK].delay(round_id)
+    dispatch.enqueue(CLOSE_TASK, round_id)
 
 
 def close_round(round_id: int, *, now: datetime.datetime | None = None) -> FeedbackRound | None:

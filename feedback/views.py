@@ -28,7 +28,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import Pilot
 
 from . import absences, access, answering, pilot_questions, tokens

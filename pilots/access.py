@@ -14,14 +14,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from core.ops import is_ops
 
-from .models import Membership, Stage, Team
+from .choices import Stage, TeamRole
 
 if TYPE_CHECKING:
-    from .models import Pilot
+    from .models import Pilot, Team
+
+# The models ask this module (Pilot.objects.visible_to), so it reaches them by name at call time.
+
+
+def _memberships() -> QuerySet:
+    return apps.get_model("pilots", "Membership").objects.all()
+
+
+def _teams() -> QuerySet:
+    return apps.get_model("pilots", "Team").objects.all()
+
 
 # Stages whose pilots only their team (and Ops) may see: nobody else is concerned yet.
 PRIVATE_STAGES = (Stage.DRAFT, Stage.PROPOSED)
@@ -39,25 +51,23 @@ def leads_team(user, team: Team | int) -> bool:
     """Tell whether a user is a lead of a team (a membership with the lead role)."""
     if not _signed_in(user):
         return False
-    team_id = team.pk if isinstance(team, Team) else team
-    return Membership.objects.filter(
-        user_id=user.pk, team_id=team_id, role=Membership.Role.LEAD
-    ).exists()
+    team_id = getattr(team, "pk", team)
+    return _memberships().filter(user_id=user.pk, team_id=team_id, role=TeamRole.LEAD).exists()
 
 
 def member_of(user, team: Team | int) -> bool:
     """Tell whether a user is a member of a team, whatever the role."""
     if not _signed_in(user):
         return False
-    team_id = team.pk if isinstance(team, Team) else team
-    return Membership.objects.filter(user_id=user.pk, team_id=team_id).exists()
+    team_id = getattr(team, "pk", team)
+    return _memberships().filter(user_id=user.pk, team_id=team_id).exists()
 
 
 def teams_led_by(user) -> QuerySet[Team]:
     """Teams in which a user may propose a pilot."""
     if not _signed_in(user):
-        return Team.objects.none()
-    return Team.objects.filter(memberships__user=user, memberships__role=Membership.Role.LEAD)
+        return _teams().none()
+    return _teams().filter(memberships__user=user, memberships__role=TeamRole.LEAD)
 
 
 def is_lead_of(user, pilot: Pilot) -> bool:
@@ -69,9 +79,7 @@ def is_lead_of(user, pilot: Pilot) -> bool:
 
 def led_by(user) -> Q:
     """The filter of the pilots a user leads (the QuerySet form of `is_lead_of`)."""
-    return Q(lead=user) | Q(
-        team__memberships__user=user, team__memberships__role=Membership.Role.LEAD
-    )
+    return Q(lead=user) | Q(team__memberships__user=user, team__memberships__role=TeamRole.LEAD)
 
 
 def led(pilots: QuerySet[Pilot], user) -> QuerySet[Pilot]:

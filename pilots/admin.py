@@ -1,3 +1,6 @@
+from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
+
+
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
 # move only through the actions below, which show the gate results on an intermediate page,
 # ask for a rationale and call `pilots.lifecycle.move`.
@@ -15,11 +18,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.exceptions import DomainError
 from core.ops import is_ops
 
-from . import access, admin_breaches, admin_declarations, lifecycle, proposals, registry, reviews  # noqa: F401  (registers their ModelAdmins)
+from . import access, lifecycle, proposals, registry, reviews
 from .admin_measures import DraftOnlyInline, GuardrailInline, SuccessMetricInline
-from .exceptions import DomainError
 from .models import AITool, Membership, Participation, Pilot, Review, Stage, StageChange, Team
 
 # The admin is where Ops work: it carries the product's name, not Django's.

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, proposals
-from .exceptions import PermissionRefused, ValidationFailed
 from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration
 
 if TYPE_CHECKING:

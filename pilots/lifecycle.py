@@ -20,15 +20,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import changelog
-
-from . import access, evidence
-from .exceptions import (
+from core.exceptions import (
     GateFailed,
     IllegalTransition,
     PermissionRefused,
     StageChangedMeanwhile,
     ValidationFailed,
 )
+
+from . import access
+from .breach_text import describe as _describe_breach
 from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange
 from .registry import validate_tool_and_data
 
@@ -121,6 +122,30 @@ _submission_checks: list[Callable[[Pilot], None]] = []
 def register_submission_check(check: Callable[[Pilot], None]) -> None:
     if check not in _submission_checks:
         _submission_checks.append(check)
+
+
+# What the evidence says lives above the lifecycle (decisions.evidence): the criterion "every
+# success metric met" and the snapshot a stage change keeps are registered from there
+# (decisions.apps), so moving a stage needs no upward import.
+_evidence_providers: dict[str, Callable[[Pilot], object]] = {}
+
+
+def register_evidence(
+    *,
+    metrics_met: Callable[[Pilot], list[GateResult]],
+    snapshot: Callable[[Pilot], dict],
+) -> None:
+    _evidence_providers.update(metrics_met=metrics_met, snapshot=snapshot)
+
+
+def _evidence(name: str) -> Callable:
+    try:
+        return _evidence_providers[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            "No evidence provider is registered: decisions.apps.DecisionsConfig.ready registers "
+            "them."
+        ) from None
 
 
 def _check_submission(pilot: Pilot) -> None:
@@ -253,27 +278,7 @@ def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
 
 
 def _metrics_met(pilot: Pilot) -> list[GateResult]:
-    statuses = evidence.metric_statuses(pilot)
-    if not statuses:
-        return [
-            GateResult(
-                "metrics",
-                _("Success metrics"),
-                GateStatus.FAILED,
-                _("The pilot has no success metric."),
-            )
-        ]
-    results = []
-    for s in statuses:
-        label = _("Success metric “%(name)s”") % {"name": s.metric.name}
-        if s.status == evidence.MetricStatus.MET:
-            status = GateStatus.PASSED
-        elif s.status == evidence.MetricStatus.NOT_MET or s.enough_responses:
-            status = GateStatus.FAILED
-        else:
-            status = GateStatus.NO_EVIDENCE
-        results.append(GateResult(f"metric_{s.metric.pk}", label, status, s.reason))
-    return results
+    return _evidence("metrics_met")(pilot)
 
 
 def criterion_with_status(result: GateResult) -> str:
@@ -426,7 +431,7 @@ def move(
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     if breach is not None and not rationale:
         # A system pause always says why, even when the breach carries no detail.
-        rationale = breach.text
+        rationale = _describe_breach(breach)
     dated = now is not None
     if dated and now > timezone.now():
         raise ValidationFailed(
@@ -491,7 +496,7 @@ def move(
             pilot.proposed_by = actor
             update_fields.append("proposed_by")
         pilot.save(update_fields=update_fields)
-        snapshot = evidence.evidence_snapshot(pilot) if transition.records_evidence else {}
+        snapshot = _evidence("snapshot")(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
         change = StageChange.objects.create(

@@ -26,9 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, question_keys
-from .exceptions import PermissionRefused, ValidationFailed
 from .models import Guardrail, Pilot, Stage, SuccessMetric
 from .question_keys import METRIC_KINDS, NUMERIC_KINDS, YES_NO, AskedQuestion
 

@@ -9,28 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class DataClassification(models.TextChoices):
-    PUBLIC = "public", _("Public")
-    INTERNAL = "internal", _("Internal")
-    CONFIDENTIAL = "confidential", _("Confidential")
-    RESTRICTED = "restricted", _("Restricted")
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        return [c.value for c in cls].index(value)
-
-
-class Stage(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    PROPOSED = "proposed", _("Proposed")
-    SANDBOX = "sandbox", _("Sandbox")
-    PILOT = "pilot", _("Pilot")
-    APPROVED = "approved", _("Approved standard")
-    PAUSED = "paused", _("Paused")
-    STOPPED = "stopped", _("Stopped")
-    RETIRED = "retired", _("Retired")
-
+# Re-exported: the registry's rules rank classifications without importing the models.
+from . import access
+from .choices import DataClassification, Stage, TeamRole
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -72,9 +53,7 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        LEAD = "lead", _("Team lead")
-        MEMBER = "member", _("Member")
+    Role = TeamRole
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -139,14 +118,10 @@ class PilotQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> PilotQuerySet:
         """Pilots a user may see (the rule lives in pilots.access)."""
-        from . import access
-
         return access.visible(self, user)
 
     def editable_by(self, user) -> PilotQuerySet:
         """Pilots a user may edit as a lead (the rule lives in pilots.access)."""
-        from . import access
-
         return access.editable(self, user)
 
 
@@ -285,7 +260,8 @@ class Pilot(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
 
         try:
@@ -393,7 +369,8 @@ class SuccessMetric(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_target
 
         try:
@@ -504,7 +481,8 @@ class Guardrail(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_guardrail
 
         try:
@@ -577,7 +555,7 @@ class GuardrailBreach(models.Model):
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
     # A metric guardrail breaks once per round; an exposure guardrail again for each further
-    # exposure reported after the previous breach was resolved (pilots.guardrails).
+    # exposure reported after the previous breach was resolved (decisions.guardrails).
     trigger = models.CharField(
         _("trigger"), max_length=8, choices=Trigger, default=Trigger.METRIC, editable=False
     )
@@ -655,13 +633,6 @@ class GuardrailBreach(models.Model):
         if self.is_withheld:
             return str(_("A guardrail of this pilot"))
         return self.guardrail.description
-
-    @property
-    def text(self) -> str:
-        """What broke, in the active language."""
-        from .breach_text import describe
-
-        return describe(self)
 
 
 class GuardrailCheck(models.Model):
@@ -751,7 +722,8 @@ class Review(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_review
 
         try:

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, lifecycle, measures, registry
-from .exceptions import PermissionRefused, ValidationFailed
 from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
 
 if TYPE_CHECKING:

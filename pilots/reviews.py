@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access
-from .exceptions import PermissionRefused, ValidationFailed
 from .lifecycle import proposers
 from .models import Pilot, Review
 from .registry import validate_review

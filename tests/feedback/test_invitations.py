@@ -11,12 +11,12 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from core import outbox
+from core.exceptions import DomainError, PermissionRefused
 from core.models import Delivery
 from feedback import invitations, scheduling
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import hash_token
 from pilots import lifecycle
-from pilots.exceptions import DomainError, PermissionRefused
 from pilots.models import Pilot
 from tests.factories import (
     FeedbackRoundFactory,

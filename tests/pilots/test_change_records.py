@@ -8,10 +8,12 @@ from decimal import Decimal
 import pytest
 
 from core import changelog
+from core.exceptions import ValidationFailed
 from core.models import ChangeRecord
+from decisions import guardrails
 from feedback import pilot_questions, questionnaires
-from pilots import declarations, guardrails, lifecycle, measures, proposals, reviews
-from pilots.exceptions import ValidationFailed
+from pilots import declarations, lifecycle, measures, proposals, reviews
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     AIToolFactory,
     FeedbackRoundFactory,
@@ -20,7 +22,6 @@ from tests.factories import (
     SuccessMetricFactory,
     pulse_questionnaire,
 )
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

@@ -15,16 +15,17 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from decisions import evidence
 from feedback import pilot_questions
-from pilots import evidence, lifecycle
+from pilots import lifecycle
 from pilots.models import GuardrailBreach, StageChange
+from tests.decisions.evidence_support import add_round
 from tests.factories import (
     MetricGuardrailFactory,
     PilotFactory,
     SuccessMetricFactory,
     migrated_pulse,
 )
-from tests.pilots.evidence_support import add_round
 
 pytestmark = pytest.mark.django_db
 

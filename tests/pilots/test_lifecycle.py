@@ -9,14 +9,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from pilots import access, evidence, lifecycle
-from pilots.exceptions import (
+from core.exceptions import (
     GateFailed,
     IllegalTransition,
     PermissionRefused,
     StageChangedMeanwhile,
     ValidationFailed,
 )
+from decisions import evidence
+from pilots import access, breach_text, lifecycle
 from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
@@ -828,5 +829,5 @@ def test_a_system_pause_without_a_rationale_records_what_broke():
     change = lifecycle.move(
         pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.SANDBOX, breach=breach
     )
-    assert change.rationale == breach.text
+    assert change.rationale == breach_text.describe(breach)
     assert change.rationale

@@ -17,8 +17,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from pilots.models import Pilot
+
 from . import evidence
-from .models import Pilot
 
 # Characters that make a spreadsheet read a cell as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

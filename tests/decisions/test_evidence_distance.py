@@ -11,10 +11,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from scipy import stats as sp
 
-from pilots import evidence, lifecycle
-from pilots.evidence import MetricStatus, Need
+from decisions import evidence
+from decisions.evidence import MetricStatus, Need
+from pilots import lifecycle
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import PilotFactory, SuccessMetricFactory
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

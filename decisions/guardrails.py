@@ -36,14 +36,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import changelog, outbox
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
 from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
-
-from . import access, breach_text, lifecycle
-from .exceptions import DomainError, PermissionRefused, ValidationFailed
-from .models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
+from pilots import access, breach_text, lifecycle
+from pilots.models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +123,7 @@ def build_breach_alert(delivery: Delivery) -> outbox.Email | None:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
         body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
-            "detail": breach.text,
+            "detail": breach_text.describe(breach),
             "action": breach.get_action_taken_display(),
             "url": url,
         }
@@ -163,7 +162,7 @@ def _record(
     )
     if created:
         # The words as first written, in the server's language, for the audit trail.
-        breach.detail = breach.text
+        breach.detail = breach_text.describe(breach)
         breach.save(update_fields=["detail"])
     return breach, created
 
@@ -192,7 +191,7 @@ def _record_withheld(
         },
     )
     if created:
-        breach.detail = breach.text
+        breach.detail = breach_text.describe(breach)
         breach.save(update_fields=["detail"])
     return breach, created
 
@@ -220,7 +219,7 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
                     lifecycle.Action.PAUSE,
                     actor=None,
                     expected_stage=pilot.stage,
-                    rationale=breach.text,
+                    rationale=breach_text.describe(breach),
                     breach=breach,
                 )
                 taken = Taken.PAUSED
@@ -344,7 +343,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
                 rule=breach_text.rule_facts(guardrail, feedback_round, shown=False),
                 created_at=timezone.now(),
             )
-            breach.detail = breach.text
+            breach.detail = breach_text.describe(breach)
             breach.save()
             created.append(breach)
         _act(pilot, created)

@@ -32,8 +32,7 @@ from feedback.results import summary_of
 
 if TYPE_CHECKING:
     from feedback.models import FeedbackRound
-
-    from .models import SuccessMetric
+    from pilots.models import SuccessMetric
 
 # Line colours: each has at least 3:1 contrast on white (WCAG 1.4.11, graphical objects).
 PALETTE = ["#1f5f99", "#b04e15", "#2e7d32", "#7b1fa2", "#6d4c41", "#00838f", "#ad1457", "#546e7a"]

@@ -14,12 +14,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.exceptions import DomainError
 from core.models import Delivery
 from core.ops import is_ops
+from pilots import breach_text
+from pilots.models import GuardrailBreach
 
 from . import guardrails
-from .exceptions import DomainError
-from .models import GuardrailBreach
 
 
 def _count(queryset: QuerySet) -> QuerySet:
@@ -81,7 +82,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("what broke"))
     def text(self, obj: GuardrailBreach) -> str:
-        return obj.text
+        return breach_text.describe(obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         # The alert's deliveries (core.outbox): how many went out, of how many.

@@ -21,7 +21,7 @@ Repeated looks: the evidence is judged again after every round and Ops may promo
 "met". Because n_eff does not grow with the number of rounds, later looks are no more
 confident than the first: over six looks at pilots exactly at their target, 3.2% of them were
 "met" at some look (scale questions, 4,000 simulated pilots; 2.5% for counts), and
-tests/pilots/test_simulation.py guards it at 5%.
+tests/decisions/test_simulation.py guards it at 5%.
 
 How far an inconclusive metric is from a decision (`ToDecide`):
 - below its minimum number of answers: the answers missing, and the rounds that takes at the
@@ -63,12 +63,12 @@ from feedback.results import (
     question_words,
     summary_of,
 )
-
-from .breach_text import OUTCOME_LABELS
-from .models import GuardrailCheck, Participation, Pilot, Stage, StageChange
+from pilots.breach_text import OUTCOME_LABELS
+from pilots.lifecycle import GateResult, GateStatus
+from pilots.models import GuardrailCheck, Participation, Pilot, Stage, StageChange
 
 if TYPE_CHECKING:
-    from .models import SuccessMetric
+    from pilots.models import SuccessMetric
 
 RECENT_ROUNDS = 3
 CHART_ROUNDS = 12
@@ -462,6 +462,31 @@ def metric_statuses(
     """
     rounds = _evidence_rounds(pilot) if rounds is None else _answered(rounds)
     return [evaluate_metric(m, rounds) for m in pilot.metrics.all()]
+
+
+def metrics_met(pilot: Pilot) -> list[GateResult]:
+    """The gate criterion "every success metric met", one result per metric (lifecycle asks)."""
+    statuses = metric_statuses(pilot)
+    if not statuses:
+        return [
+            GateResult(
+                "metrics",
+                _("Success metrics"),
+                GateStatus.FAILED,
+                _("The pilot has no success metric."),
+            )
+        ]
+    results = []
+    for s in statuses:
+        label = _("Success metric “%(name)s”") % {"name": s.metric.name}
+        if s.status == MetricStatus.MET:
+            status = GateStatus.PASSED
+        elif s.status == MetricStatus.NOT_MET or s.enough_responses:
+            status = GateStatus.FAILED
+        else:
+            status = GateStatus.NO_EVIDENCE
+        results.append(GateResult(f"metric_{s.metric.pk}", label, status, s.reason))
+    return results
 
 
 def recommend(

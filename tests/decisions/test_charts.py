@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from pilots import charts
+from decisions import charts
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import PilotFactory, SuccessMetricFactory
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

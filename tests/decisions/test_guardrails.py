@@ -10,13 +10,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from pilots import evidence, guardrails, lifecycle
-from pilots.exceptions import GateFailed, PermissionRefused, ValidationFailed
-from pilots.guardrails import BreachAlreadyResolved
+from core.exceptions import GateFailed, PermissionRefused, ValidationFailed
+from decisions import evidence, guardrails
+from decisions.guardrails import BreachAlreadyResolved
+from pilots import breach_text, lifecycle
 from pilots.models import Guardrail, GuardrailBreach, GuardrailCheck, Pilot, StageChange
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import GuardrailFactory, MetricGuardrailFactory, PilotFactory
 from tests.followups_support import follow_up
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_a_broken_metric_guardrail_is_recorded_with_the_value_seen_and_the_round
     [breach] = guardrails.evaluate_round(r.pk)
     assert (breach.guardrail, breach.pilot, breach.round) == (guardrail, pilot, r)
     assert breach.observed_value == Decimal("2")
-    assert "was 2; it must stay ≥ 3" in breach.text
+    assert "was 2; it must stay ≥ 3" in breach_text.describe(breach)
     assert breach.resolved_at is None
 
 
@@ -72,7 +73,7 @@ def test_a_round_below_the_threshold_records_no_check_but_still_breaches(pilot, 
     [breach] = guardrails.evaluate_round(r.pk)
     assert not GuardrailCheck.objects.exists()
     assert breach.observed_value is None
-    assert "withheld" in breach.text
+    assert "withheld" in breach_text.describe(breach)
 
 
 def test_a_breach_is_worded_in_the_language_of_whoever_reads_it(pilot):
@@ -84,9 +85,9 @@ def test_a_breach_is_worded_in_the_language_of_whoever_reads_it(pilot):
         [breach] = guardrails.evaluate_round(r.pk)
     date = r.period_start
     with translation.override("fr"):
-        french = GuardrailBreach.objects.get(pk=breach.pk).text
+        french = breach_text.describe(GuardrailBreach.objects.get(pk=breach.pk))
     with translation.override("en"):
-        english = GuardrailBreach.objects.get(pk=breach.pk).text
+        english = breach_text.describe(GuardrailBreach.objects.get(pk=breach.pk))
     months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
     assert f"{date.day} {months.split()[date.month - 1]} {date.year}" in french
     assert formats.date_format(date, "DATE_FORMAT") in english and french != english
@@ -95,7 +96,7 @@ def test_a_breach_is_worded_in_the_language_of_whoever_reads_it(pilot):
 def test_a_breach_recorded_before_its_facts_were_stored_keeps_its_words(pilot):
     guardrail = MetricGuardrailFactory(pilot=pilot)
     old = GuardrailBreach.objects.create(guardrail=guardrail, pilot=pilot, detail="Trust fell.")
-    assert old.text == "Trust fell."
+    assert breach_text.describe(old) == "Trust fell."
 
 
 def test_a_guardrail_that_holds_records_nothing(pilot):
@@ -362,7 +363,7 @@ def test_two_workers_evaluating_the_same_round_record_one_breach_and_one_pause(p
 def test_a_refused_pause_still_leaves_the_breach_on_record_and_emails_ops(
     pilot, monkeypatch, django_capture_on_commit_callbacks, celery_eager
 ):
-    from pilots.exceptions import IllegalTransition
+    from core.exceptions import IllegalTransition
 
     def refuse(*args, **kwargs):
         raise IllegalTransition("Not from here.")

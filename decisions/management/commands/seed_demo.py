@@ -1,7 +1,7 @@
 """Create demo data: teams, tools, users (password "demo") and pilots in every stage, with a past.
 
 The people, teams and tools are in pilots.demo; the pilots' stories (moves through
-pilots.lifecycle.move on dated days, with the feedback rounds between them) in feedback.demo.
+pilots.lifecycle.move on dated days, with the feedback rounds between them) in decisions.demo.
 Runs only with DEBUG or DEMO_MODE on, and running it again reuses what exists.
 """
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             )
         users = self._people(teams)
         # The stories hold feedback rounds: they live with feedback, which builds on pilots.
-        from feedback import demo
+        from decisions import demo
 
         try:
             report = demo.seed(teams=teams, tools=tools, users=users, now=timezone.now())

@@ -12,13 +12,13 @@ from django.urls import reverse
 
 from pilots import lifecycle
 from pilots.models import GuardrailBreach
+from tests.decisions.evidence_support import add_round, questionnaire
 from tests.factories import (
     MembershipFactory,
     MetricGuardrailFactory,
     PilotFactory,
     SuccessMetricFactory,
 )
-from tests.pilots.evidence_support import add_round, questionnaire
 
 pytestmark = pytest.mark.django_db
 

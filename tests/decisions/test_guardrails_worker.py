@@ -8,6 +8,7 @@ from core.models import FollowUp
 from core.tasks import run_followup
 from feedback import tasks as feedback_tasks
 from pilots.models import GuardrailBreach, Pilot, StageChange
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     GuardrailFactory,
     MetricGuardrailFactory,
@@ -16,7 +17,6 @@ from tests.factories import (
     PromptFactory,
 )
 from tests.feedback.email_files import read_emails
-from tests.pilots.evidence_support import add_round, scores
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]

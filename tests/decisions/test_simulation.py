@@ -9,7 +9,7 @@ from the latent normal, and the target is set relative to them. Counts (incident
 are drawn from Poisson and negative binomial distributions, the latter as each person's own
 gamma-distributed rate, so repeat answers are correlated too. Rounds with fewer answers than
 the anonymity threshold are withheld, as production does. The stored round summaries go
-through the same code as real ones (pilots.evidence.evaluate_metric: pooling, effective n,
+through the same code as real ones (decisions.evidence.evaluate_metric: pooling, effective n,
 the question's grid, the interval, judgement).
 
 Every rate is seeded; the whole file runs in well under a minute.
@@ -24,9 +24,9 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
+from decisions.evidence import MetricStatus, evaluate_metric
 from feedback import stats
 from feedback.models import FeedbackRound
-from pilots.evidence import MetricStatus, evaluate_metric
 from pilots.models import SuccessMetric
 
 PILOTS = 200

@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from scipy import stats as sp
 
-from pilots import evidence, guardrails, lifecycle
-from pilots.evidence import MetricStatus, Recommendation
+from decisions import evidence, guardrails
+from decisions.evidence import MetricStatus, Recommendation
+from pilots import lifecycle
 from pilots.models import GuardrailBreach, StageChange
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     MetricGuardrailFactory,
     ParticipationFactory,
@@ -21,7 +23,6 @@ from tests.factories import (
     SuccessMetricFactory,
     TeamFactory,
 )
-from tests.pilots.evidence_support import add_round, scores
 from tests.stats_reference import count_score_bounds, t_bounds
 
 pytestmark = pytest.mark.django_db

@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from core import outbox
 from core.models import Delivery
-from pilots import guardrails
+from decisions import guardrails
 from pilots.models import Guardrail, GuardrailBreach
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import MetricGuardrailFactory, OpsUserFactory, PilotFactory, UserFactory
 from tests.followups_support import follow_up
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

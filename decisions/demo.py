@@ -34,10 +34,14 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core.exceptions import ValidationFailed
 from core.models import Delivery
-from pilots import guardrails, lifecycle
+from decisions import guardrails
+from feedback import invitations, scheduling
+from feedback.models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
+from feedback.tokens import make_token
+from pilots import lifecycle
 from pilots.demo import USERNAMES
-from pilots.exceptions import ValidationFailed
 from pilots.lifecycle import Action
 from pilots.models import (
     ACTIVE_STAGES,
@@ -52,10 +56,6 @@ from pilots.models import (
     Team,
 )
 from pilots.reviews import record_review
-
-from . import invitations, scheduling
-from .models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
-from .tokens import make_token
 
 DAY = datetime.timedelta(days=1)
 MOVE_HOUR = 10  # local time of the demo's moves (a few minutes apart on the same day)

@@ -8,12 +8,12 @@ from django.utils import timezone
 
 from core import tasks
 from core.models import Delivery
-from pilots import guardrails
+from decisions import guardrails
 from pilots.models import GuardrailBreach
+from tests.decisions.evidence_support import add_round, scores
+from tests.decisions.test_guardrails_worker import wait_until
 from tests.factories import MetricGuardrailFactory, OpsUserFactory, PilotFactory
 from tests.feedback.email_files import read_emails
-from tests.pilots.evidence_support import add_round, scores
-from tests.pilots.test_guardrails_worker import wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

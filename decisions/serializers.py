@@ -6,8 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from . import evidence, lifecycle
-from .models import (
+from pilots import lifecycle
+from pilots.models import (
     AITool,
     Guardrail,
     Participation,
@@ -17,6 +17,8 @@ from .models import (
     SuccessMetric,
     Team,
 )
+
+from . import evidence
 
 
 class TeamSerializer(serializers.ModelSerializer):

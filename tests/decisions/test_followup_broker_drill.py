@@ -24,10 +24,10 @@ from django.utils import timezone
 from core.models import Delivery, FollowUp
 from feedback.models import FeedbackRound
 from pilots.models import GuardrailBreach, Pilot, StageChange
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import MetricGuardrailFactory, OpsUserFactory, PilotFactory, PromptFactory
 from tests.feedback.email_files import read_emails
 from tests.feedback.test_broker_drill import drill_worker, private_redis  # noqa: F401 fixtures
-from tests.pilots.evidence_support import add_round, scores
 from tests.waiting import wait_until
 
 ROUNDS = 40
