@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from core import changelog
 from core.models import ChangeRecord
+from pilots.models import Pilot
 from tests.factories import (
     MembershipFactory,
     ParticipationFactory,
@@ -121,3 +122,18 @@ def test_staff_outside_ops_cannot_edit_a_draft_in_the_admin(client):
     )
     pilot.refresh_from_db()
     assert pilot.title == "Before"
+
+
+def test_a_pilot_added_in_the_admin_is_a_draft_written_by_the_proposal_rules(ops_client, ops):
+    template = PilotFactory(title="Template")
+    lead = MembershipFactory(team=template.team, role="lead").user
+    data = change_form_data(ops_client, template)
+    data.update({"title": "Added by Ops", "lead": lead.pk})
+    response = ops_client.post(reverse("admin:pilots_pilot_add"), data)
+
+    assert response.status_code == 302
+    pilot = Pilot.objects.get(title="Added by Ops")
+    assert (pilot.stage, pilot.lead, pilot.team) == ("draft", lead, template.team)
+    [record] = changelog.history(pilot)
+    assert (record.action, record.actor) == ("pilot.created", ops)
+    assert record.changes["title"] == [None, "Added by Ops"]
