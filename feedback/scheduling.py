@@ -551,7 +551,7 @@ def resend_invitation(prompt_id: int, *, actor, now: datetime.datetime | None = 
     """
     if not access.may_resend_invitation(actor):
         raise PermissionRefused(_("Only Ops can re-send an invitation."))
-    prompt = invitations.resend(prompt_id, now=now)
+    prompt = invitations.resend(prompt_id, actor=actor, now=now)
     logger.info("Invitation of prompt %s queued again by user %s.", prompt.pk, actor.pk)
     return prompt
 
