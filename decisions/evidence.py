@@ -48,8 +48,18 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,10 +68,12 @@ from feedback import stats
 from feedback.models import FeedbackRound
 from feedback.results import (
     INCIDENT_KIND_KEY,
+    QuestionEntry,
     localized_incidents,
     localized_result,
     question_words,
     summary_of,
+    summary_of_entry,
 )
 from pilots.breach_text import OUTCOME_LABELS
 from pilots.lifecycle import GateResult, GateStatus
@@ -811,20 +823,23 @@ def portfolio_context(pilots) -> dict:
         .order_by()
         .values_list("pilot_id", "c")
     )
+    # Only the minutes-saved entry of each round's results is read (QuestionEntry), not the
+    # whole document: decoding every round's results was most of this page's time.
     recent = (
         FeedbackRound.objects.answered()
         .filter(pilot_id__in=ids)
         .annotate(
             rank=Window(
                 RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
-            )
+            ),
+            minutes=QuestionEntry(MINUTES_KEY),
         )
         .filter(rank__lte=RECENT_ROUNDS)
-        .values_list("pilot_id", "results")
+        .values_list("pilot_id", "minutes")
     )
     minutes: dict[int, list[stats.Summary]] = {}
-    for pilot_id, results in recent:
-        summary = summary_of(results, MINUTES_KEY)
+    for pilot_id, entry in recent:
+        summary = summary_of_entry(entry)
         if summary:
             minutes.setdefault(pilot_id, []).append(summary)
 
@@ -866,27 +881,30 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-    changes: dict[int, list[tuple[datetime.datetime, str, str]]] = {}
-    for pilot_id, from_stage, to_stage, created_at in (
-        StageChange.objects.filter(pilot_id__in=ids)
-        .order_by("created_at", "pk")
-        .values_list("pilot_id", "from_stage", "to_stage", "created_at")
-    ):
-        changes.setdefault(pilot_id, []).append((created_at, from_stage, to_stage))
+    # Each pilot's stage at the end of each month, in SQL (one query, a row per pilot): the
+    # last move made by then, else the stage its first move left, else the stage it is in.
+    first_source = StageChange.objects.filter(pilot=OuterRef("pk")).order_by("created_at", "pk")
+    columns = {}
+    for i, (_label, at) in enumerate(points):
+        last_move = StageChange.objects.filter(pilot=OuterRef("pk"), created_at__lte=at).order_by(
+            "-created_at", "-pk"
+        )
+        columns[f"at_{i}"] = Case(
+            When(created_at__gt=at, then=Value(None)),
+            default=Coalesce(
+                Subquery(last_move.values("to_stage")[:1]),
+                Subquery(first_source.values("from_stage")[:1]),
+                F("stage"),
+            ),
+            output_field=CharField(),
+        )
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
-    for row in rows:
-        history = changes.get(row["pk"], [])
-        for label, at in points:
-            if row["created_at"] > at:
-                continue
-            # Before its first move a pilot was in that move's source stage; a pilot never
-            # moved (created directly, e.g. imported) has always been in its current stage.
-            stage = history[0][1] if history else row["stage"]
-            for when, _from, to_stage in history:
-                if when > at:
-                    break
-                stage = to_stage
-            counts[label][stage] += 1
+    for stages in (
+        Pilot.objects.filter(pk__in=ids).annotate(**columns).values_list(*columns).order_by()
+    ):
+        for (label, _at), stage in zip(points, stages, strict=True):
+            if stage is not None:
+                counts[label][stage] += 1
     stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
     from . import charts
 

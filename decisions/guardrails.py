@@ -35,7 +35,7 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import changelog, outbox
+from core import changelog, languages, outbox
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
 from core.ops import ops_users
@@ -120,7 +120,9 @@ def build_breach_alert(delivery: Delivery) -> outbox.Email | None:
     if breach is None:
         return None
     url = settings.SITE_URL.rstrip("/") + breach.pilot.get_absolute_url()
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the language of the Ops user the address is theirs (an OPS_EMAILS address: the site's).
+    reader = ops_users().filter(email=delivery.recipient).first()
+    with translation.override(languages.language_of(reader)):
         subject = _("Guardrail broken: %(pilot)s") % {"pilot": breach.pilot.title}
         body = _("%(detail)s\n\nAction taken: %(action)s.\n%(url)s") % {
             "detail": breach_text.describe(breach),

@@ -63,8 +63,19 @@ class ParticipationSerializer(serializers.ModelSerializer):
         fields = ["username", "role", "joined_at"]
 
 
+class PausedFromField(serializers.ChoiceField):
+    """The stage a paused pilot resumes to; null (never "") when it is not paused."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=Stage.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
 class PilotSerializer(serializers.ModelSerializer):
     team = TeamSerializer(read_only=True)
+    paused_from = PausedFromField()
     tool = AIToolSerializer(read_only=True)
     lead = serializers.CharField(source="lead.username", read_only=True)
     hypothesis = serializers.CharField(read_only=True)

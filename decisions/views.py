@@ -9,8 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.core.paginator import Paginator
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Subquery,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -36,7 +45,11 @@ from . import evidence
 
 HOME_PILOTS = 10
 
-PORTFOLIO_CARDS_PER_STAGE = 100
+# The board shows the most recently moved pilots of each stage; a column's "all N" link lists
+# that stage alone, a page of PORTFOLIO_PAGE at a time. It bounds what the page renders (and so
+# its time) however many pilots there are.
+PORTFOLIO_CARDS_PER_STAGE = 12
+PORTFOLIO_PAGE = 50
 
 BOARD_STAGES = (
     Stage.DRAFT,
@@ -223,22 +236,45 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         if filters.cleaned_data["risk"]:
             qs = qs.filter(risk_level=filters.cleaned_data["risk"])
     counts = dict(qs.order_by().values_list("stage").annotate(n=Count("pk", distinct=True)))
-    columns = {stage: [] for stage in BOARD_STAGES}
-    for pilot in qs.select_related("team", "tool").order_by("-stage_changed_at", "pk"):
-        cards = columns[pilot.stage]
-        if len(cards) < PORTFOLIO_CARDS_PER_STAGE:
-            cards.append(pilot)
+    stage = filters.cleaned_data.get("stage") if filters.is_valid() else None
+    # A subquery of visible ids: visible_to() may add DISTINCT, which a window cannot follow.
+    cards = Pilot.objects.filter(pk__in=qs.values("pk")).select_related("team", "tool")
+    page = None
+    if stage:
+        paginator = Paginator(
+            cards.filter(stage=stage).order_by("-stage_changed_at", "pk"), PORTFOLIO_PAGE
+        )
+        page = paginator.get_page(request.GET.get("page"))
+        columns = {stage: list(page.object_list)}
+    else:
+        columns = {s: [] for s in BOARD_STAGES}
+        ranked = cards.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage")],
+                order_by=[F("stage_changed_at").desc(), F("pk").asc()],
+            )
+        ).filter(rank__lte=PORTFOLIO_CARDS_PER_STAGE)
+        for pilot in ranked.order_by("stage", "rank"):
+            columns[pilot.stage].append(pilot)
     board = [
         {
-            "stage": stage,
-            "label": Stage(stage).label,
-            "description": STAGE_DESCRIPTIONS[stage],
-            "count": counts.get(stage, 0),
-            "pilots": columns[stage],
-            "hidden": counts.get(stage, 0) - len(columns[stage]),
+            "stage": s,
+            "label": Stage(s).label,
+            "description": STAGE_DESCRIPTIONS[s],
+            "count": counts.get(s, 0),
+            "pilots": columns[s],
+            "hidden": counts.get(s, 0) - len(columns[s]) if page is None else 0,
         }
-        for stage in BOARD_STAGES
+        for s in BOARD_STAGES
+        if s in columns
     ]
-    context = {"filters": filters, "board": board, "total": sum(counts.values())}
+    context = {
+        "filters": filters,
+        "board": board,
+        "page": page,
+        "stage": stage,
+        "total": sum(counts.values()),
+    }
     context.update(evidence.portfolio_context(qs))
     return render(request, "pilots/portfolio.html", context)

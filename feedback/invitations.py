@@ -37,7 +37,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import outbox
+from core import languages, outbox
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import Delivery
 from pilots.models import ACTIVE_STAGES, Stage
@@ -259,7 +259,7 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
         "closes_at": round_.closes_at.astimezone(tz),
         "site_url": settings.SITE_URL,
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(languages.language_of(prompt.participant)):
         subject = render_to_string(f"feedback/email/{template}_subject.txt", context)
         body = render_to_string(f"feedback/email/{template}.txt", context)
     return outbox.Email(subject=subject, body=body)

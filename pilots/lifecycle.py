@@ -19,7 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import changelog
+from core import changelog, followups
 from core.exceptions import (
     GateFailed,
     IllegalTransition,
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from .models import GuardrailBreach
+
+
+# The follow-up cause a stage move announces (core.followups): subscribers get the change's id.
+STAGE_CHANGED = "stage_changed"
 
 
 class Action:
@@ -525,4 +529,12 @@ def move(
             reason=rationale,
             at=now,
         )
+        if not dated:
+            # Whoever listens (notifications) hears of it after commit; a past history being
+            # recorded (the demo's) is not news.
+            followups.announce(
+                STAGE_CHANGED,
+                key=f"stage_change:{change.pk}",
+                payload={"stage_change_id": change.pk},
+            )
         return change

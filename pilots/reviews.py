@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import changelog
+from core import changelog, followups
 from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access
@@ -24,6 +24,8 @@ from .registry import validate_review
 
 # What a change record keeps of a review.
 REVIEW_FIELDS = ("kind", "outcome", "reviewed_on")
+# The follow-up cause a recorded review announces (core.followups): subscribers get its id.
+REVIEW_RECORDED = "review_recorded"
 
 
 def check_reviewer(pilot: Pilot, actor: AbstractBaseUser | None) -> None:
@@ -92,4 +94,7 @@ def record_review(
             changes=changelog.diff({}, changelog.snapshot(review, REVIEW_FIELDS)),
             reason=notes,
         )
-    return review
+        followups.announce(
+            REVIEW_RECORDED, key=f"review:{review.pk}", payload={"review_id": review.pk}
+        )
+        return review

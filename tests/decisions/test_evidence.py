@@ -396,7 +396,7 @@ def test_the_portfolio_takes_the_same_queries_for_2_and_20_pilots():
             evidence.portfolio_context(type(p).objects.all())
         return len(ctx)
 
-    # Queries: pilots, participant counts, last rounds per pilot, stage changes.
+    # Queries: pilots, participant counts, last rounds per pilot, stages at each month end.
     assert queries(2) == queries(18) == 4
 
 

@@ -133,8 +133,10 @@ def test_evaluating_a_round_twice_records_one_breach_pauses_once_and_emails_once
             assert follow_up("round_closed", round_id=r.pk) == "done"
     assert GuardrailBreach.objects.count() == 1
     assert StageChange.objects.filter(pilot=pilot, action="pause").count() == 1
-    # One alert to each Ops recipient (each in their own email).
-    assert sorted(m.to[0] for m in mail.outbox) == ["oncall@example.com", "ops@example.com"]
+    # One alert to each Ops recipient (each in their own email), and the lead told once.
+    alerts = [m for m in mail.outbox if m.subject.startswith("Guardrail broken")]
+    assert sorted(m.to[0] for m in alerts) == ["oncall@example.com", "ops@example.com"]
+    assert [m.to[0] for m in mail.outbox if m not in alerts] == [pilot.lead.email]
     assert all(pilot.title in m.subject for m in mail.outbox)
 
 
@@ -216,7 +218,8 @@ def test_a_confidential_data_exposure_breaches_every_guardrail_forbidding_it_at_
     pilot.refresh_from_db()
     assert pilot.stage == "paused"
     assert StageChange.objects.get(pilot=pilot).rationale == breach.detail
-    assert len(mail.outbox) == 1
+    # One Ops alert, and the lead told of the pause (the one accepted leak of an open round).
+    assert sorted(m.to[0] for m in mail.outbox) == ["ops@example.com", pilot.lead.email]
 
 
 def test_an_exposure_task_without_such_an_incident_records_nothing(pilot):

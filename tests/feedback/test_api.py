@@ -43,9 +43,9 @@ def test_anonymous_callers_are_refused():
     pilot = PilotFactory(stage=Stage.PILOT)
     r = add_round(pilot, scores("trust", HIGH_TRUST))
     client = APIClient()
-    assert client.get("/api/rounds/").status_code == 403
-    assert client.get(f"/api/rounds/{r.pk}/").status_code == 403
-    assert client.get(evidence_url(pilot)).status_code == 403
+    assert client.get("/api/rounds/").status_code == 401
+    assert client.get(f"/api/rounds/{r.pk}/").status_code == 401
+    assert client.get(evidence_url(pilot)).status_code == 401
 
 
 def test_the_round_list_shows_only_rounds_of_pilots_the_caller_may_see(outsider, lead, team, ops):
