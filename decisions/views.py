@@ -16,7 +16,6 @@ from django.db.models import (
     F,
     FloatField,
     OuterRef,
-    Q,
     Subquery,
     Window,
 )
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt
-from pilots import lifecycle, proposals
+from pilots import access, history, lifecycle, proposals
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     STAGE_DESCRIPTIONS,
@@ -116,10 +115,8 @@ def _count(model, **filters):
 
 
 def _lead_home(user) -> tuple[list[dict], int] | None:
-    led_teams = list(proposals.teams_led_by(user).values_list("pk", flat=True))
-    qs = Pilot.objects.filter(Q(lead=user) | Q(team__in=led_teams)).exclude(
-        stage__in=[Stage.STOPPED, Stage.RETIRED]
-    )
+    led_teams = list(access.teams_led_by(user).values_list("pk", flat=True))
+    qs = access.led(Pilot.objects.all(), user).exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
     if not led_teams and not qs.exists():
         return None
     total = qs.count()
@@ -208,7 +205,7 @@ def _ops_home() -> dict[str, Any]:
 def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pilot = _visible_pilot(request, pk)
     rounds = list(pilot.rounds.with_counts().order_by("-period_start")[:24])
-    can_edit = lifecycle.can_edit(pilot, request.user)
+    can_edit = access.may_edit(request.user, pilot)
     context = {
         "pilot": pilot,
         "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
@@ -219,13 +216,13 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         ),
         "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
+        "history": history.entries(pilot),
         "rounds": rounds,
         "conclusion": Conclusion.objects.filter(pilot=pilot).select_related("concluded_by").first(),
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
         "resolves_breaches": is_ops(request.user),
-        "leads_it": pilot.lead_id == request.user.pk
-        or proposals.leads_team(request.user, pilot.team),
+        "leads_it": access.is_lead_of(request.user, pilot),
         "missing": proposals.missing_for_submission(
             pilot,
             metrics=pilot.metrics.count(),

@@ -16,15 +16,8 @@ from django.utils.translation import gettext as _
 from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import lifecycle, proposals
+from . import access, lifecycle
 from .models import DecisionRequest, Pilot, StageChange
-
-
-def may_request(pilot: Pilot, user) -> bool:
-    """Tell whether a user leads this pilot (its lead, or a lead of its team)."""
-    if not user.is_authenticated:
-        return False
-    return pilot.lead_id == user.pk or proposals.leads_team(user, pilot.team)
 
 
 def request(pilot_id: int, *, actor, action: str, message: str) -> DecisionRequest:
@@ -45,7 +38,7 @@ def request(pilot_id: int, *, actor, action: str, message: str) -> DecisionReque
         )
     with transaction.atomic():
         pilot = Pilot.objects.select_for_update().select_related("team").get(pk=pilot_id)
-        if not may_request(pilot, actor):
+        if not access.may_request_decision(actor, pilot):
             raise PermissionRefused(_("Only the pilot's lead can ask for a decision."))
         # The same legality the move will be checked against (IllegalTransition, a 409).
         lifecycle.find_transition(pilot.stage, action)

@@ -19,7 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import followups
+from core import changelog, followups
 from core.exceptions import (
     GateFailed,
     IllegalTransition,
@@ -28,9 +28,9 @@ from core.exceptions import (
     ValidationFailed,
 )
 
-from . import conclusions
+from . import access, conclusions
 from .breach_text import describe as _describe_breach
-from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
+from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange
 from .registry import validate_tool_and_data
 
 if TYPE_CHECKING:
@@ -348,10 +348,9 @@ def _check_permission(
         return
     if not actor.is_authenticated or not actor.is_active:
         raise PermissionRefused(_("Sign in with an active account to make this move."))
-    if transition.ops_only:
-        if not is_ops(actor):
+    if not access.may_move(actor, pilot, ops_only=transition.ops_only):
+        if transition.ops_only:
             raise PermissionRefused(_("Only Ops can make this move."))
-    elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
     if transition.four_eyes:
         if proposer_ids is None:
@@ -376,13 +375,6 @@ def proposers_of(pilots: list[Pilot]) -> dict[int, set[int]]:
     for pilot_id, actor_id in submitters:
         found[pilot_id].add(actor_id)
     return found
-
-
-def can_edit(pilot: Pilot, user) -> bool:
-    """Tell whether a user may edit (and submit) a pilot's proposal."""
-    if not user.is_authenticated or pilot.stage != Stage.DRAFT:
-        return False
-    return Pilot.objects.editable_by(user).filter(pk=pilot.pk).exists()
 
 
 def allowed_actions(pilot: Pilot, user) -> list[Transition]:
@@ -561,6 +553,20 @@ def move(
             gate_results=[g.as_dict() for g in gate_results],
             overridden=bool(failing),
             evidence=snapshot,
+        )
+        # StageChange keeps the gates and the evidence; the change record puts the move in the
+        # one history of everything that changed about the pilot.
+        changes: dict[str, list] = {"stage": [source, target]}
+        if failing:
+            changes["overridden"] = [False, True]
+        changelog.record(
+            f"stage.{action}",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changes,
+            reason=rationale,
+            at=now,
         )
         if conclusion is not None:
             conclusions.record(pilot, change=change, findings=conclusion, actor=actor, now=now)

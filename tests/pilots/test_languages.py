@@ -149,8 +149,9 @@ def _words_pilot(team, lead, rounds: int):
 # Budgets whatever the number of rounds: each page's queries as before (session, user, Ops
 # group, "leads a team" for the header, what the page itself shows) plus one for the words of
 # every round's questions at once (feedback.results.question_words).
-# … and the guardrails with their latest checks, the conclusion, the open request for a decision.
-PILOT_PAGE_BUDGET = 20
+# … the guardrails with their latest checks, the change records, the conclusion, the open
+# request for a decision.
+PILOT_PAGE_BUDGET = 21
 REPORT_BUDGET = 13  # … pilot, closed rounds, metrics, open breaches, participants, guardrails,
 # latest guardrail checks, questions, decisions.
 CSV_BUDGET = 6  # session, user, Ops group, pilot, closed rounds, questions.

@@ -17,7 +17,7 @@ from core.exceptions import (
     ValidationFailed,
 )
 from decisions import evidence
-from pilots import breach_text, lifecycle
+from pilots import access, breach_text, lifecycle
 from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
@@ -432,9 +432,9 @@ def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, 
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
-    assert lifecycle.can_edit(draft, lead)
-    assert not lifecycle.can_edit(proposed, lead)
-    assert not lifecycle.can_edit(draft, outsider)
+    assert access.may_edit(lead, draft)
+    assert not access.may_edit(lead, proposed)
+    assert not access.may_edit(outsider, draft)
 
 
 # --- Rationale, stale stage, bad input ---------------------------------------------------------

@@ -123,15 +123,16 @@ def pilots(request, team, lead, participant):
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
 #   the evidence section (rounds, metrics, breaches, participants, guardrail checks),
-#   whether the viewer watches it (the watch button), the conclusion, the open request for
-#   a decision.
+#   whether the viewer watches it (the watch button), and the history: its change records,
+#   then the people, teams and tools they name (one query per kind, whatever their number);
+#   the conclusion, the open request for a decision.
 BUDGETS = {
     ("home", "ops"): 21,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 18,
+    ("detail", "lead"): 22,
 }
 
 
