@@ -55,21 +55,29 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "csp",
     "core",
     "pilots",
     "feedback",
+    "decisions",
+    "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First after security: times the whole request and logs one line for it (aiops_site.logs).
+    "aiops_site.logs.RequestLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in person's own language, over the browser's.
+    "notifications.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -202,25 +210,50 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The API (api app): a personal token first, so that a missing or refused one is answered with
+# 401 and a Bearer challenge; the browser's session (with CSRF); Basic only in DEBUG.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        *(["rest_framework.authentication.BasicAuthentication"] if DEBUG else []),
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    # Per token, counted in the default cache (CACHES below): shared by every worker.
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_TOKEN_RATE", default="1200/hour")},
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "pilots.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Pilot Tracker API",
     "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from this server (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.mark_deprecated",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "pilots.models.Stage",
         "DataClassificationEnum": "pilots.models.DataClassification",
+        "RoundStatusEnum": "feedback.models.FeedbackRound.Status",
+        "DeclarationStatusEnum": "pilots.models.ToolDeclaration.Status",
+        "ReviewKindEnum": "pilots.models.Review.Kind",
+        "GuardrailKindEnum": "pilots.models.Guardrail.Kind",
+        "GuardrailActionEnum": "pilots.models.Guardrail.Action",
     },
 }
 
@@ -259,6 +292,21 @@ else:
         # broker_heartbeat (that setting is AMQP's).
         "health_check_interval": 25,
     }
+# The cache counts API throttling, so it must be shared by every worker: CACHE_URL when given,
+# else the Redis of the broker when there is one, else (the embedded default: one process)
+# the local-memory cache.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "aiops-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -303,10 +351,28 @@ FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.
 FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
 
+# GET /metrics (Prometheus) answers only a scrape bearing this token; off (404) when empty.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# LOG_FORMAT=json (the default outside DEBUG): one JSON object per line (aiops_site.logs), one
+# line per request (aiops.request) and per task (aiops.task). text: Django's plain lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+# Celery's worker keeps these handlers instead of installing its own, so its lines are JSON too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "aiops_site.logs.JsonFormatter"},
+        "text": {"format": "[%(asctime)s: %(levelname)s/%(name)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["redact_answer_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Answer links carry a token in their path: never log it (feedback.log_filters).
     "filters": {
@@ -314,8 +380,13 @@ LOGGING = {
         "drop_answer_requests": {"()": "feedback.log_filters.DropAnswerRequests"},
     },
     "loggers": {
-        name: {"filters": ["drop_answer_requests", "redact_answer_tokens"]}
-        for name in ("django.request", "django.security.csrf", "django.server")
+        **{
+            name: {"filters": ["drop_answer_requests", "redact_answer_tokens"]}
+            for name in ("django.request", "django.security.csrf", "django.server")
+        },
+        # aiops.task says it once, without the arguments and the result (aiops_site.celery);
+        # Celery's own line per task stays for failures.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
 
@@ -330,3 +401,10 @@ OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["sweep-followups"] = {"task": "core.tasks.sweep_followups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sweep-outbox"] = {"task": "core.tasks.sweep_outbox", "schedule": 120.0}
+
+# Optional error reporting (aiops_site.sentry): personal data scrubbed before anything leaves.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from aiops_site import sentry
+
+    sentry.init(SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default=""))

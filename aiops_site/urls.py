@@ -1,18 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
 
 from aiops_site.health import healthz
-from feedback.api import EvidenceViewSet, FeedbackRoundViewSet
-from pilots.api import AIToolViewSet, PilotViewSet
+from aiops_site.metrics import metrics
+from core.views import export_audit
 from pilots.views import sign_in
-
-api = DefaultRouter()
-api.register("pilots", PilotViewSet, basename="pilot")
-api.register("tools", AIToolViewSet, basename="tool")
-api.register("rounds", FeedbackRoundViewSet, basename="feedback-round")
-api.register("evidence", EvidenceViewSet, basename="evidence")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,9 +14,13 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),
-    # The schema only: Swagger UI would load its assets from a CDN.
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/", include(api.urls)),
-    path("reports/", include("pilots.report_urls")),
+    path("audit/export/", export_audit, name="audit_export"),
+    path("metrics", metrics, name="metrics"),
+    # API v1, its schema and docs, and the deprecated routes before it (api.urls).
+    path("api/", include("api.urls")),
+    path("me/tokens/", include("api.token_urls")),
+    path("reports/", include("decisions.report_urls")),
+    path("", include("notifications.urls")),
+    path("", include("decisions.urls")),
     path("", include("pilots.urls")),
 ]

@@ -10,6 +10,13 @@ Domain modules never import tasks; this module is the one mechanism that enqueue
 Handlers are registered by kind from the layer that owns the work (an AppConfig.ready), take
 the row's payload as keyword arguments, and must be harmless when run twice: a worker can die
 after the handler committed and before the row is marked done.
+
+A layer above may also want to act on a cause it does not own (notifications on a stage move,
+a closed round): it `subscribe`s a kind of its own to the cause's name. `request` and
+`announce` then write one more row per subscriber, with the same key and payload, in the same
+transaction: each subscriber's work is retried and swept on its own, and the cause's module
+imports nothing of the subscriber. `announce` names a cause with no work of its own: with no
+subscriber, it writes nothing.
 """
 
 from __future__ import annotations
@@ -19,12 +26,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import dispatch
 from .models import FollowUp
 
 logger = logging.getLogger(__name__)
@@ -33,11 +40,23 @@ Status = FollowUp.Status
 TASK = "core.tasks.run_followup"
 MAX_ATTEMPTS = 8
 _handlers: dict[str, Callable[..., Any]] = {}
+_subscribers: dict[str, list[str]] = {}
 
 
 def register(kind: str, handler: Callable[..., Any]) -> None:
     """Say which function does the work of a kind of follow-up."""
     _handlers[kind] = handler
+
+
+def subscribe(cause: str, kind: str) -> None:
+    """Have every request or announcement of `cause` also request `kind` (same key, payload).
+
+    `kind` must already have its handler.
+    """
+    handler_for(kind)
+    kinds = _subscribers.setdefault(cause, [])
+    if kind not in kinds:
+        kinds.append(kind)
 
 
 def handler_for(kind: str) -> Callable[..., Any]:
@@ -50,7 +69,7 @@ def handler_for(kind: str) -> Callable[..., Any]:
 def _enqueue(followup_id: int) -> None:
     # By name from the app's registry: no import of a task module, and eager mode (tests)
     # still runs it in-process.
-    current_app.tasks[TASK].delay(followup_id)
+    dispatch.enqueue(TASK, followup_id)
 
 
 def request(kind: str, *, key: str, payload: dict | None = None) -> FollowUp:
@@ -59,14 +78,25 @@ def request(kind: str, *, key: str, payload: dict | None = None) -> FollowUp:
     Call it inside the cause's transaction. The same kind and key still pending make one row.
     """
     handler_for(kind)  # an unknown kind is a programming error: fail now, not in a worker
+    followup = _write(kind, key, payload)
+    announce(kind, key=key, payload=payload)
+    return followup
+
+
+def announce(cause: str, *, key: str, payload: dict | None = None) -> list[FollowUp]:
+    """Request the work of every kind subscribed to `cause`; return their rows (maybe none).
+
+    Call it inside the cause's transaction, like `request`.
+    """
+    return [_write(kind, key, payload) for kind in _subscribers.get(cause, [])]
+
+
+def _write(kind: str, key: str, payload: dict | None) -> FollowUp:
     try:
         with transaction.atomic():
             followup = FollowUp.objects.create(kind=kind, key=key, payload=payload or {})
     except IntegrityError:
-        followup = FollowUp.objects.get(
-            kind=kind, key=key, status__in=[Status.PENDING, Status.RUNNING]
-        )
-        return followup
+        return FollowUp.objects.get(kind=kind, key=key, status__in=[Status.PENDING, Status.RUNNING])
     transaction.on_commit(lambda: _enqueue(followup.pk))
     return followup
 

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -37,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import dispatch
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ register_channel("email", _send_email)
 
 
 def _enqueue_task(kind: str, batch: str, ids: list[int] | None) -> None:
-    current_app.tasks[DELIVER_TASK].delay(kind, batch, ids)
+    dispatch.enqueue(DELIVER_TASK, kind, batch, ids)
 
 
 def enqueue(
@@ -181,7 +181,7 @@ def deliver_batches_after_commit(kind: str, batches: list[str]) -> None:
     if len(batches) == 1:
         deliver_after_commit(kind, batch=batches[0])
         return
-    transaction.on_commit(lambda: current_app.tasks[FAN_OUT_TASK].delay(kind, list(batches)))
+    dispatch.enqueue_on_commit(FAN_OUT_TASK, kind, list(batches))
 
 
 @dataclass

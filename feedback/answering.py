@@ -37,10 +37,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import followups
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
-from . import tokens
+from . import access, tokens
 from .anonymity import EXPOSURE_VALUE
 from .models import Answer, FeedbackRound, Prompt, Question, Response
 
@@ -105,8 +105,9 @@ def prompt_for_token(token: str) -> Prompt:
 def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
     """Return a logged-in participant's own prompt, or raise PermissionRefused."""
     prompt = (
-        Prompt.objects.select_related("round__pilot", "round__questionnaire")
-        .filter(pk=prompt_id, participant_id=user.pk)
+        access.own_prompts(Prompt.objects.all(), user)
+        .select_related("round__pilot", "round__questionnaire")
+        .filter(pk=prompt_id)
         .first()
     )
     if prompt is None:

@@ -14,7 +14,7 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from pilots.exceptions import ValidationFailed
+from core.exceptions import ValidationFailed
 
 from . import answering
 from .models import LocalizedQuestion, Question

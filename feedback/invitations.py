@@ -37,11 +37,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import outbox
+from core import languages, outbox
+from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import Delivery
-from pilots.exceptions import ValidationFailed
 from pilots.models import ACTIVE_STAGES, Stage
 
+from . import access
 from .models import Absence, FeedbackRound, Prompt
 from .tokens import make_token
 
@@ -258,7 +259,7 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
         "closes_at": round_.closes_at.astimezone(tz),
         "site_url": settings.SITE_URL,
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(languages.language_of(prompt.participant)):
         subject = render_to_string(f"feedback/email/{template}_subject.txt", context)
         body = render_to_string(f"feedback/email/{template}.txt", context)
     return outbox.Email(subject=subject, body=body)
@@ -359,8 +360,10 @@ def check_resendable(prompt: Prompt, *, now: datetime.datetime) -> None:
         )
 
 
-def resend(prompt_id: int, *, now: datetime.datetime | None = None) -> Prompt:
-    """Queue a failed invitation again (checks in `check_resendable`); in a transaction."""
+def resend(prompt_id: int, *, actor, now: datetime.datetime | None = None) -> Prompt:
+    """Queue a failed invitation again, as Ops (checks in `check_resendable`); in a transaction."""
+    if not access.may_resend_invitation(actor):
+        raise PermissionRefused(_("Only Ops can re-send an invitation."))
     now = now or timezone.now()
     with transaction.atomic():
         prompt = (

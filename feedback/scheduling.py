@@ -45,7 +45,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -54,11 +53,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core import followups
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
-from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
+from core import dispatch, followups
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
+from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
-from . import answering, invitations
+from . import access, answering, invitations
 from . import results as round_results
 from .models import Absence, FeedbackRound, Prompt, Questionnaire
 
@@ -373,7 +372,7 @@ def open_rounds_now(
 
 
 def _require_ops(actor, message: str) -> None:
-    if actor is None or not actor.is_active or not is_ops(actor):
+    if not access.may_run_rounds(actor):
         raise PermissionRefused(message)
 
 
@@ -550,8 +549,9 @@ def resend_invitation(prompt_id: int, *, actor, now: datetime.datetime | None = 
     prompt, a closed round, a pilot no longer active, or a prompt whose email did not fail.
     The new token is minted when the email is built, which kills the link of any earlier one.
     """
-    _require_ops(actor, _("Only Ops can re-send an invitation."))
-    prompt = invitations.resend(prompt_id, now=now)
+    if not access.may_resend_invitation(actor):
+        raise PermissionRefused(_("Only Ops can re-send an invitation."))
+    prompt = invitations.resend(prompt_id, actor=actor, now=now)
     logger.info("Invitation of prompt %s queued again by user %s.", prompt.pk, actor.pk)
     return prompt
 
@@ -577,7 +577,7 @@ CLOSE_TASK = "feedback.tasks.close_round"
 def _enqueue_close(round_id: int) -> None:
     # By name from the app's registry: the domain never imports its task module. A lost message
     # costs nothing: the next tick finds the round still due and enqueues it again.
-    current_app.tasks[CLOSE_TASK].delay(round_id)
+    dispatch.enqueue(CLOSE_TASK, round_id)
 
 
 def close_round(round_id: int, *, now: datetime.datetime | None = None) -> FeedbackRound | None:

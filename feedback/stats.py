@@ -382,7 +382,7 @@ def interval(
     the hull of that and `count_interval`. Then clipped to the grid's [minimum, maximum].
     `grid` defaults to the summary's own. `n_eff` (≤ summary.n) replaces the number of answers
     when they are not independent, e.g. the same people answering in several pooled rounds
-    (pilots.evidence).
+    (decisions.evidence).
     """
     n = summary.n if n_eff is None else min(n_eff, summary.n)
     if summary.mean is None or n < 1:
@@ -462,7 +462,7 @@ def pool(summaries: Iterable[Summary]) -> Summary:
 
 
 def effective_n(summaries: Iterable[Summary]) -> int:
-    """The largest single sample among pooled ones: see pilots.evidence on repeated answers."""
+    """The largest single sample among pooled ones: see decisions.evidence on repeated answers."""
     return max((s.n for s in summaries if s.n > 0 and s.mean is not None), default=0)
 
 

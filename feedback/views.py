@@ -28,10 +28,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from pilots.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import Pilot
 
-from . import absences, answering, pilot_questions, tokens
+from . import absences, access, answering, pilot_questions, tokens
 from .forms import AbsenceForm, AnswerForm, ExtraQuestionForm
 from .models import Absence, FeedbackRound, Prompt, Question
 
@@ -211,7 +211,7 @@ def edit_links(request: HttpRequest) -> dict[int, str]:
 def _remember_edit_link(
     request: HttpRequest, reply: HttpResponse, prompt: Prompt, token: str
 ) -> None:
-    if not request.user.is_authenticated or prompt.participant_id != request.user.pk:
+    if not access.may_answer(request.user, prompt):
         return
     links = edit_links(request)
     links[prompt.pk] = token

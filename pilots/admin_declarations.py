@@ -8,8 +8,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.exceptions import DomainError
+
 from . import declarations
-from .exceptions import DomainError
 from .models import ToolDeclaration
 
 

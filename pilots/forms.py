@@ -16,6 +16,7 @@ from .models import (
     DataClassification,
     Guardrail,
     Pilot,
+    Stage,
     SuccessMetric,
     Team,
 )
@@ -263,4 +264,9 @@ class PortfolioFilterForm(forms.Form):
         label=_("Risk"),
         required=False,
         choices=[("", _("All risk levels")), *Pilot.RiskLevel.choices],
+    )
+    stage = forms.ChoiceField(
+        label=_("Stage"),
+        required=False,
+        choices=[("", _("All stages")), *Stage.choices],
     )

@@ -19,21 +19,28 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import evidence
-from .exceptions import (
+from core import changelog, followups
+from core.exceptions import (
     GateFailed,
     IllegalTransition,
     PermissionRefused,
     StageChangedMeanwhile,
     ValidationFailed,
 )
-from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
+
+from . import access
+from .breach_text import describe as _describe_breach
+from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange
 from .registry import validate_tool_and_data
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from .models import GuardrailBreach
+
+
+# The follow-up cause a stage move announces (core.followups): subscribers get the change's id.
+STAGE_CHANGED = "stage_changed"
 
 
 class Action:
@@ -119,6 +126,30 @@ _submission_checks: list[Callable[[Pilot], None]] = []
 def register_submission_check(check: Callable[[Pilot], None]) -> None:
     if check not in _submission_checks:
         _submission_checks.append(check)
+
+
+# What the evidence says lives above the lifecycle (decisions.evidence): the criterion "every
+# success metric met" and the snapshot a stage change keeps are registered from there
+# (decisions.apps), so moving a stage needs no upward import.
+_evidence_providers: dict[str, Callable[[Pilot], object]] = {}
+
+
+def register_evidence(
+    *,
+    metrics_met: Callable[[Pilot], list[GateResult]],
+    snapshot: Callable[[Pilot], dict],
+) -> None:
+    _evidence_providers.update(metrics_met=metrics_met, snapshot=snapshot)
+
+
+def _evidence(name: str) -> Callable:
+    try:
+        return _evidence_providers[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            "No evidence provider is registered: decisions.apps.DecisionsConfig.ready registers "
+            "them."
+        ) from None
 
 
 def _check_submission(pilot: Pilot) -> None:
@@ -251,27 +282,7 @@ def _review_cleared(pilot: Pilot, kind: str) -> GateResult:
 
 
 def _metrics_met(pilot: Pilot) -> list[GateResult]:
-    statuses = evidence.metric_statuses(pilot)
-    if not statuses:
-        return [
-            GateResult(
-                "metrics",
-                _("Success metrics"),
-                GateStatus.FAILED,
-                _("The pilot has no success metric."),
-            )
-        ]
-    results = []
-    for s in statuses:
-        label = _("Success metric “%(name)s”") % {"name": s.metric.name}
-        if s.status == evidence.MetricStatus.MET:
-            status = GateStatus.PASSED
-        elif s.status == evidence.MetricStatus.NOT_MET or s.enough_responses:
-            status = GateStatus.FAILED
-        else:
-            status = GateStatus.NO_EVIDENCE
-        results.append(GateResult(f"metric_{s.metric.pk}", label, status, s.reason))
-    return results
+    return _evidence("metrics_met")(pilot)
 
 
 def criterion_with_status(result: GateResult) -> str:
@@ -315,10 +326,9 @@ def _check_permission(
         return
     if not actor.is_authenticated or not actor.is_active:
         raise PermissionRefused(_("Sign in with an active account to make this move."))
-    if transition.ops_only:
-        if not is_ops(actor):
+    if not access.may_move(actor, pilot, ops_only=transition.ops_only):
+        if transition.ops_only:
             raise PermissionRefused(_("Only Ops can make this move."))
-    elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
     if transition.four_eyes:
         if proposer_ids is None:
@@ -343,13 +353,6 @@ def proposers_of(pilots: list[Pilot]) -> dict[int, set[int]]:
     for pilot_id, actor_id in submitters:
         found[pilot_id].add(actor_id)
     return found
-
-
-def can_edit(pilot: Pilot, user) -> bool:
-    """Tell whether a user may edit (and submit) a pilot's proposal."""
-    if not user.is_authenticated or pilot.stage != Stage.DRAFT:
-        return False
-    return Pilot.objects.editable_by(user).filter(pk=pilot.pk).exists()
 
 
 def allowed_actions(pilot: Pilot, user) -> list[Transition]:
@@ -432,7 +435,7 @@ def move(
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     if breach is not None and not rationale:
         # A system pause always says why, even when the breach carries no detail.
-        rationale = breach.text
+        rationale = _describe_breach(breach)
     dated = now is not None
     if dated and now > timezone.now():
         raise ValidationFailed(
@@ -497,10 +500,10 @@ def move(
             pilot.proposed_by = actor
             update_fields.append("proposed_by")
         pilot.save(update_fields=update_fields)
-        snapshot = evidence.evidence_snapshot(pilot) if transition.records_evidence else {}
+        snapshot = _evidence("snapshot")(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
-        return StageChange.objects.create(
+        change = StageChange.objects.create(
             pilot=pilot,
             action=action,
             from_stage=source,
@@ -512,3 +515,26 @@ def move(
             overridden=bool(failing),
             evidence=snapshot,
         )
+        # StageChange keeps the gates and the evidence; the change record puts the move in the
+        # one history of everything that changed about the pilot.
+        changes: dict[str, list] = {"stage": [source, target]}
+        if failing:
+            changes["overridden"] = [False, True]
+        changelog.record(
+            f"stage.{action}",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changes,
+            reason=rationale,
+            at=now,
+        )
+        if not dated:
+            # Whoever listens (notifications) hears of it after commit; a past history being
+            # recorded (the demo's) is not news.
+            followups.announce(
+                STAGE_CHANGED,
+                key=f"stage_change:{change.pk}",
+                payload={"stage_change_id": change.pk},
+            )
+        return change

@@ -9,28 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class DataClassification(models.TextChoices):
-    PUBLIC = "public", _("Public")
-    INTERNAL = "internal", _("Internal")
-    CONFIDENTIAL = "confidential", _("Confidential")
-    RESTRICTED = "restricted", _("Restricted")
-
-    @classmethod
-    def rank(cls, value: str) -> int:
-        return [c.value for c in cls].index(value)
-
-
-class Stage(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    PROPOSED = "proposed", _("Proposed")
-    SANDBOX = "sandbox", _("Sandbox")
-    PILOT = "pilot", _("Pilot")
-    APPROVED = "approved", _("Approved standard")
-    PAUSED = "paused", _("Paused")
-    STOPPED = "stopped", _("Stopped")
-    RETIRED = "retired", _("Retired")
-
+# Re-exported: the registry's rules rank classifications without importing the models.
+from . import access
+from .choices import DataClassification, Stage, TeamRole
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -72,9 +53,7 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        LEAD = "lead", _("Team lead")
-        MEMBER = "member", _("Member")
+    Role = TeamRole
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -138,31 +117,12 @@ class PilotQuerySet(models.QuerySet):
         return self.filter(stage__in=ACTIVE_STAGES)
 
     def visible_to(self, user) -> PilotQuerySet:
-        """Pilots a user may see: drafts and proposals only for their team and for Ops."""
-        if not user.is_authenticated:
-            return self.none()
-        if is_ops(user):
-            return self
-        return self.filter(
-            ~Q(stage__in=[Stage.DRAFT, Stage.PROPOSED])
-            | Q(team__memberships__user=user)
-            | Q(lead=user)
-        ).distinct()
+        """Pilots a user may see (the rule lives in pilots.access)."""
+        return access.visible(self, user)
 
     def editable_by(self, user) -> PilotQuerySet:
-        """Pilots a lead may edit: their team's, while still a draft."""
-        if not user.is_authenticated:
-            return self.none()
-        return (
-            self.filter(
-                stage=Stage.DRAFT,
-            )
-            .filter(
-                Q(lead=user)
-                | Q(team__memberships__user=user, team__memberships__role=Membership.Role.LEAD)
-            )
-            .distinct()
-        )
+        """Pilots a user may edit as a lead (the rule lives in pilots.access)."""
+        return access.editable(self, user)
 
 
 class Pilot(models.Model):
@@ -300,7 +260,8 @@ class Pilot(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_anonymity_change, validate_dates, validate_tool_and_data
 
         try:
@@ -408,7 +369,8 @@ class SuccessMetric(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_target
 
         try:
@@ -519,7 +481,8 @@ class Guardrail(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_guardrail
 
         try:
@@ -592,7 +555,7 @@ class GuardrailBreach(models.Model):
     )
     resolution_note = models.TextField(_("resolution note"), blank=True)
     # A metric guardrail breaks once per round; an exposure guardrail again for each further
-    # exposure reported after the previous breach was resolved (pilots.guardrails).
+    # exposure reported after the previous breach was resolved (decisions.guardrails).
     trigger = models.CharField(
         _("trigger"), max_length=8, choices=Trigger, default=Trigger.METRIC, editable=False
     )
@@ -670,13 +633,6 @@ class GuardrailBreach(models.Model):
         if self.is_withheld:
             return str(_("A guardrail of this pilot"))
         return self.guardrail.description
-
-    @property
-    def text(self) -> str:
-        """What broke, in the active language."""
-        from .breach_text import describe
-
-        return describe(self)
 
 
 class GuardrailCheck(models.Model):
@@ -766,7 +722,8 @@ class Review(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        from .exceptions import ValidationFailed
+        from core.exceptions import ValidationFailed
+
         from .registry import validate_review
 
         try:
@@ -883,32 +840,3 @@ class ToolDeclaration(models.Model):
 
     def __str__(self) -> str:
         return self.tool_name
-
-
-def is_ops(user) -> bool:
-    """Tell whether a user belongs to Ops (the 'Ops' group, or a superuser)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_is_ops", None)
-    if cached is None:
-        cached = user.groups.filter(name=OPS_GROUP).exists()
-        user._is_ops = cached
-    return cached
-
-
-OPS_GROUP = "Ops"
-
-
-def mark_ops(users: list) -> None:
-    """Answer `is_ops` for many users in one query, filling the cache it reads."""
-    from django.contrib.auth import get_user_model
-
-    ids = set(
-        get_user_model()
-        .objects.filter(pk__in=[u.pk for u in users], groups__name=OPS_GROUP)
-        .values_list("pk", flat=True)
-    )
-    for user in users:
-        user._is_ops = user.pk in ids

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from .exceptions import ValidationFailed
-from .models import AITool, DataClassification, Pilot
+from core.exceptions import ValidationFailed
+
+from .choices import DataClassification
+
+if TYPE_CHECKING:
+    from .models import AITool, Pilot
 
 
 def fits_ceiling(tool: AITool, data_classification: str) -> bool:
@@ -28,7 +33,7 @@ def validate_tool_and_data(
     """Refuse a tool that is not allowed, or data more sensitive than the tool may receive."""
     if tool is None:
         return
-    if tool.approval_status == AITool.ApprovalStatus.NOT_ALLOWED:
+    if tool.approval_status == type(tool).ApprovalStatus.NOT_ALLOWED:
         raise ValidationFailed(
             _("%(tool)s is not allowed: choose another tool or ask Ops to re-evaluate it.")
             % {"tool": tool.name},
@@ -136,7 +141,12 @@ def validate_anonymity_change(pilot: Pilot) -> None:
     """
     if pilot.pk is None:
         return
-    stored = Pilot.objects.filter(pk=pilot.pk).values_list("anonymous_feedback", flat=True).first()
+    stored = (
+        type(pilot)
+        ._default_manager.filter(pk=pilot.pk)
+        .values_list("anonymous_feedback", flat=True)
+        .first()
+    )
     if stored is None or stored == pilot.anonymous_feedback:
         return
     if pilot.rounds.exists():

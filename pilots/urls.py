@@ -3,10 +3,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("pilots/", views.portfolio, name="portfolio"),
     path("pilots/propose/", views.pilot_propose, name="pilot_propose"),
-    path("pilots/<int:pk>/", views.pilot_detail, name="pilot_detail"),
     path("pilots/<int:pk>/edit/", views.pilot_edit, name="pilot_edit"),
     path("pilots/<int:pk>/submit/", views.pilot_submit, name="pilot_submit"),
     path("tools/", views.tool_registry, name="tool_registry"),

@@ -12,57 +12,35 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from feedback.models import FeedbackRound, Prompt
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.ops import is_ops
 
-from . import declarations, demo, evidence, lifecycle, proposals, question_keys
-from .exceptions import DomainError, PermissionRefused, ValidationFailed
+from . import access, declarations, demo, proposals, question_keys
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
     MetricFormSet,
-    PortfolioFilterForm,
     ProposalForm,
 )
 from .models import (
     ACTIVE_STAGES,
-    STAGE_DESCRIPTIONS,
     AITool,
-    Guardrail,
-    GuardrailBreach,
-    Participation,
     Pilot,
     Stage,
-    SuccessMetric,
     Team,
-    ToolDeclaration,
-    is_ops,
 )
 
 # How many of their pilots a lead sees on the home page, each with what blocks it; the rest
 # are on the portfolio. It bounds the page's queries however many pilots a lead has.
-HOME_PILOTS = 10
 HOME_LIST = 50
-PORTFOLIO_CARDS_PER_STAGE = 100
-BOARD_STAGES = (
-    Stage.DRAFT,
-    Stage.PROPOSED,
-    Stage.SANDBOX,
-    Stage.PILOT,
-    Stage.APPROVED,
-    Stage.PAUSED,
-    Stage.STOPPED,
-    Stage.RETIRED,
-)
 
 
 def nav(request: HttpRequest) -> dict[str, Any]:
@@ -70,9 +48,7 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     return {
         "nav_is_ops": SimpleLazyObject(lambda: is_ops(user)),
-        "nav_leads_team": SimpleLazyObject(
-            lambda: user.is_authenticated and proposals.teams_led_by(user).exists()
-        ),
+        "nav_leads_team": SimpleLazyObject(lambda: access.teams_led_by(user).exists()),
     }
 
 
@@ -103,7 +79,7 @@ def _visible_pilot(request: HttpRequest, pk: int) -> Pilot:
 def _editable_pilot(request: HttpRequest, pk: int) -> Pilot:
     """Return a draft the user may edit; 404 if they may not see it, 403 if not edit it."""
     pilot = _visible_pilot(request, pk)
-    if not lifecycle.can_edit(pilot, request.user):
+    if not access.may_edit(request.user, pilot):
         raise PermissionRefused(
             _("Only a draft can be edited, by its lead or a lead of its team."), code="not_editable"
         )
@@ -118,129 +94,6 @@ def _refused(request: HttpRequest, error: DomainError, pilot: Pilot | None = Non
 # Home
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    context: dict[str, Any] = {"lead_pilots": None, "prompts": None, "ops": None}
-    led = _lead_home(user)
-    if led is not None:
-        context["lead_pilots"], context["lead_pilots_more"] = led
-    prompts = list(
-        Prompt.objects.filter(
-            participant=user,
-            answered=False,
-            round__status=FeedbackRound.Status.OPEN,
-            round__closes_at__gt=timezone.now(),
-        )
-        .select_related("round__pilot")
-        .order_by("round__closes_at")[:HOME_LIST]
-    )
-    context["prompts"] = prompts
-    context["participations"] = list(
-        Pilot.objects.filter(participations__user=user)
-        .exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
-        .select_related("tool")[:HOME_LIST]
-    )
-    if is_ops(user):
-        context["ops"] = _ops_home()
-    return render(request, "pilots/home.html", context)
-
-
-def _count(model, **filters):
-    """A subquery counting a pilot's related rows, so one query annotates every pilot."""
-    return Coalesce(
-        Subquery(
-            model.objects.filter(pilot=OuterRef("pk"), **filters)
-            .order_by()
-            .values("pilot")
-            .annotate(n=Count("pk"))
-            .values("n")[:1]
-        ),
-        0,
-    )
-
-
-def _lead_home(user) -> tuple[list[dict], int] | None:
-    led_teams = list(proposals.teams_led_by(user).values_list("pk", flat=True))
-    qs = Pilot.objects.filter(Q(lead=user) | Q(team__in=led_teams)).exclude(
-        stage__in=[Stage.STOPPED, Stage.RETIRED]
-    )
-    if not led_teams and not qs.exists():
-        return None
-    total = qs.count()
-    pilots = list(
-        qs.select_related("tool", "team")
-        .annotate(
-            n_metrics=_count(SuccessMetric),
-            n_guardrails=_count(Guardrail, disabled_at__isnull=True),
-            n_participants=_count(Participation),
-        )
-        .order_by("-stage_changed_at", "pk")[:HOME_PILOTS]
-    )
-    rows = []
-    for pilot in pilots:
-        row: dict[str, Any] = {"pilot": pilot, "blockers": [], "gates": [], "can_submit": False}
-        if pilot.stage == Stage.DRAFT:
-            row["blockers"] = proposals.missing_for_submission(
-                pilot,
-                metrics=pilot.n_metrics,
-                guardrails=pilot.n_guardrails,
-                participants=pilot.n_participants,
-            )
-            row["can_submit"] = not row["blockers"]
-        elif pilot.stage == Stage.PROPOSED:
-            row["blockers"] = [_("Waiting for Ops review.")]
-        elif pilot.stage in (Stage.SANDBOX, Stage.PILOT):
-            row["gates"] = lifecycle.gates_for(pilot, lifecycle.Action.PROMOTE)
-        elif pilot.stage == Stage.PAUSED:
-            row["blockers"] = [_("Paused: Ops resume it once the cause is dealt with.")]
-        rows.append(row)
-    return rows, max(0, total - len(rows))
-
-
-def _rate(prefix: str = "") -> ExpressionWrapper:
-    return ExpressionWrapper(
-        F(f"{prefix}response_count") * 1.0 / F(f"{prefix}invited_count"), output_field=FloatField()
-    )
-
-
-def _ops_home() -> dict[str, Any]:
-    closed = (
-        FeedbackRound.objects.closed()
-        .filter(pilot=OuterRef("pk"), invited_count__gt=0)
-        .order_by("-period_start")
-        .annotate(rate=_rate())
-        .values("rate")
-    )
-    falling = list(
-        Pilot.objects.active()
-        .select_related("team", "tool")
-        .annotate(last_rate=Subquery(closed[:1]), previous_rate=Subquery(closed[1:2]))
-        .filter(last_rate__lt=F("previous_rate"))
-        .order_by("last_rate")[:HOME_LIST]
-    )
-    proposed = Pilot.objects.filter(stage=Stage.PROPOSED)
-    # Running past their planned end: nothing ends a pilot automatically, Ops decide.
-    past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
-    return {
-        "past_end": list(
-            past_end.select_related("team", "tool").order_by("planned_end", "pk")[:HOME_LIST]
-        ),
-        "past_end_count": past_end.count(),
-        "proposals": list(
-            proposed.select_related("team", "lead", "tool").order_by("stage_changed_at")[:HOME_LIST]
-        ),
-        "proposals_count": proposed.count(),
-        "breaches": list(
-            GuardrailBreach.objects.open().select_related("pilot", "guardrail")[:HOME_LIST]
-        ),
-        "falling": falling,
-        "new_declarations": ToolDeclaration.objects.filter(
-            status=ToolDeclaration.Status.NEW
-        ).count(),
-    }
-
-
 # ---------------------------------------------------------------------------------------------
 # Proposing and editing
 
@@ -248,7 +101,7 @@ def _ops_home() -> dict[str, Any]:
 def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
     """Build the page's forms: bound on a save, re-displayed unbound when adding a row."""
     user = request.user
-    teams = proposals.teams_led_by(user)
+    teams = access.teams_led_by(user)
     if pilot is not None:
         teams = Team.objects.filter(Q(pk__in=teams) | Q(pk=pilot.team_id)).distinct()
     members = (
@@ -440,7 +293,7 @@ def _error_summary(form, formsets) -> list[dict]:
 
 @login_required
 def pilot_propose(request: HttpRequest) -> HttpResponse:
-    if not proposals.teams_led_by(request.user).exists():
+    if not access.teams_led_by(request.user).exists():
         message = _(
             "Only a team lead can propose a pilot. Ask your team's lead, or declare the "
             "tool you use instead."
@@ -477,73 +330,6 @@ def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 # ---------------------------------------------------------------------------------------------
 # Pilot page, portfolio, tools
-
-
-@login_required
-def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pilot = _visible_pilot(request, pk)
-    rounds = list(pilot.rounds.with_counts().order_by("-period_start")[:24])
-    can_edit = lifecycle.can_edit(pilot, request.user)
-    context = {
-        "pilot": pilot,
-        "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
-        "metrics": list(pilot.metrics.all()),
-        "participations": list(
-            pilot.participations.select_related("user").order_by(
-                "user__first_name", "user__username"
-            )
-        ),
-        "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
-        "rounds": rounds,
-        "can_edit": can_edit,
-        # Ops resolve a breach from here (an admin page that brings them back).
-        "resolves_breaches": is_ops(request.user),
-        "leads_it": pilot.lead_id == request.user.pk
-        or proposals.leads_team(request.user, pilot.team),
-        "missing": proposals.missing_for_submission(
-            pilot,
-            metrics=pilot.metrics.count(),
-            guardrails=pilot.guardrails.enabled().count(),
-            participants=pilot.participations.count(),
-        )
-        if can_edit
-        else [],
-    }
-    context.update(evidence.page_context(pilot))
-    return render(request, "pilots/detail.html", context)
-
-
-@login_required
-def portfolio(request: HttpRequest) -> HttpResponse:
-    filters = PortfolioFilterForm(request.GET or None)
-    qs = Pilot.objects.visible_to(request.user)
-    if filters.is_valid():
-        if filters.cleaned_data["team"]:
-            qs = qs.filter(team=filters.cleaned_data["team"])
-        if filters.cleaned_data["tool"]:
-            qs = qs.filter(tool=filters.cleaned_data["tool"])
-        if filters.cleaned_data["risk"]:
-            qs = qs.filter(risk_level=filters.cleaned_data["risk"])
-    counts = dict(qs.order_by().values_list("stage").annotate(n=Count("pk", distinct=True)))
-    columns = {stage: [] for stage in BOARD_STAGES}
-    for pilot in qs.select_related("team", "tool").order_by("-stage_changed_at", "pk"):
-        cards = columns[pilot.stage]
-        if len(cards) < PORTFOLIO_CARDS_PER_STAGE:
-            cards.append(pilot)
-    board = [
-        {
-            "stage": stage,
-            "label": Stage(stage).label,
-            "description": STAGE_DESCRIPTIONS[stage],
-            "count": counts.get(stage, 0),
-            "pilots": columns[stage],
-            "hidden": counts.get(stage, 0) - len(columns[stage]),
-        }
-        for stage in BOARD_STAGES
-    ]
-    context = {"filters": filters, "board": board, "total": sum(counts.values())}
-    context.update(evidence.portfolio_context(qs))
-    return render(request, "pilots/portfolio.html", context)
 
 
 @login_required

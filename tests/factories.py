@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from core.ops import OPS_GROUP
 from feedback.models import FeedbackRound, Question, Questionnaire
 from pilots.models import (
-    OPS_GROUP,
     AITool,
     Guardrail,
     Membership,

@@ -3,7 +3,7 @@
 A breach in a round with too few answers to show its value used to name its rule; several
 rules on the same few answers ("mean ≥ 2 / 3 / 4 / 5") then told each respondent what the
 others answered. From now on such a breach is one record per round that says only that a
-guardrail of the pilot broke (pilots.guardrails). Breaches recorded before, with no value
+guardrail of the pilot broke (decisions.guardrails). Breaches recorded before, with no value
 stored, are rewritten the same way: per round, the earliest becomes the withheld record (kept
 resolved or open as it was, its words rebuilt from facts) and the others, which would repeat
 it rule by rule, are deleted. Irreversible by design: putting the names back would restore

@@ -18,11 +18,13 @@ from typing import Any
 import time_machine
 from django.utils import timezone
 
+from decisions import guardrails
 from feedback import absences, tokens
 from feedback.models import FeedbackRound, Prompt
 from feedback.pilot_questions import add_question
-from pilots import declarations, guardrails, lifecycle
+from pilots import declarations, lifecycle
 from pilots.models import Guardrail, GuardrailBreach, Pilot, ToolDeclaration
+from tests.decisions.evidence_support import add_round
 from tests.factories import (
     AIToolFactory,
     FeedbackRoundFactory,
@@ -38,7 +40,6 @@ from tests.factories import (
     UserFactory,
     migrated_pulse,
 )
-from tests.pilots.evidence_support import add_round
 
 LONG_NAME = ("Maximilienne", "de La Tour-Villeneuve")
 PASSWORD = "pw"

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from core import followups, outbox
 from core.models import ChangeRecord, Delivery, FollowUp
+from decisions import guardrails
 from feedback import invitations
-from pilots import guardrails
 from tests.factories import PromptFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -115,3 +115,43 @@ def test_the_database_refuses_a_running_follow_up_without_its_start():
 
     with pytest.raises(IntegrityError), transaction.atomic():
         FollowUp.objects.create(kind="test.note", key="x", status="running")
+
+
+@pytest.fixture
+def subscribed():
+    followups.register("test.listener", lambda **payload: DONE.append({"heard": payload}))
+    followups.subscribe("test.note", "test.listener")
+    followups.subscribe("test.cause", "test.listener")
+    yield
+    followups._subscribers.pop("test.note", None)
+    followups._subscribers.pop("test.cause", None)
+    followups._handlers.pop("test.listener", None)
+
+
+def test_a_subscriber_gets_its_own_row_with_the_causes_key_and_payload(subscribed):
+    with transaction.atomic():
+        own = followups.request("test.note", key="round:7", payload={"round_id": 7})
+    listener = FollowUp.objects.get(kind="test.listener")
+    assert (listener.key, listener.payload) == ("round:7", {"round_id": 7})
+    # Each is run (and retried, and swept) on its own.
+    assert followups.run(listener.pk) == "done"
+    assert FollowUp.objects.get(pk=own.pk).status == "pending"
+    assert DONE == [{"heard": {"round_id": 7}}]
+
+
+def test_a_cause_announced_twice_before_its_work_ran_makes_one_row_per_subscriber(subscribed):
+    for _ in range(2):
+        with transaction.atomic():
+            followups.announce("test.cause", key="change:3", payload={"id": 3})
+    assert FollowUp.objects.filter(kind="test.listener", key="change:3").count() == 1
+
+
+def test_an_announcement_nobody_listens_to_writes_nothing():
+    with transaction.atomic():
+        assert followups.announce("test.nobody", key="x", payload={}) == []
+    assert not FollowUp.objects.exists()
+
+
+def test_only_a_kind_with_a_handler_can_subscribe():
+    with pytest.raises(LookupError):
+        followups.subscribe("test.note", "test.unhandled")

@@ -5,7 +5,9 @@ Each message is written (the server accepted it), then the call takes SLOW_EMAIL
 (default 0.03) to return: the window between acceptance and the worker's 'sent' commit.
 With SLOW_EMAIL_HANG_AFTER=n the call never returns after the n-th message written in the
 email directory, once per directory (a restarted worker does not hang again), so a drill can
-kill the worker exactly in that window. Production code never sleeps.
+kill the worker exactly in that window. With SLOW_EMAIL_HANG_BEFORE=n it hangs instead just
+before the n-th message is written (claimed, not sent: a worker killed there sent nothing).
+Production code never sleeps.
 """
 
 from __future__ import annotations
@@ -29,19 +31,23 @@ class SlowFileBackend(OneFilePerConnectionBackend):
     def send_messages(self, email_messages) -> int:
         sent = 0
         for message in email_messages:
+            if self._hang_now("SLOW_EMAIL_HANG_BEFORE", before=True):
+                time.sleep(HANG_SECONDS)
             sent += super().send_messages([message])
             # Not a test waiting for a condition: the server is slow to confirm.
             time.sleep(pause_seconds())
-            if self._hang_now():
+            if self._hang_now("SLOW_EMAIL_HANG_AFTER"):
                 time.sleep(HANG_SECONDS)
         return sent
 
-    def _hang_now(self) -> bool:
-        hang_after = os.environ.get("SLOW_EMAIL_HANG_AFTER")
-        if not hang_after:
+    def _hang_now(self, variable: str, *, before: bool = False) -> bool:
+        setting = os.environ.get(variable)
+        if not setting:
             return False
+        # Before the n-th: once n - 1 are written; after the n-th: once n are.
+        written_needed = int(setting) - 1 if before else int(setting)
         directory = Path(self.file_path)
-        if (directory / HANG_MARKER).exists() or len(read_emails(directory)) < int(hang_after):
+        if (directory / HANG_MARKER).exists() or len(read_emails(directory)) < written_needed:
             return False
         try:
             # O_EXCL: only the first process to get here hangs, and only once per directory.

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from feedback import absences
 from feedback.models import Absence
-from pilots.exceptions import PermissionRefused, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -19,11 +19,12 @@ from django.db.utils import DatabaseError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.exceptions import ValidationFailed
 from core.models import Delivery
+from decisions import guardrails
 from feedback import answering, scheduling
 from feedback.models import FeedbackRound
-from pilots import guardrails, measures
-from pilots.exceptions import ValidationFailed
+from pilots import breach_text, measures
 from pilots.models import Guardrail, GuardrailBreach
 from tests.factories import MetricGuardrailFactory, UserFactory
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
@@ -225,7 +226,9 @@ def test_in_a_round_that_met_the_threshold_a_breach_names_its_rule_and_value(ops
     scheduling.close_round(feedback_round.pk)
     [breach] = guardrails.evaluate_round(feedback_round.pk)
     assert not breach.is_withheld
-    assert "Quality stays" in breach.text and "was 2" in breach.text
+    assert "Quality stays" in breach_text.describe(breach) and "was 2" in breach_text.describe(
+        breach
+    )
 
 
 # --- 2 and 3. Counts and free text below the threshold ---------------------------------------

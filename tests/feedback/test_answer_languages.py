@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from core.exceptions import ValidationFailed
 from feedback import pilot_questions
 from feedback.models import Answer, FeedbackRound, Question
-from pilots.exceptions import ValidationFailed
 from tests.factories import FeedbackRoundFactory, PilotFactory, migrated_pulse
 from tests.feedback.answering_support import prompt_with_token
 

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from core.exceptions import PermissionRefused
 from feedback import answering, tokens
 from feedback.models import Answer, Prompt, Question, Response
-from pilots.exceptions import PermissionRefused
 from tests.factories import QuestionFactory, UserFactory
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
 

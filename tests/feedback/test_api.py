@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from feedback.models import Response
 from pilots.models import Stage
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     MembershipFactory,
     ParticipationFactory,
@@ -18,7 +19,6 @@ from tests.factories import (
     SuccessMetricFactory,
     UserFactory,
 )
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,9 @@ def test_anonymous_callers_are_refused():
     pilot = PilotFactory(stage=Stage.PILOT)
     r = add_round(pilot, scores("trust", HIGH_TRUST))
     client = APIClient()
-    assert client.get("/api/rounds/").status_code == 403
-    assert client.get(f"/api/rounds/{r.pk}/").status_code == 403
-    assert client.get(evidence_url(pilot)).status_code == 403
+    assert client.get("/api/rounds/").status_code == 401
+    assert client.get(f"/api/rounds/{r.pk}/").status_code == 401
+    assert client.get(evidence_url(pilot)).status_code == 401
 
 
 def test_the_round_list_shows_only_rounds_of_pilots_the_caller_may_see(outsider, lead, team, ops):
@@ -262,9 +262,9 @@ def test_the_openapi_schema_lists_the_results_endpoints(ops):
 def test_the_evidence_api_says_whether_each_guardrail_is_holding_broken_or_not_evaluated(
     ops, settings
 ):
-    from pilots import guardrails
+    from decisions import guardrails
+    from tests.decisions.evidence_support import add_round
     from tests.factories import MetricGuardrailFactory
-    from tests.pilots.evidence_support import add_round
 
     settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
     pilot = PilotFactory(stage=Stage.PILOT)

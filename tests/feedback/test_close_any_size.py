@@ -93,7 +93,7 @@ def test_a_one_response_round_closes_and_its_guardrails_are_evaluated(settings):
     _answer_round(feedback_round, [{**GOOD_ANSWERS, "trust": "1"}])
 
     assert scheduling.close_round(feedback_round.pk) is not None
-    from pilots.guardrails import evaluate_round
+    from decisions.guardrails import evaluate_round
 
     evaluate_round(feedback_round.pk)
     # One answer: the breach is recorded (and acted on) without naming its guardrail.

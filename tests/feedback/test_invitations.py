@@ -11,12 +11,12 @@ from django.conf import settings as django_settings
 from django.core import mail
 
 from core import outbox
+from core.exceptions import DomainError, PermissionRefused
 from core.models import Delivery
 from feedback import invitations, scheduling
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import hash_token
 from pilots import lifecycle
-from pilots.exceptions import DomainError, PermissionRefused
 from pilots.models import Pilot
 from tests.factories import (
     FeedbackRoundFactory,
@@ -347,6 +347,14 @@ def test_only_ops_resend_an_invitation(lead):
         scheduling.resend_invitation(
             prompt.pk, actor=OpsUserFactory(username="gone", is_active=False), now=WEDNESDAY
         )
+    assert [d.status for d in emails_of(prompt)] == ["failed"]
+
+
+def test_the_invitations_module_checks_the_actor_too(lead):
+    """Every domain write checks its actor, not only the function Ops usually call."""
+    prompt = failed_invitation(open_one(1))
+    with pytest.raises(PermissionRefused):
+        invitations.resend(prompt.pk, actor=lead, now=WEDNESDAY)
     assert [d.status for d in emails_of(prompt)] == ["failed"]
 
 

@@ -14,10 +14,10 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from core.exceptions import DomainError
 from core.models import Delivery
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
-from pilots.exceptions import DomainError
 from tests.factories import (
     OpsUserFactory,
     ParticipationFactory,

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from feedback import answering, pilot_questions
 from feedback.models import Question
 from pilots import measures
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from tests.factories import (
     MetricGuardrailFactory,
     PilotFactory,

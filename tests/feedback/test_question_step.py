@@ -12,9 +12,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from scipy import stats as sp
 
+from core.exceptions import ValidationFailed
 from feedback import answering, pilot_questions
 from feedback.models import Answer, Question, Response
-from pilots.exceptions import ValidationFailed
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     FeedbackRoundFactory,
     PilotFactory,
@@ -23,7 +24,6 @@ from tests.factories import (
     pulse_questionnaire,
 )
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
-from tests.pilots.evidence_support import add_round, scores
 from tests.stats_reference import count_score_bounds, t_bounds
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ import pytest
 from django.apps import apps as django_apps
 from django.urls import reverse
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from feedback import questionnaires
 from feedback.models import Question, Questionnaire
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from tests.factories import (
     FeedbackRoundFactory,
     MetricGuardrailFactory,

@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from scipy import stats as sp
 
 from feedback.results import anonymity_threshold, compute_results
+from tests.decisions.evidence_support import add_round
 from tests.factories import PilotFactory, UserFactory
-from tests.pilots.evidence_support import add_round
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.exceptions import DomainError, PermissionRefused
 from core.models import Delivery
 from feedback import scheduling
 from feedback.models import FeedbackRound, Prompt
-from pilots.exceptions import DomainError, PermissionRefused
 from pilots.models import Pilot
 from tests.factories import (
     FeedbackRoundFactory,

@@ -15,16 +15,17 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from decisions import evidence
 from feedback import pilot_questions
-from pilots import evidence, lifecycle
+from pilots import lifecycle
 from pilots.models import GuardrailBreach, StageChange
+from tests.decisions.evidence_support import add_round
 from tests.factories import (
     MetricGuardrailFactory,
     PilotFactory,
     SuccessMetricFactory,
     migrated_pulse,
 )
-from tests.pilots.evidence_support import add_round
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,7 @@ def _words_pilot(team, lead, rounds: int):
 # Budgets whatever the number of rounds: each page's queries as before (session, user, Ops
 # group, "leads a team" for the header, what the page itself shows) plus one for the words of
 # every round's questions at once (feedback.results.question_words).
-PILOT_PAGE_BUDGET = 18  # … and the guardrails with their latest checks.
+PILOT_PAGE_BUDGET = 19  # … the guardrails with their latest checks, the change records.
 REPORT_BUDGET = 13  # … pilot, closed rounds, metrics, open breaches, participants, guardrails,
 # latest guardrail checks, questions, decisions.
 CSV_BUDGET = 6  # session, user, Ops group, pilot, closed rounds, questions.

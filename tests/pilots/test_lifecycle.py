@@ -9,14 +9,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from pilots import evidence, lifecycle
-from pilots.exceptions import (
+from core.exceptions import (
     GateFailed,
     IllegalTransition,
     PermissionRefused,
     StageChangedMeanwhile,
     ValidationFailed,
 )
+from decisions import evidence
+from pilots import access, breach_text, lifecycle
 from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
@@ -429,9 +430,9 @@ def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, 
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
-    assert lifecycle.can_edit(draft, lead)
-    assert not lifecycle.can_edit(proposed, lead)
-    assert not lifecycle.can_edit(draft, outsider)
+    assert access.may_edit(lead, draft)
+    assert not access.may_edit(lead, proposed)
+    assert not access.may_edit(outsider, draft)
 
 
 # --- Rationale, stale stage, bad input ---------------------------------------------------------
@@ -828,5 +829,5 @@ def test_a_system_pause_without_a_rationale_records_what_broke():
     change = lifecycle.move(
         pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.SANDBOX, breach=breach
     )
-    assert change.rationale == breach.text
+    assert change.rationale == breach_text.describe(breach)
     assert change.rationale

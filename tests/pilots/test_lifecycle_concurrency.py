@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import connection
 
+from core.exceptions import StageChangedMeanwhile
 from pilots import lifecycle
-from pilots.exceptions import StageChangedMeanwhile
 from pilots.lifecycle import Action
 from pilots.models import Stage, StageChange
 from tests.factories import PilotFactory

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from core.exceptions import GateFailed, PermissionRefused, ValidationFailed
 from pilots import lifecycle
-from pilots.exceptions import GateFailed, PermissionRefused, ValidationFailed
 from pilots.lifecycle import Action
 from pilots.models import Pilot, Stage, StageChange
 from tests.factories import OpsUserFactory, PilotFactory

@@ -10,11 +10,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.exceptions import PermissionRefused, ValidationFailed
+from decisions import guardrails
 from feedback import pilot_questions
 from feedback.models import Question
-from pilots import guardrails, measures, proposals, question_keys
-from pilots.exceptions import PermissionRefused, ValidationFailed
+from pilots import measures, proposals, question_keys
 from pilots.models import Guardrail, GuardrailBreach, Pilot, SuccessMetric
+from tests.decisions.evidence_support import add_round, scores
 from tests.factories import (
     AIToolFactory,
     FeedbackRoundFactory,
@@ -27,7 +29,6 @@ from tests.factories import (
     SuccessMetricFactory,
     pulse_questionnaire,
 )
-from tests.pilots.evidence_support import add_round, scores
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connections, transaction
 
+from core.exceptions import DomainError
 from feedback.models import FeedbackRound, Response
 from pilots import measures
-from pilots.exceptions import DomainError
 from tests.factories import (
     FeedbackRoundFactory,
     PilotFactory,

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.exceptions import ValidationFailed
 from pilots import registry
-from pilots.exceptions import ValidationFailed
 from pilots.models import AITool
 from tests.factories import (
     AIToolFactory,

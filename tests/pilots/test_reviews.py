@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import lifecycle
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.lifecycle import Action, GateStatus
 from pilots.models import Review, Stage
 from pilots.reviews import record_review

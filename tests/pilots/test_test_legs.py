@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = [
     "tests/pilots/test_models.py::test_postgresql_refuses_a_pilot_on_a_tool_that_is_not_allowed",
     "tests/browser/test_ops_approve.py::test_ops_approve_a_proposal_in_the_admin_with_a_rationale",
-    "tests/pilots/test_guardrails_worker.py",
+    "tests/decisions/test_guardrails_worker.py",
     "tests/feedback/test_close_any_size.py",
 ]
 

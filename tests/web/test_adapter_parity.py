@@ -21,10 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.exceptions import DomainError
+from decisions import guardrails
 from feedback import absences, scheduling
 from feedback.models import Absence, FeedbackRound
-from pilots import guardrails, lifecycle, proposals
-from pilots.exceptions import DomainError
+from pilots import lifecycle, proposals
 from pilots.models import GuardrailBreach, Pilot, StageChange
 from tests.factories import (
     FeedbackRoundFactory,

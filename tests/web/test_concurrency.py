@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connections, transaction
 
+from core.exceptions import DomainError
 from pilots import declarations, proposals
-from pilots.exceptions import DomainError
 from pilots.models import Pilot, ToolDeclaration
 from tests.factories import AIToolFactory, PilotFactory, UserFactory, pulse_questionnaire
 from tests.waiting import backends_waiting_for_a_lock, wait_until

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import declarations
-from pilots.exceptions import PermissionRefused, ValidationFailed
 from pilots.models import AITool, Pilot, ToolDeclaration
 from tests.factories import AIToolFactory, UserFactory
 

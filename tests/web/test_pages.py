@@ -268,6 +268,42 @@ def test_the_portfolio_filters_by_team_tool_and_risk(client, ops, team):
     assert titles(team="support", risk="high") == set()
 
 
+def test_a_crowded_column_shows_its_latest_moves_and_links_to_the_whole_stage(client, ops, team):
+    from decisions.views import PORTFOLIO_CARDS_PER_STAGE, PORTFOLIO_PAGE
+
+    now = timezone.now()
+    total = PORTFOLIO_PAGE + 3
+    for i in range(total):
+        PilotFactory(
+            team=team,
+            stage="pilot",
+            title=f"Pilot {i:03d}",
+            stage_changed_at=now - datetime.timedelta(hours=i),
+        )
+    PilotFactory(team=team, stage="sandbox", title="Alone in sandbox")
+    client.force_login(ops)
+
+    def cards(html: str) -> list[str]:
+        return re.findall(r'<li class="card"><a href="[^"]+">([^<]+)</a>', html)
+
+    html = client.get(reverse("portfolio")).content.decode()
+    shown = cards(html)
+    # The most recently moved first, at most the cap per column; the count stays whole.
+    assert [t for t in shown if t.startswith("Pilot ")] == [
+        f"Pilot {i:03d}" for i in range(PORTFOLIO_CARDS_PER_STAGE)
+    ]
+    assert "Alone in sandbox" in shown and len(shown) == PORTFOLIO_CARDS_PER_STAGE + 1
+    assert f"See all {total} pilots in this stage" in html
+    assert "?stage=pilot" in html
+
+    first = client.get(reverse("portfolio"), {"stage": "pilot"}).content.decode()
+    assert cards(first) == [f"Pilot {i:03d}" for i in range(PORTFOLIO_PAGE)]
+    assert 'id="col-sandbox"' not in first
+    second = client.get(reverse("portfolio"), {"stage": "pilot", "page": 2}).content.decode()
+    assert cards(second) == [f"Pilot {i:03d}" for i in range(PORTFOLIO_PAGE, total)]
+    assert "Page 2 of 2" in second
+
+
 # Tools --------------------------------------------------------------------------------------
 
 

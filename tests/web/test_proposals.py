@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from core.exceptions import PermissionRefused, StageChangedMeanwhile, ValidationFailed
 from pilots import proposals
-from pilots.exceptions import PermissionRefused, StageChangedMeanwhile, ValidationFailed
 from pilots.models import Guardrail, Pilot, SuccessMetric
 from tests.factories import AIToolFactory, ParticipationFactory, PilotFactory
 

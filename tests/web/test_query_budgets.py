@@ -120,14 +120,16 @@ def pilots(request, team, lead, participant):
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
-#   the evidence section (rounds, metrics, breaches, participants, guardrail checks).
+#   the evidence section (rounds, metrics, breaches, participants, guardrail checks),
+#   whether the viewer watches it (the watch button), and the history: its change records,
+#   then the people, teams and tools they name (one query per kind, whatever their number).
 BUDGETS = {
     ("home", "ops"): 15,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 15,
+    ("detail", "lead"): 20,
 }
 
 

@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from pilots.exceptions import DomainError
+from core.exceptions import DomainError
 from pilots.models import Pilot
 
 from ... import scheduling

@@ -1,0 +1,148 @@
+"""Serializers of the read-only API and of the move endpoint's input."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from pilots import lifecycle
+from pilots.models import (
+    AITool,
+    Guardrail,
+    Participation,
+    Pilot,
+    Stage,
+    StageChange,
+    SuccessMetric,
+    Team,
+)
+
+from . import evidence
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug"]
+
+
+class AIToolSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AITool
+        fields = ["id", "name", "vendor", "approval_status", "max_data_classification", "notes"]
+
+
+class SuccessMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SuccessMetric
+        fields = ["id", "name", "question_key", "direction", "baseline", "target", "min_responses"]
+
+
+class GuardrailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Guardrail
+        fields = [
+            "id",
+            "kind",
+            "description",
+            "forbids_data_exposure",
+            "question_key",
+            "statistic",
+            "comparator",
+            "threshold",
+            "action",
+        ]
+
+
+class ParticipationSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Participation
+        fields = ["username", "role", "joined_at"]
+
+
+class PausedFromField(serializers.ChoiceField):
+    """The stage a paused pilot resumes to; null (never "") when it is not paused."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=Stage.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
+class PilotSerializer(serializers.ModelSerializer):
+    team = TeamSerializer(read_only=True)
+    paused_from = PausedFromField()
+    tool = AIToolSerializer(read_only=True)
+    lead = serializers.CharField(source="lead.username", read_only=True)
+    hypothesis = serializers.CharField(read_only=True)
+    metrics = SuccessMetricSerializer(many=True, read_only=True)
+    guardrails = GuardrailSerializer(many=True, read_only=True)
+    participants = ParticipationSerializer(source="participations", many=True, read_only=True)
+
+    class Meta:
+        model = Pilot
+        fields = [
+            "id",
+            "title",
+            "team",
+            "lead",
+            "tool",
+            "problem",
+            "hypothesis",
+            "data_classification",
+            "risk_level",
+            "planned_start",
+            "planned_end",
+            "anonymous_feedback",
+            "cadence",
+            "stage",
+            "paused_from",
+            "stage_changed_at",
+            "metrics",
+            "guardrails",
+            "participants",
+        ]
+        read_only_fields = fields
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StageChange
+        fields = [
+            "id",
+            "pilot",
+            "action",
+            "from_stage",
+            "to_stage",
+            "actor",
+            "created_at",
+            "rationale",
+            "gate_results",
+            "overridden",
+            "evidence",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, obj: StageChange) -> str | None:
+        return obj.actor.get_username() if obj.actor_id else None
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_evidence(self, obj: StageChange) -> dict:
+        # The stored figures, with each `reason` worded in the request's language.
+        return evidence.worded_snapshot(obj.evidence)
+
+
+class MoveSerializer(serializers.Serializer):
+    """Input of POST /api/pilots/{id}/move/: what the caller wants and the stage they saw."""
+
+    action = serializers.ChoiceField(choices=list(lifecycle.ACTION_LABELS))
+    expected_stage = serializers.ChoiceField(choices=Stage.choices)
+    rationale = serializers.CharField(required=False, allow_blank=True, default="")
+    override = serializers.BooleanField(required=False, default=False)

@@ -1,0 +1,52 @@
+"""Writing the AI tool registry: Ops add a tool or change one, with a change record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core import changelog
+from core.exceptions import PermissionRefused, ValidationFailed
+from core.ops import is_ops
+
+from .models import AITool
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+TOOL_FIELDS = ("name", "vendor", "approval_status", "max_data_classification", "notes")
+
+
+def save_tool(tool_id: int | None, *, actor: AbstractBaseUser, fields: dict[str, Any]) -> AITool:
+    """Add a tool (tool_id None) or change the given fields of one (Ops only)."""
+    if not is_ops(actor):
+        raise PermissionRefused(_("Only Ops can change the AI tool registry."), code="not_ops")
+    unknown = set(fields) - set(TOOL_FIELDS)
+    if unknown:
+        raise ValueError(f"Not tool fields: {sorted(unknown)}")
+    with transaction.atomic():
+        if tool_id is None:
+            tool, before = AITool(), {}
+        else:
+            tool = AITool.objects.select_for_update().get(pk=tool_id)
+            before = changelog.snapshot(tool, TOOL_FIELDS)
+        for name, value in fields.items():
+            setattr(tool, name, value)
+        try:
+            tool.full_clean()
+        except ValidationError as e:
+            field, messages = next(iter(e.message_dict.items()))
+            raise ValidationFailed(
+                messages[0], code="invalid", field=None if field == "__all__" else field
+            ) from e
+        tool.save()
+        changelog.record(
+            "tool.added" if tool_id is None else "tool.changed",
+            subject=tool,
+            actor=actor,
+            changes=changelog.diff(before, changelog.snapshot(tool, TOOL_FIELDS)),
+        )
+    return tool
