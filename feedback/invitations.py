@@ -117,7 +117,7 @@ def queue_invitations(round_ids: list[int]) -> int:
         JOIN {Prompt.participant.field.related_model._meta.db_table} u ON u.id = p.participant_id
         WHERE p.round_id IN ({placeholders}) AND u.email <> '' AND NOT p.answered
         ON CONFLICT (dedupe_key) DO NOTHING
-    """  # noqa: S608 - only table and column names of the models are interpolated
+    """  # noqa: S608 # nosec B608 - only table and column names of the models are interpolated
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *round_ids])
         queued = max(cursor.rowcount, 0)

@@ -451,7 +451,7 @@ def create_prompts(round_ids: list[int], *, now: datetime.datetime | None = None
             WHERE a.user_id = pp.user_id AND a.starts_on <= r.period_start
               AND a.ends_on >= r.period_start)
         ON CONFLICT (round_id, participant_id) DO NOTHING
-    """  # noqa: S608 - only table/column names from the models are interpolated
+    """  # noqa: S608 # nosec B608 - only table/column names from the models are interpolated
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *round_ids, FeedbackRound.Status.OPEN])
         return max(cursor.rowcount, 0)
