@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test setup bench audit lint format migrate seed messages check-deploy check-migrations clean
+.PHONY: run test setup bench audit lint format migrate seed messages check-deploy check-migrations mutation clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -54,6 +54,19 @@ audit: setup
 	  echo "pip-audit: no answer from the vulnerability database (offline?); run it with network access."; \
 	  elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
+# Mutation testing, never in CI or images: mutmut in its own venv (not in requirements.lock),
+# configured in pyproject.toml [tool.mutmut]. Slow: hours for the five modules on 2 cores.
+# Only some mutants: `make mutation MUTANTS='feedback.stats.*'`; then `.venv-mutation/bin/mutmut
+# results` lists the survivors and `mutmut show NAME` shows one.
+MUTATION_VENV := .venv-mutation
+MUTMUT ?= mutmut==3.8.1
+MUTATION_JOBS ?= 2
+mutation:
+	@test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install -q -r requirements.lock '$(MUTMUT)'
+	$(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(MUTATION_VENV)/bin/mutmut results
+
 check-migrations: setup
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -71,4 +84,4 @@ check-deploy: setup
 	  ALLOWED_HOSTS=pilots.example.com EMAIL_URL=$${EMAIL_URL:-smtp+tls://smtp.example.com:587} $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(MUTATION_VENV) mutants
