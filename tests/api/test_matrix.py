@@ -49,7 +49,8 @@ def api_routes() -> set[tuple[str, str]]:
             view = p.callback
             actions = getattr(view, "actions", None)
             if actions:
-                methods = set(actions)
+                # DRF adds `head` to a viewset's actions at its first GET: HEAD is GET's twin.
+                methods = set(actions) - {"head", "options"}
             else:
                 cls = getattr(view, "cls", None) or getattr(view, "view_class", None)
                 methods = {m for m in ("get", "post", "put", "patch", "delete") if hasattr(cls, m)}
