@@ -9,6 +9,8 @@ required. A developer's .env (from `make setup`) is read first; real variables w
 from pathlib import Path
 
 import environ
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "core",
     "pilots",
     "feedback",
@@ -77,6 +80,7 @@ MIDDLEWARE = [
     "notifications.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns failed logins into lockouts.
     "axes.middleware.AxesMiddleware",
 ]
@@ -192,6 +196,20 @@ X_FRAME_OPTIONS = "DENY"
 # Exempt the health probe from the HTTPS redirect so a load balancer can call it over HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# Content-Security-Policy on every response (django-csp; Django 5.2 has none built in): no inline
+# script or style anywhere (templates link static files), no framing, forms post only here.
+# The favicon is an empty data: URL (base.html), so that no page asks for /favicon.ico.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "data:"],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    },
+}
+
 # The API (api app): a personal token first, so that a missing or refused one is answered with
 # 401 and a Bearer challenge; the browser's session (with CSRF); Basic only in DEBUG.
 REST_FRAMEWORK = {
@@ -236,6 +254,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewKindEnum": "pilots.models.Review.Kind",
         "GuardrailKindEnum": "pilots.models.Guardrail.Kind",
         "GuardrailActionEnum": "pilots.models.Guardrail.Action",
+        "ConclusionOutcomeEnum": "pilots.models.Conclusion.Outcome",
+        "ReviewOutcomeEnum": "pilots.models.Review.Outcome",
     },
 }
 

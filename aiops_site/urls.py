@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from aiops_site.health import healthz
 from aiops_site.metrics import metrics
+from core.views import export_audit
 from pilots.views import sign_in
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("feedback/", include("feedback.urls")),
     path("healthz", healthz, name="healthz"),
+    path("audit/export/", export_audit, name="audit_export"),
     path("metrics", metrics, name="metrics"),
     # API v1, its schema and docs, and the deprecated routes before it (api.urls).
     path("api/", include("api.urls")),

@@ -24,7 +24,7 @@ from core import changelog
 from decisions import evidence, reports
 from decisions.api import EvidenceSerializer
 from decisions.serializers import MoveSerializer, StageChangeSerializer
-from pilots import lifecycle, proposals, reviews
+from pilots import conclusions, lifecycle, proposals, reviews
 from pilots.models import AITool, Participation, Pilot, Review, Stage, StageChange, Team
 
 from .renderers import CSVRenderer, MarkdownRenderer
@@ -87,7 +87,7 @@ class PilotViewSet(
     def get_queryset(self) -> QuerySet[Pilot]:
         return (
             Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead")
+            .select_related("team", "tool", "lead", "conclusion")
             .prefetch_related(
                 "metrics",
                 "guardrails",
@@ -135,7 +135,8 @@ class PilotViewSet(
     @action(detail=True, methods=["get", "post"])
     def transitions(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         """GET: the stage history. POST: move the pilot (action, expected_stage, rationale,
-        override), refused with the web's code and message."""
+        override, and the conclusion of a stop, retirement or promotion to approved standard),
+        refused with the web's code and message."""
         pilot = self.get_object()
         if request.method == "GET":
             changes = (
@@ -146,6 +147,7 @@ class PilotViewSet(
             return _paginated(self, changes, StageChangeSerializer)
         data = MoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        given = data.validated_data["conclusion"]
         change = lifecycle.move(
             pilot.pk,
             data.validated_data["action"],
@@ -153,6 +155,8 @@ class PilotViewSet(
             expected_stage=data.validated_data["expected_stage"],
             rationale=data.validated_data["rationale"],
             override=data.validated_data["override"],
+            # Stop, retire and promote to approved standard record a conclusion.
+            conclusion=conclusions.Findings.build(**given) if given is not None else None,
         )
         return Response(StageChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 

@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError
 from core.models import Delivery
+from core.ops import is_ops
 from pilots import breach_text
-from pilots.models import GuardrailBreach, is_ops
+from pilots.models import GuardrailBreach
 
 from . import guardrails
 

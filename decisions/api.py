@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import DomainError
-from pilots import lifecycle
+from pilots import conclusions, lifecycle
 from pilots.models import AITool, Participation, Pilot, StageChange
 
 from . import evidence
@@ -56,7 +56,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
         # Every pilot is fetched through visible_to: a pilot the caller may not see is a 404.
         return (
             Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead")
+            .select_related("team", "tool", "lead", "conclusion")
             .prefetch_related(
                 "metrics",
                 "guardrails",
@@ -71,6 +71,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
         pilot = self.get_object()
         data = MoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        given = data.validated_data["conclusion"]
         change = lifecycle.move(
             pilot.pk,
             data.validated_data["action"],
@@ -78,6 +79,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
             expected_stage=data.validated_data["expected_stage"],
             rationale=data.validated_data["rationale"],
             override=data.validated_data["override"],
+            conclusion=conclusions.Findings.build(**given) if given is not None else None,
         )
         return Response(StageChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 

@@ -15,9 +15,9 @@ class DecisionsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import followups, outbox
-        from pilots import lifecycle
+        from pilots import hints, lifecycle
 
-        from . import evidence, guardrails
+        from . import evidence, guardrails, learnings
 
         lifecycle.register_evidence(
             metrics_met=evidence.metrics_met, snapshot=evidence.evidence_snapshot
@@ -27,3 +27,5 @@ class DecisionsConfig(AppConfig):
         followups.register("round_closed", guardrails.evaluate_round)
         followups.register("exposure_reported", guardrails.record_exposure_incident)
         outbox.register(guardrails.ALERT_KIND)
+        # The propose page shows what earlier pilots on the chosen tool taught.
+        hints.register_tool_hint(learnings.about_tool)

@@ -69,6 +69,9 @@ def _num(value: float) -> str:
     return number_format(Decimal(f"{value:.2f}".rstrip("0").rstrip(".")))
 
 
+number = _num  # for the tables that print the same figures as the charts
+
+
 def _abbreviated(format_name: str) -> str:
     # The locale's order (“Sept. 24” in English, “24 sept.” in French) with the month name
     # abbreviated ("N"), so that an axis holds its labels.
@@ -86,7 +89,7 @@ def month_label(month: datetime.date) -> str:
 
 
 def _empty(chart_id: str, text: str) -> SafeString:
-    return mark_safe(  # noqa: S308 - the text is escaped
+    return mark_safe(  # noqa: S308 # nosec B308 B703: the text is escaped
         f'<p class="chart-empty" id="{escape(chart_id)}">{escape(text)}</p>'
     )
 
@@ -116,7 +119,7 @@ def _drawn(
     after: str = "",
 ) -> SafeString:
     svgs = [_svg(chart_id, frame, title, desc, draw(frame)) for frame in FRAMES]
-    return mark_safe(  # noqa: S308 - every text is escaped
+    return mark_safe(  # noqa: S308 # nosec B308 B703: every text is escaped
         "\n".join([f'<div class="chart-drawing" id="{escape(chart_id)}">', *svgs, after, "</div>"])
     )
 
@@ -434,3 +437,111 @@ def stage_history_chart(
         )
     legend.append("</ul>")
     return _drawn(chart_id, title, desc, draw, after="".join(legend))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results at a glance: one bar per row of the results table, all on one axis
+
+
+@dataclass(frozen=True)
+class ChangeAxis:
+    """The shared axis of a results table: change from the baseline, in percent."""
+
+    low: float
+    high: float
+    ticks: tuple[float, ...]
+
+    def x(self, value: float, width: float = 200, pad: float = 6) -> float:
+        span = (self.high - self.low) or 1.0
+        return pad + (value - self.low) / span * (width - 2 * pad)
+
+
+BAR_WIDTH, BAR_HEIGHT = 200, 28
+
+
+def change_axis(values: list[float]) -> ChangeAxis | None:
+    """One axis for every bar of a table, holding 0 (the baseline) and every value given."""
+    if not values:
+        return None
+    ticks = _nice_ticks(min([0.0, *values]), max([0.0, *values]))
+    return ChangeAxis(ticks[0], ticks[-1], tuple(ticks))
+
+
+def _percent(value: float) -> str:
+    return _("%(value)s%%") % {"value": ("+" if value > 0 else "") + _num(value)}
+
+
+def change_axis_svg(axis: ChangeAxis) -> SafeString:
+    """The scale above the bars' column: its ticks in percent of the baseline."""
+    labels = [
+        f'<text x="{axis.x(t, BAR_WIDTH):.1f}" y="12" text-anchor="middle" font-size="10">'
+        f"{escape(_percent(t))}</text>"
+        for t in axis.ticks
+    ]
+    return mark_safe(  # noqa: S308 - every text is escaped
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="change-axis" viewBox="0 0 {BAR_WIDTH} 16" '
+        f'width="100%" aria-hidden="true" fill="{INK}">{"".join(labels)}</svg>'
+    )
+
+
+def interval_bar(
+    bar_id: str,
+    axis: ChangeAxis,
+    *,
+    name: str,
+    estimate: float,
+    low: float | None,
+    high: float | None,
+    target: float,
+) -> SafeString:
+    """A row's interval as a bar on the shared axis, its estimate a dot, the target a tick.
+
+    All in percent of the baseline; 0 (the baseline) is the dotted line.
+    """
+    title = _("%(metric)s: change from the baseline") % {"metric": name}
+    if low is not None and high is not None:
+        desc = _(
+            "Estimate %(estimate)s (95%% interval %(low)s to %(high)s) against a target of "
+            "%(target)s, in percent of the baseline."
+        ) % {
+            "estimate": _percent(estimate),
+            "low": _percent(low),
+            "high": _percent(high),
+            "target": _percent(target),
+        }
+    else:
+        desc = _(
+            "Estimate %(estimate)s against a target of %(target)s, in percent of the baseline."
+        ) % {
+            "estimate": _percent(estimate),
+            "target": _percent(target),
+        }
+    title_id, desc_id = f"{bar_id}-title", f"{bar_id}-desc"
+    mid = BAR_HEIGHT / 2
+    body = [
+        f'<line class="baseline" x1="{axis.x(0, BAR_WIDTH):.1f}" y1="2" '
+        f'x2="{axis.x(0, BAR_WIDTH):.1f}" y2="{BAR_HEIGHT - 2}" stroke="{AXIS}" '
+        f'stroke-dasharray="2 2"/>'
+    ]
+    if low is not None and high is not None:
+        x1, x2 = axis.x(low, BAR_WIDTH), axis.x(high, BAR_WIDTH)
+        body.append(
+            f'<rect class="interval" x="{x1:.1f}" y="{mid - 5:.1f}" width="{max(x2 - x1, 1):.1f}" '
+            f'height="10" fill="{VALUE}" fill-opacity="0.3" stroke="{VALUE}"/>'
+        )
+    body.append(
+        f'<circle class="estimate" cx="{axis.x(estimate, BAR_WIDTH):.1f}" cy="{mid:.1f}" r="4" '
+        f'fill="{VALUE}"/>'
+    )
+    tx = axis.x(target, BAR_WIDTH)
+    body.append(
+        f'<line class="target" x1="{tx:.1f}" y1="1" x2="{tx:.1f}" y2="{BAR_HEIGHT - 1}" '
+        f'stroke="{TARGET}" stroke-width="2.5"/>'
+    )
+    return mark_safe(  # noqa: S308 - every text is escaped
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="interval-bar" role="img" '
+        f'viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" width="100%" id="{escape(bar_id)}" '
+        f'aria-labelledby="{escape(title_id)} {escape(desc_id)}">'
+        f'<title id="{escape(title_id)}">{escape(title)}</title>'
+        f'<desc id="{escape(desc_id)}">{escape(desc)}</desc>{"".join(body)}</svg>'
+    )

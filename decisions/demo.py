@@ -40,12 +40,13 @@ from decisions import guardrails
 from feedback import invitations, scheduling
 from feedback.models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
 from feedback.tokens import make_token
-from pilots import lifecycle
+from pilots import conclusions, lifecycle
 from pilots.demo import USERNAMES
 from pilots.lifecycle import Action
 from pilots.models import (
     ACTIVE_STAGES,
     AITool,
+    Conclusion,
     Guardrail,
     Membership,
     Participation,
@@ -87,6 +88,8 @@ class Move:
     actor: str
     after_days: int
     rationale: str = ""
+    # A stop, retirement or promotion to approved standard records what the pilot taught.
+    conclusion: conclusions.Findings | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,12 @@ TO_APPROVED = Move(
     "ops2",
     2,
     "Quality met its target over the last three rounds; security and legal cleared it.",
+    conclusions.Findings(
+        Conclusion.Outcome.ADOPTED_WITH_CONDITIONS,
+        "Agents rated the drafts above the quality target in every recent round. It works "
+        "when an agent reviews each output; nobody should send it unread.",
+        (Conclusion.Recommendation.GRADUATE,),
+    ),
 )
 STORIES: list[Story] = [
     Story(
@@ -254,7 +263,18 @@ STORIES: list[Story] = [
             REVIEWS,
             TO_APPROVED,
             Rounds(4),
-            Move(Action.RETIRE, "ops", 10, "Replaced by the ticket reply drafts standard."),
+            Move(
+                Action.RETIRE,
+                "ops",
+                10,
+                "Replaced by the ticket reply drafts standard.",
+                conclusions.Findings(
+                    Conclusion.Outcome.NO_VALUE,
+                    "Useful while it lasted, but agents now write replies with the ticket reply "
+                    "drafts, which cover macros too; keeping both split the feedback.",
+                    (Conclusion.Recommendation.CHANGE_COURSE,),
+                ),
+            ),
         ),
     ),
 ]
@@ -609,6 +629,7 @@ class _Writer:
             expected_stage=source,
             rationale=step.rationale,
             now=event.at,
+            conclusion=step.conclusion,
         )
 
     def _reviews(self, event: Event) -> None:

@@ -640,6 +640,8 @@ def evidence_snapshot(pilot: Pilot) -> dict:
 class GuardrailStatus:
     outcome: str  # GuardrailCheck.Outcome
     label: str
+    # The statistic the newest round with checks saw (None: not evaluated, or not checked).
+    observed: float | None = None
 
 
 def guardrail_statuses(
@@ -657,24 +659,30 @@ def guardrail_statuses(
         .order_by("-round__period_start")
         .values("round_id")[:1]
     )
-    checks = dict(
-        GuardrailCheck.objects.filter(round_id__in=latest_round).values_list(
-            "guardrail_id", "outcome"
-        )
-    )
+    checks = {
+        guardrail_id: (outcome, value)
+        for guardrail_id, outcome, value in GuardrailCheck.objects.filter(
+            round_id__in=latest_round
+        ).values_list("guardrail_id", "outcome", "observed_value")
+    }
     # A withheld breach (a round below the threshold) names no guardrail: none is marked.
     broken = {b.guardrail_id for b in open_breaches if b.guardrail_id is not None}
     statuses = {}
     for guardrail in guardrails:
+        checked, observed = checks.get(guardrail.pk, (GuardrailCheck.Outcome.NOT_EVALUATED, None))
         if guardrail.pk in broken:
             outcome = GuardrailCheck.Outcome.BROKEN
         elif guardrail.kind == guardrail.Kind.METRIC:
-            outcome = checks.get(guardrail.pk, GuardrailCheck.Outcome.NOT_EVALUATED)
+            outcome = checked
         elif guardrail.forbids_data_exposure:
             outcome = GuardrailCheck.Outcome.HOLDING
         else:
             continue
-        statuses[guardrail.pk] = GuardrailStatus(outcome, str(OUTCOME_LABELS[outcome]))
+        statuses[guardrail.pk] = GuardrailStatus(
+            outcome,
+            str(OUTCOME_LABELS[outcome]),
+            float(observed) if observed is not None else None,
+        )
     return statuses
 
 
@@ -736,7 +744,10 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     statuses = guardrail_statuses(pilot, guardrails, breaches)
     hours = hours_saved(pilot, rounds, pilot.participations.count())
     chronological = list(reversed(rounds))
+    from . import results_table
+
     return {
+        "results_table": results_table.table(evaluations, guardrails, statuses),
         "evidence_pilot": pilot,
         "metric_evaluations": evaluations,
         "recommendation": advice,

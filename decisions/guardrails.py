@@ -35,21 +35,14 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import languages, outbox
+from core import changelog, languages, outbox
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
 from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
-from pilots import breach_text, lifecycle
-from pilots.models import (
-    ACTIVE_STAGES,
-    Guardrail,
-    GuardrailBreach,
-    GuardrailCheck,
-    Pilot,
-    is_ops,
-)
+from pilots import access, breach_text, lifecycle
+from pilots.models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +355,7 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
 def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
     """Close an open breach with a note (Ops only)."""
     note = (note or "").strip()
-    if actor is None or not is_ops(actor):
+    if not access.may_resolve_breach(actor):
         raise PermissionRefused(_("Only Ops can resolve a guardrail breach."))
     if not note:
         raise ValidationFailed(
@@ -382,4 +375,12 @@ def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
         breach.resolved_by = actor
         breach.resolution_note = note
         breach.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+        changelog.record(
+            "breach.resolved",
+            subject=breach,
+            scope=breach.pilot,
+            actor=actor,
+            changes={"resolved": [False, True]},
+            reason=note,
+        )
     return breach

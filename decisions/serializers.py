@@ -9,6 +9,7 @@ from rest_framework import serializers
 from pilots import lifecycle
 from pilots.models import (
     AITool,
+    Conclusion,
     Guardrail,
     Participation,
     Pilot,
@@ -73,6 +74,15 @@ class PausedFromField(serializers.ChoiceField):
         return value or None
 
 
+class ConclusionSerializer(serializers.ModelSerializer):
+    """What a concluded pilot taught (null until a stop, retirement or promotion to standard)."""
+
+    class Meta:
+        model = Conclusion
+        fields = ["outcome", "takeaways", "recommendations", "concluded_at"]
+        read_only_fields = fields
+
+
 class PilotSerializer(serializers.ModelSerializer):
     team = TeamSerializer(read_only=True)
     paused_from = PausedFromField()
@@ -82,6 +92,8 @@ class PilotSerializer(serializers.ModelSerializer):
     metrics = SuccessMetricSerializer(many=True, read_only=True)
     guardrails = GuardrailSerializer(many=True, read_only=True)
     participants = ParticipationSerializer(source="participations", many=True, read_only=True)
+    # A pilot with no conclusion has no related row: allow_null answers null for it.
+    conclusion = ConclusionSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Pilot
@@ -105,6 +117,7 @@ class PilotSerializer(serializers.ModelSerializer):
             "metrics",
             "guardrails",
             "participants",
+            "conclusion",
         ]
         read_only_fields = fields
 
@@ -139,10 +152,25 @@ class StageChangeSerializer(serializers.ModelSerializer):
         return evidence.worded_snapshot(obj.evidence)
 
 
+class ConclusionInputSerializer(serializers.Serializer):
+    """A concluding move's conclusion; pilots.conclusions checks it (same codes as the admin)."""
+
+    outcome = serializers.CharField(allow_blank=True)
+    takeaways = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    recommendations = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+
+
 class MoveSerializer(serializers.Serializer):
-    """Input of POST /api/pilots/{id}/move/: what the caller wants and the stage they saw."""
+    """Input of POST /api/pilots/{id}/move/: what the caller wants and the stage they saw.
+
+    `conclusion` is required by stop, retire and promote to approved standard, refused
+    otherwise (by the lifecycle, with the field it concerns).
+    """
 
     action = serializers.ChoiceField(choices=list(lifecycle.ACTION_LABELS))
     expected_stage = serializers.ChoiceField(choices=Stage.choices)
     rationale = serializers.CharField(required=False, allow_blank=True, default="")
     override = serializers.BooleanField(required=False, default=False)
+    conclusion = ConclusionInputSerializer(required=False, allow_null=True, default=None)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("pilots/", views.portfolio, name="portfolio"),
     path("pilots/<int:pk>/", views.pilot_detail, name="pilot_detail"),
+    path("learnings/", views.learnings_library, name="learnings"),
 ]

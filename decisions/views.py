@@ -16,7 +16,6 @@ from django.db.models import (
     F,
     FloatField,
     OuterRef,
-    Q,
     Subquery,
     Window,
 )
@@ -28,10 +27,12 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt
-from pilots import lifecycle, proposals
+from pilots import access, history, lifecycle, proposals
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     STAGE_DESCRIPTIONS,
+    Conclusion,
+    DecisionRequest,
     Guardrail,
     GuardrailBreach,
     Participation,
@@ -42,7 +43,8 @@ from pilots.models import (
 )
 from pilots.views import HOME_LIST
 
-from . import evidence
+from . import banners, evidence, learnings
+from .forms import LearningsFilterForm
 
 HOME_PILOTS = 10
 
@@ -113,10 +115,8 @@ def _count(model, **filters):
 
 
 def _lead_home(user) -> tuple[list[dict], int] | None:
-    led_teams = list(proposals.teams_led_by(user).values_list("pk", flat=True))
-    qs = Pilot.objects.filter(Q(lead=user) | Q(team__in=led_teams)).exclude(
-        stage__in=[Stage.STOPPED, Stage.RETIRED]
-    )
+    led_teams = list(access.teams_led_by(user).values_list("pk", flat=True))
+    qs = access.led(Pilot.objects.all(), user).exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
     if not led_teams and not qs.exists():
         return None
     total = qs.count()
@@ -174,7 +174,15 @@ def _ops_home() -> dict[str, Any]:
     proposed = Pilot.objects.filter(stage=Stage.PROPOSED)
     # Running past their planned end: nothing ends a pilot automatically, Ops decide.
     past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
+    ready, ready_count = banners.ready_for_review(Pilot.objects.all())
+    requests = DecisionRequest.objects.filter(status=DecisionRequest.Status.OPEN)
     return {
+        "decision_requests": list(
+            requests.select_related("pilot__team", "requested_by")[:HOME_LIST]
+        ),
+        "decision_requests_count": requests.count(),
+        "ready": ready,
+        "ready_count": ready_count,
         "past_end": list(
             past_end.select_related("team", "tool").order_by("planned_end", "pk")[:HOME_LIST]
         ),
@@ -197,7 +205,7 @@ def _ops_home() -> dict[str, Any]:
 def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pilot = _visible_pilot(request, pk)
     rounds = list(pilot.rounds.with_counts().order_by("-period_start")[:24])
-    can_edit = lifecycle.can_edit(pilot, request.user)
+    can_edit = access.may_edit(request.user, pilot)
     context = {
         "pilot": pilot,
         "stage_description": STAGE_DESCRIPTIONS[Stage(pilot.stage)],
@@ -208,12 +216,13 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
         ),
         "changes": evidence.decision_rows(list(pilot.stage_changes.select_related("actor"))),
+        "history": history.entries(pilot),
         "rounds": rounds,
+        "conclusion": Conclusion.objects.filter(pilot=pilot).select_related("concluded_by").first(),
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
         "resolves_breaches": is_ops(request.user),
-        "leads_it": pilot.lead_id == request.user.pk
-        or proposals.leads_team(request.user, pilot.team),
+        "leads_it": access.is_lead_of(request.user, pilot),
         "missing": proposals.missing_for_submission(
             pilot,
             metrics=pilot.metrics.count(),
@@ -224,6 +233,26 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     context.update(evidence.page_context(pilot))
+    context["decision_request"] = (
+        DecisionRequest.objects.filter(pilot=pilot, status=DecisionRequest.Status.OPEN)
+        .select_related("requested_by")
+        .first()
+    )
+    context["request_actions"] = (
+        [
+            (t.action, DecisionRequest.Action(t.action).label)
+            for t in lifecycle.transitions_from(pilot.stage)
+            if t.action in DecisionRequest.Action.values
+        ]
+        if context["leads_it"]
+        else []
+    )
+    context["decision_banner"] = banners.banner(
+        pilot,
+        advice=context["recommendation"],
+        evaluations=context["metric_evaluations"],
+        open_breaches=context["open_breaches"],
+    )
     return render(request, "pilots/detail.html", context)
 
 
@@ -281,3 +310,31 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     }
     context.update(evidence.portfolio_context(qs))
     return render(request, "pilots/portfolio.html", context)
+
+
+LEARNINGS_PER_PAGE = 20
+
+
+@login_required
+def learnings_library(request: HttpRequest) -> HttpResponse:
+    """Every concluded pilot this person may see, searchable and filtered, paginated.
+
+    Queries (whatever the number of pilots): the session and the user, Ops or not, the years,
+    the tools and the teams for the filters, the count and the page of conclusions with their
+    pilot, team, tool and stage change.
+    """
+    form = LearningsFilterForm(request.GET or None, years=learnings.years(request.user))
+    qs = learnings.search(learnings.concluded(request.user), form.filters())
+    page = Paginator(qs, LEARNINGS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "decisions/learnings.html",
+        {
+            "filters": form,
+            "page": page,
+            "rows": [learnings.row(c) for c in page.object_list],
+            "query": query.urlencode(),
+        },
+    )

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import PermissionRefused, ValidationFailed
-from pilots.models import is_ops
 
+from . import access
 from .models import Absence
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def mark_away(
     it, so the participant never sees two rows for the same days.
     """
     actor = actor or user
-    if actor.pk != user.pk and not is_ops(actor):
+    if not access.may_mark_away(actor, user):
         raise PermissionRefused(
             _("Only Ops can record someone else's absence."), code="not_your_absence"
         )

@@ -24,10 +24,11 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from core.exceptions import DomainError
 from core.models import Delivery
+from core.ops import is_ops
 from pilots import admin as pilots_admin
-from pilots.models import Pilot, is_ops
+from pilots.models import Pilot
 
-from . import absences, invitations, questionnaires, scheduling
+from . import absences, access, invitations, questionnaires, scheduling
 from .models import Absence, FeedbackRound, Prompt, Question, Questionnaire
 
 
@@ -383,7 +384,7 @@ class PromptAdmin(ReadOnlyAdmin):
     actions = ["resend_invitation"]
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("feedback.change_prompt")
+        return access.may_resend_invitation(request.user)
 
     @admin.action(description=gettext_lazy("Re-send the invitation"), permissions=["resend"])
     def resend_invitation(self, request: HttpRequest, queryset: QuerySet) -> None:

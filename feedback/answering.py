@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -40,7 +40,7 @@ from core import followups
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
-from . import tokens
+from . import access, tokens
 from .anonymity import EXPOSURE_VALUE
 from .models import Answer, FeedbackRound, Prompt, Question, Response
 
@@ -105,8 +105,9 @@ def prompt_for_token(token: str) -> Prompt:
 def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
     """Return a logged-in participant's own prompt, or raise PermissionRefused."""
     prompt = (
-        Prompt.objects.select_related("round__pilot", "round__questionnaire")
-        .filter(pk=prompt_id, participant_id=user.pk)
+        access.own_prompts(Prompt.objects.all(), user)
+        .select_related("round__pilot", "round__questionnaire")
+        .filter(pk=prompt_id)
         .first()
     )
     if prompt is None:
@@ -365,59 +366,58 @@ def submit_response(
     prompt_id: int | None = None,
     user: AbstractBaseUser | None = None,
     answers: dict[str, Any],
+    prompt: Prompt | None = None,
+    questions: list[Question] | None = None,
 ) -> Response:
     """Record (or replace) the answers of one prompt, by its token or by its participant.
 
-    The first submission marks the prompt answered with a conditional UPDATE and creates the
-    response in the same transaction; later ones replace the answers of that same response.
-    For an anonymous pilot answered from the inbox the prompt gets a new token, returned once as
-    ``response.edit_token`` (stored nowhere). Raises UnknownLink, PermissionRefused,
-    AnsweringClosed (codes round_closed, pilot_paused, pilot_stopped), AlreadyAnswered or
-    AnswersInvalid.
+    The first submission marks the prompt answered with a conditional UPDATE (that also checks
+    the token) and creates the response in the same transaction; later ones replace the answers
+    of that same response. For an anonymous pilot answered from the inbox the prompt gets a new
+    token, returned once as ``response.edit_token`` (stored nowhere). A caller that already
+    read the prompt (by this token, or the user's own) and the round's questions passes them,
+    to save their queries. Raises UnknownLink, PermissionRefused, AnsweringClosed (codes
+    round_closed, pilot_paused, pilot_stopped), AlreadyAnswered or AnswersInvalid.
     """
     if (token is None) == (prompt_id is None):
         raise ValueError("Pass exactly one of token or prompt_id.")
     if prompt_id is not None and (user is None or not user.is_authenticated):
         raise PermissionRefused(_("Log in to answer from your inbox."), code="login_required")
-    prompt = prompt_for_token(token) if token is not None else own_prompt(prompt_id, user=user)
+    if prompt is None or (prompt_id is not None and prompt.pk != prompt_id):
+        prompt = prompt_for_token(token) if token is not None else own_prompt(prompt_id, user=user)
+    elif prompt_id is not None and prompt.participant_id != user.pk:
+        raise PermissionRefused(
+            _("This is not one of your feedback prompts."), code="not_your_prompt"
+        )
     with transaction.atomic():
         # The same lock close_round takes: a response commits before the close counts it, or
-        # sees the round closed. It also serialises the submissions of one token.
-        feedback_round = FeedbackRound.objects.select_for_update().get(pk=prompt.round_id)
-        pilot = Pilot.objects.get(pk=feedback_round.pilot_id)
-        feedback_round.pilot = pilot
-        reason = refusal(feedback_round, pilot)
+        # sees the round closed. It also serialises the submissions of one token. Only the
+        # round's row is locked (of=self), the pilot is read with it.
+        feedback_round = (
+            FeedbackRound.objects.select_for_update(of=("self",))
+            .select_related("pilot")
+            .get(pk=prompt.round_id)
+        )
+        reason = refusal(feedback_round, feedback_round.pilot)
         if reason is not None:
             raise reason
-        cleaned = validate_answers(questions_for_round(feedback_round), answers)
-        # Re-read under the lock: a concurrent submission may have answered or rotated it.
-        prompt = Prompt.objects.get(pk=prompt.pk)
-        if token is not None and prompt.token_hash != tokens.hash_token(token):
-            raise UnknownLink(_("This link was replaced by a newer one."))
+        if questions is None:
+            questions = questions_for_round(feedback_round)
+        cleaned = validate_answers(questions, answers)
         prompt.round = feedback_round
-        response, edit_token = _response_to_fill(prompt, feedback_round, token=token)
+        response, edit_token = _claim_or_find(prompt, feedback_round, token=token)
         if response is None:
-            new_hash = tokens.hash_token(edit_token) if edit_token else prompt.token_hash
-            claimed = Prompt.objects.filter(pk=prompt.pk, answered=False).update(
-                answered=True, token_hash=new_hash
-            )
-            if claimed != 1:
-                raise AlreadyAnswered(
-                    _(
-                        "You already answered this round. Your answer is anonymous, so it can "
-                        "only be changed through the link you used (or were given) when you "
-                        "answered."
-                    )
-                )
             response = Response.objects.create(
                 round=feedback_round,
                 # The round's anonymity, fixed when it opened, not the pilot's current setting.
-                respondent=None if feedback_round.anonymous else prompt.participant,
+                respondent_id=None if feedback_round.anonymous else prompt.participant_id,
                 edit_key_hash=(
                     tokens.edit_key_hash(edit_token or token) if feedback_round.anonymous else None
                 ),
             )
-            if feedback_round.anonymous:
+            # Only PostgreSQL stamps row versions; SQLite rewrites rows in place, so there the
+            # round-wide rewrite would cost a write per prompt and hide nothing.
+            if feedback_round.anonymous and connection.vendor == "postgresql":
                 _blur_row_versions(feedback_round.pk)
         else:
             response.answers.all().delete()
@@ -444,6 +444,48 @@ def submit_response(
             )
     response.edit_token = edit_token  # type: ignore[attr-defined]
     return response
+
+
+def _claim_or_find(
+    prompt: Prompt, feedback_round: FeedbackRound, *, token: str | None
+) -> tuple[Response | None, str | None]:
+    """Claim the unanswered prompt, or return the response its holder replaces.
+
+    Returns (None, a fresh token or None) when this submission answered the prompt first:
+    one conditional UPDATE, which also re-checks the token, since a concurrent submission may
+    have answered the prompt or rotated its token. Otherwise (the response, None).
+    """
+    rotate = feedback_round.anonymous and token is None
+    new_token = tokens.make_token()[0] if rotate else None
+    claim = Prompt.objects.filter(pk=prompt.pk, answered=False)
+    if token is not None:
+        claim = claim.filter(token_hash=tokens.hash_token(token))
+    changes: dict[str, Any] = {"answered": True}
+    if new_token:
+        changes["token_hash"] = tokens.hash_token(new_token)
+    if claim.update(**changes) == 1:
+        return None, new_token
+    # Not claimed: already answered, or (by token) the token was replaced.
+    current = Prompt.objects.filter(pk=prompt.pk).values_list("token_hash", flat=True).first()
+    if token is not None and current != tokens.hash_token(token):
+        raise UnknownLink(_("This link was replaced by a newer one."))
+    response = None if rotate else existing_response(prompt, token=token)
+    if response is None:
+        if rotate:
+            raise AlreadyAnswered(
+                _(
+                    "You already answered this round. Your answer is anonymous, so we cannot "
+                    "find it from your account: change it through the link you were given "
+                    "when you answered (or the emailed link, if you answered through it)."
+                )
+            )
+        raise AlreadyAnswered(
+            _(
+                "You already answered this round. Your answer is anonymous, so it can only be "
+                "changed through the link you used (or were given) when you answered."
+            )
+        )
+    return response, None
 
 
 def scatter_rows(feedback_round: FeedbackRound) -> None:
@@ -488,25 +530,3 @@ def _blur_row_versions(round_id: int) -> None:
     stamp of the latest answer, which matches every prompt or none.
     """
     Prompt.objects.filter(round_id=round_id).update(answered=F("answered"))
-
-
-def _response_to_fill(
-    prompt: Prompt, feedback_round: FeedbackRound, *, token: str | None
-) -> tuple[Response | None, str | None]:
-    """Return (the response to replace, or None to create one; a fresh token if rotating)."""
-    if not feedback_round.anonymous:
-        return existing_response(prompt), None
-    if token is not None:
-        return existing_response(prompt, token=token), None
-    if prompt.answered:
-        raise AlreadyAnswered(
-            _(
-                "You already answered this round. Your answer is anonymous, so we cannot find it "
-                "from your account: change it through the link you were given when you answered "
-                "(or the emailed link, if you answered through it)."
-            )
-        )
-    # Inbox answer of an anonymous pilot: a fresh token becomes both the prompt's link and the
-    # response's edit key; the old emailed token stops working.
-    new_token, _new_hash = tokens.make_token()
-    return None, new_token

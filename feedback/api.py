@@ -13,8 +13,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from pilots.models import Pilot
-
+from . import access
 from .models import FeedbackRound
 
 
@@ -49,7 +48,6 @@ class FeedbackRoundViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[FeedbackRound]:
         # A subquery rather than a join: visible_to() may add DISTINCT, and the round list
         # needs no pilot column beyond its id. Two queries per page (count, rows).
-        visible = Pilot.objects.visible_to(self.request.user).values("pk")
-        return FeedbackRound.objects.filter(pilot__in=visible).order_by(
+        return access.visible_rounds(FeedbackRound.objects.all(), self.request.user).order_by(
             "pilot_id", "-period_start", "pk"
         )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.utils import translation
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import ValidationFailed
@@ -85,11 +89,135 @@ def _field_for(question: Question, words: LocalizedQuestion, *, foreign: str = "
     )
 
 
+@dataclass(frozen=True)
+class QuestionSpec:
+    """One question ready to show: its words in one language and its control's fixed parts.
+
+    Built once per question set and language (cached), so a page shows its controls without
+    Django's template-rendered widgets (one template render per radio option).
+    """
+
+    question: Question
+    words: LocalizedQuestion
+    lang: str
+    label: str
+    help_text: str
+    is_group: bool
+    options: tuple[tuple[str, str], ...]
+    attrs: tuple[tuple[str, str], ...]
+    condition: str
+    condition_value: str
+
+
+_SPECS: OrderedDict[tuple[str, str], list[QuestionSpec]] = OrderedDict()
+_SPECS_SIZE = 256
+_SPECS_LOCK = threading.Lock()
+
+
+def _fingerprint(questions: list[Question]) -> str:
+    # Every stored field of every question: a question edited (or added to the pilot while
+    # the round is open) is a new key, never a stale page.
+    return repr(
+        [[getattr(q, f.attname) for f in Question._meta.concrete_fields] for q in questions]
+    )
+
+
+def question_specs(questions: list[Question], language: str | None = None) -> list[QuestionSpec]:
+    """Return the questions' specs in `language` (default: the active one), cached."""
+    page_language = (language or translation.get_language() or "")[:2]
+    key = (page_language, _fingerprint(questions))
+    with _SPECS_LOCK:
+        specs = _SPECS.get(key)
+        if specs is not None:
+            _SPECS.move_to_end(key)
+            return specs
+    with translation.override(page_language or None):
+        specs = _build_specs(questions, page_language)
+    with _SPECS_LOCK:
+        _SPECS[key] = specs
+        while len(_SPECS) > _SPECS_SIZE:
+            _SPECS.popitem(last=False)
+    return specs
+
+
+def _build_specs(questions: list[Question], page_language: str) -> list[QuestionSpec]:
+    words = {q.key: q.localized(page_language) for q in questions}
+    blank = LocalizedQuestion("", "", "", "", "", "", "", [])
+    specs = []
+    for question in questions:
+        own = words[question.key]
+        lang = "" if own.language == page_language else own.language
+        field = _field_for(question, own, foreign=lang)
+        attrs = dict(field.widget.attrs)
+        attrs.update(field.widget_attrs(field.widget))
+        if field.help_text:
+            attrs["aria-describedby"] = f"{question.key}-help"
+        if question.shown_if_key:
+            attrs["data-shown-if"] = question.shown_if_key
+            attrs["data-shown-if-value"] = question.shown_if_value
+        elif question.required:
+            attrs["aria-required"] = "true"
+        is_group = isinstance(field.widget, forms.RadioSelect)
+        condition = words.get(question.shown_if_key, blank)
+        specs.append(
+            QuestionSpec(
+                question=question,
+                words=own,
+                lang=lang,
+                label=str(field.label),
+                help_text=str(field.help_text),
+                is_group=is_group,
+                options=tuple((str(v), str(label)) for v, label in getattr(field, "choices", ())),
+                attrs=tuple((k, str(v)) for k, v in attrs.items()),
+                condition=condition.text,
+                condition_value=str(_display_value(question.shown_if_value, condition)),
+            )
+        )
+    return specs
+
+
+def _attrs_html(attrs: dict[str, str]) -> str:
+    return "".join(f' {name}="{escape(value)}"' for name, value in attrs.items())
+
+
+def render_control(spec: QuestionSpec, value: Any, *, invalid: bool) -> str:
+    """Return the HTML of one question's input(s), as Django's widgets would write it."""
+    key = spec.question.key
+    attrs = dict(spec.attrs)
+    if invalid:
+        described = attrs.get("aria-describedby", "")
+        attrs["aria-describedby"] = f"{described} {key}-errors".strip()
+        attrs["aria-invalid"] = "true"
+    name = escape(key)
+    if spec.is_group:
+        chosen = {str(v) for v in value} if isinstance(value, list | tuple) else {str(value)}
+        common = _attrs_html(attrs)
+        parts = [f'<div id="id_{name}">']
+        for i, (option, label) in enumerate(spec.options):
+            checked = " checked" if option in chosen else ""
+            parts.append(
+                f'<div>\n    <label for="id_{name}_{i}"><input type="radio" name="{name}" '
+                f'value="{escape(option)}"{common} id="id_{name}_{i}"{checked}>\n '
+                f"{conditional_escape(label)}</label>\n\n</div>"
+            )
+        parts.append("\n</div>")
+        return mark_safe("".join(parts))  # noqa: S308 # nosec B308 B703: every value above is escaped
+    attrs["id"] = f"id_{key}"
+    if spec.question.kind == Question.Kind.TEXT:
+        text = escape(value) if value else ""
+        return mark_safe(  # noqa: S308 # nosec B308 B703: escaped
+            f'<textarea name="{name}"{_attrs_html(attrs)}>\n{text}</textarea>'
+        )
+    shown = "" if value in (None, "") else f' value="{escape(value)}"'
+    return mark_safe(f'<input type="number" name="{name}"{shown}{_attrs_html(attrs)}>')  # noqa: S308 # nosec B308 B703
+
+
 class AnswerForm(forms.Form):
     """A form built from a round's questions; answering.validate_answers checks them.
 
     Its words are the questions' in `language` (default: the active one), falling back to the
     language each question is written in; the values submitted are the same in every language.
+    The page shows its controls from the cached specs (render_control), not from the widgets.
     """
 
     def __init__(
@@ -97,19 +225,20 @@ class AnswerForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.questions = questions
-        self.words = {q.key: q.localized(language) for q in questions}
-        self.page_language = (language or translation.get_language() or "")[:2]
-        for question in questions:
-            field = _field_for(question, self.words[question.key], foreign=self.lang(question))
+        self.specs = question_specs(questions, language)
+        self.words = {s.question.key: s.words for s in self.specs}
+        for spec in self.specs:
+            question = spec.question
+            if spec.is_group:
+                field: forms.Field = forms.ChoiceField(
+                    choices=spec.options, required=False, widget=forms.RadioSelect
+                )
+            elif question.kind == Question.Kind.TEXT:
+                field = forms.CharField(required=False, max_length=answering.TEXT_MAX_LENGTH)
+            else:
+                field = forms.CharField(required=False)
+            field.label = spec.label
             field.question = question  # type: ignore[attr-defined]
-            attrs = field.widget.attrs
-            if field.help_text:
-                attrs["aria-describedby"] = f"{question.key}-help"
-            if question.shown_if_key:
-                attrs["data-shown-if"] = question.shown_if_key
-                attrs["data-shown-if-value"] = question.shown_if_value
-            elif question.required:
-                attrs["aria-required"] = "true"
             self.fields[question.key] = field
 
     def clean(self) -> dict[str, Any]:
@@ -130,49 +259,41 @@ class AnswerForm(forms.Form):
                 continue  # the field's own check already explained what is wrong
             self.add_error(field, error.message)
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        self.full_clean_aria()
-
-    def full_clean_aria(self) -> None:
-        """Point each invalid input at its error message, for screen readers."""
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                described = attrs.get("aria-describedby", "")
-                if f"{name}-errors" not in described:
-                    attrs["aria-describedby"] = f"{described} {name}-errors".strip()
-                attrs["aria-invalid"] = "true"
+    def _value(self, key: str) -> Any:
+        if self.is_bound:
+            if isinstance(self.fields[key].widget, forms.RadioSelect):
+                return (
+                    self.data.getlist(key) if hasattr(self.data, "getlist") else self.data.get(key)
+                )
+            return self.data.get(key)
+        return self.initial.get(key)
 
     def sections(self) -> list[dict[str, Any]]:
-        """The bound fields with their question, for the template.
+        """The questions with their words and their control's HTML, for the template.
 
         `lang` is the language of a question's words when it is not the page's (a lead's
         question written in one language only), so screen readers pronounce it right.
         """
+        errors = self.errors if self.is_bound else {}
         return [
             {
-                "field": self[q.key],
-                "question": q,
-                "words": self.words[q.key],
-                "lang": self.lang(q),
-                "is_group": isinstance(self.fields[q.key].widget, forms.RadioSelect),
-                "condition": self._condition_words(q).text,
-                "condition_value": _display_value(q.shown_if_value, self._condition_words(q)),
+                "question": spec.question,
+                "words": spec.words,
+                "lang": spec.lang,
+                "label": spec.label,
+                "help_text": spec.help_text,
+                "errors": errors.get(spec.question.key, ()),
+                "is_group": spec.is_group,
+                "condition": spec.condition,
+                "condition_value": spec.condition_value,
+                "control": render_control(
+                    spec,
+                    self._value(spec.question.key),
+                    invalid=spec.question.key in errors,
+                ),
             }
-            for q in self.questions
+            for spec in self.specs
         ]
-
-    def lang(self, question: Question) -> str:
-        """The language of a question's words if it is not the page's, else ""."""
-        language = self.words[question.key].language
-        return "" if language == self.page_language else language
-
-    def _condition_words(self, question: Question) -> LocalizedQuestion:
-        """The words of the question a conditional question depends on (blank if none)."""
-        if question.shown_if_key in self.words:
-            return self.words[question.shown_if_key]
-        return LocalizedQuestion(question.shown_if_key, "", "", "", "", "", "", [])
 
 
 def _display_value(value: str, condition: LocalizedQuestion) -> str:

@@ -38,10 +38,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core import languages, outbox
-from core.exceptions import ValidationFailed
+from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import Delivery
 from pilots.models import ACTIVE_STAGES, Stage
 
+from . import access
 from .models import Absence, FeedbackRound, Prompt
 from .tokens import make_token
 
@@ -116,7 +117,7 @@ def queue_invitations(round_ids: list[int]) -> int:
         JOIN {Prompt.participant.field.related_model._meta.db_table} u ON u.id = p.participant_id
         WHERE p.round_id IN ({placeholders}) AND u.email <> '' AND NOT p.answered
         ON CONFLICT (dedupe_key) DO NOTHING
-    """  # noqa: S608 - only table and column names of the models are interpolated
+    """  # noqa: S608 # nosec B608 - only table and column names of the models are interpolated
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *round_ids])
         queued = max(cursor.rowcount, 0)
@@ -359,8 +360,10 @@ def check_resendable(prompt: Prompt, *, now: datetime.datetime) -> None:
         )
 
 
-def resend(prompt_id: int, *, now: datetime.datetime | None = None) -> Prompt:
-    """Queue a failed invitation again (checks in `check_resendable`); in a transaction."""
+def resend(prompt_id: int, *, actor, now: datetime.datetime | None = None) -> Prompt:
+    """Queue a failed invitation again, as Ops (checks in `check_resendable`); in a transaction."""
+    if not access.may_resend_invitation(actor):
+        raise PermissionRefused(_("Only Ops can re-send an invitation."))
     now = now or timezone.now()
     with transaction.atomic():
         prompt = (

@@ -17,9 +17,10 @@ from django.db.models import F, Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
-from pilots import measures
-from pilots.models import Membership, Pilot, Stage
+from pilots import access, measures
+from pilots.models import Pilot, Stage
 from pilots.question_keys import AskedQuestion
 
 from .models import Question, Questionnaire
@@ -28,34 +29,22 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 MAX_EXTRA_QUESTIONS = 5
+# What a change record keeps of a pilot's own question.
+QUESTION_FIELDS = ("key", "text", "kind", "required", "min_value", "max_value", "choices")
 MAX_SCALE_POINTS = 11
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 CLOSED_STAGES = (Stage.STOPPED, Stage.RETIRED)
 
 
 def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
-    """Tell whether a user may add questions to a pilot: its lead, or a lead of its team."""
-    if not user.is_authenticated:
-        return False
-    if pilot.lead_id == user.pk:
-        return True
-    return Membership.objects.filter(
-        team_id=pilot.team_id, user_id=user.pk, role=Membership.Role.LEAD
-    ).exists()
+    """Tell whether a user may add questions to a pilot (pilots.access decides)."""
+    return access.may_manage_questions(user, pilot)
 
 
 def pilots_managed_by(user: AbstractBaseUser) -> QuerySet[Pilot]:
     """Pilots whose questions a user may change (the same rule as can_manage), still running."""
-    if not user.is_authenticated:
-        return Pilot.objects.none()
     return (
-        Pilot.objects.filter(
-            Q(lead_id=user.pk)
-            | Q(team__memberships__user_id=user.pk, team__memberships__role=Membership.Role.LEAD)
-        )
-        .exclude(stage__in=CLOSED_STAGES)
-        .distinct()
-        .order_by("title")
+        access.managed(Pilot.objects.all(), user).exclude(stage__in=CLOSED_STAGES).order_by("title")
     )
 
 
@@ -174,7 +163,7 @@ def add_question(
             )
         try:
             with transaction.atomic():
-                return Question.objects.create(
+                question = Question.objects.create(
                     pilot=pilot,
                     key=key,
                     text=text,
@@ -198,6 +187,14 @@ def add_question(
                 code="duplicate_key",
                 field="key",
             ) from e
+        changelog.record(
+            "question.added",
+            subject=question,
+            scope=pilot,
+            actor=user,
+            changes=changelog.diff({}, changelog.snapshot(question, QUESTION_FIELDS)),
+        )
+    return question
 
 
 TRANSLATED_FIELDS = {"text": 300, "help_text": 300}
@@ -357,6 +354,13 @@ def remove_question(question_id: int, *, user: AbstractBaseUser) -> None:
                 code="question_in_use",
                 field="question",
             )
+        changelog.record(
+            "question.removed",
+            subject=question,
+            scope=pilot,
+            actor=user,
+            changes=changelog.diff(changelog.snapshot(question, QUESTION_FIELDS), {}),
+        )
         question.delete()
 
 

@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import measures
-from pilots.models import is_ops
 
+from . import access
 from .models import Question, Questionnaire
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def check_keys_not_measured(questionnaire: Questionnaire, keys: Iterable[str]) -
 
 def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> Question:
     """Change fields of a questionnaire's question, unless its version is frozen."""
-    if not is_ops(actor):
+    if not access.may_edit_questionnaires(actor):
         raise PermissionRefused(_("Only Ops can edit questionnaires."))
     with transaction.atomic():
         question = (
@@ -88,10 +89,18 @@ def update_question(question_id: int, *, actor: AbstractBaseUser, **changes) -> 
         check_questions_editable(question.questionnaire)
         if changes.get("key", question.key) != question.key:
             check_keys_not_measured(question.questionnaire, [question.key])
+        before = changelog.snapshot(question, changes)
         for name, value in changes.items():
             setattr(question, name, value)
         question.full_clean()
         question.save()
+        changelog.record(
+            "question.edited",
+            subject=question,
+            scope=question.questionnaire,
+            actor=actor,
+            changes=changelog.diff(before, changelog.snapshot(question, changes)),
+        )
     return question
 
 
@@ -101,7 +110,7 @@ def new_version(questionnaire_id: int, *, actor: AbstractBaseUser) -> Questionna
     The copy also becomes the default questionnaire if the current version was. Rounds
     already opened keep the version they used.
     """
-    if not is_ops(actor):
+    if not access.may_edit_questionnaires(actor):
         raise PermissionRefused(_("Only Ops can create questionnaire versions."))
     with transaction.atomic():
         source = Questionnaire.objects.get(pk=questionnaire_id)
@@ -129,6 +138,13 @@ def new_version(questionnaire_id: int, *, actor: AbstractBaseUser) -> Questionna
             question.id = None
             question.questionnaire = copy
         Question.objects.bulk_create(questions)
+        changelog.record(
+            "questionnaire.versioned",
+            subject=copy,
+            scope=copy,
+            actor=actor,
+            changes={"version": [source.version, next_number]},
+        )
     logger.info(
         "Questionnaire %s: version %d created by user %s from version %d.",
         source.slug,

@@ -55,9 +55,9 @@ from django.utils.translation import gettext as _
 
 from core import dispatch, followups
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
-from pilots.models import ACTIVE_STAGES, Pilot, Stage, is_ops
+from pilots.models import ACTIVE_STAGES, Pilot, Stage
 
-from . import answering, invitations
+from . import access, answering, invitations
 from . import results as round_results
 from .models import Absence, FeedbackRound, Prompt, Questionnaire
 
@@ -372,7 +372,7 @@ def open_rounds_now(
 
 
 def _require_ops(actor, message: str) -> None:
-    if actor is None or not actor.is_active or not is_ops(actor):
+    if not access.may_run_rounds(actor):
         raise PermissionRefused(message)
 
 
@@ -451,7 +451,7 @@ def create_prompts(round_ids: list[int], *, now: datetime.datetime | None = None
             WHERE a.user_id = pp.user_id AND a.starts_on <= r.period_start
               AND a.ends_on >= r.period_start)
         ON CONFLICT (round_id, participant_id) DO NOTHING
-    """  # noqa: S608 - only table/column names from the models are interpolated
+    """  # noqa: S608 # nosec B608 - only table/column names from the models are interpolated
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *round_ids, FeedbackRound.Status.OPEN])
         return max(cursor.rowcount, 0)
@@ -549,8 +549,9 @@ def resend_invitation(prompt_id: int, *, actor, now: datetime.datetime | None = 
     prompt, a closed round, a pilot no longer active, or a prompt whose email did not fail.
     The new token is minted when the email is built, which kills the link of any earlier one.
     """
-    _require_ops(actor, _("Only Ops can re-send an invitation."))
-    prompt = invitations.resend(prompt_id, now=now)
+    if not access.may_resend_invitation(actor):
+        raise PermissionRefused(_("Only Ops can re-send an invitation."))
+    prompt = invitations.resend(prompt_id, actor=actor, now=now)
     logger.info("Invitation of prompt %s queued again by user %s.", prompt.pk, actor.pk)
     return prompt
 

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import Pilot
 
-from . import absences, answering, pilot_questions, tokens
+from . import absences, access, answering, pilot_questions, tokens
 from .forms import AbsenceForm, AnswerForm, ExtraQuestionForm
 from .models import Absence, FeedbackRound, Prompt, Question
 
@@ -88,7 +88,9 @@ def answer_prompt(request: HttpRequest, pk: int) -> HttpResponse:
 def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> HttpResponse:
     feedback_round = prompt.round
     pilot = feedback_round.pilot
-    response = answering.existing_response(prompt, token=token)
+    # A successful POST (a redirect) shows no response: read it only for a page that does.
+    posted = request.method == "POST"
+    response = None if posted else answering.existing_response(prompt, token=token)
     context: dict[str, Any] = {
         "prompt": prompt,
         "round": feedback_round,
@@ -96,12 +98,24 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
         "response": response,
         "token": token,
     }
+
+    def page(template: str, **extra: Any) -> HttpResponse:
+        if posted:
+            context["response"] = answering.existing_response(prompt, token=token)
+        context.update(extra)
+        return render(request, template, context)
+
     closed = answering.refusal(feedback_round, pilot)
     if closed is not None:
-        context.update(title=_("Feedback closed"), message=closed.message, code=closed.code)
-        return render(request, "feedback/closed.html", context)
+        return page(
+            "feedback/closed.html",
+            title=_("Feedback closed"),
+            message=closed.message,
+            code=closed.code,
+        )
     if token is None and feedback_round.anonymous and prompt.answered:
-        context.update(
+        return page(
+            "feedback/message.html",
             title=_("Already answered"),
             message=_(
                 "You answered this round. Your answer is anonymous, so it is not linked to your "
@@ -111,7 +125,6 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
             )
             % {"closes": _when(feedback_round.closes_at)},
         )
-        return render(request, "feedback/message.html", context)
     questions = answering.questions_for_round(feedback_round)
     if request.method == "POST":
         form = AnswerForm(questions, request.POST)
@@ -122,16 +135,20 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
                     prompt_id=None if token else prompt.pk,
                     user=None if token else request.user,
                     answers=form.answers(),
+                    prompt=prompt,
+                    questions=questions,
                 )
             except answering.AnswersInvalid as e:
                 form.add_domain_errors(e.errors)
-                form.full_clean_aria()
             except answering.AnsweringClosed as e:
-                context.update(title=_("Feedback closed"), message=e.message, code=e.code)
-                return render(request, "feedback/closed.html", context)
+                return page(
+                    "feedback/closed.html",
+                    title=_("Feedback closed"),
+                    message=e.message,
+                    code=e.code,
+                )
             except DomainError as e:
-                context.update(title=_("Not saved"), message=e.message)
-                return render(request, "feedback/message.html", context)
+                return page("feedback/message.html", title=_("Not saved"), message=e.message)
             else:
                 edit_token = saved.edit_token or token
                 if edit_token:
@@ -144,13 +161,13 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
                 return reply
     else:
         form = AnswerForm(questions, initial=answering.answers_of(response))
-    context.update(
+    return page(
+        "feedback/answer.html",
         form=form,
         saved=bool(request.GET.get("saved")) and response is not None,
         closes_at=feedback_round.closes_at,
         action=request.path,
     )
-    return render(request, "feedback/answer.html", context)
 
 
 def _when(moment: Any) -> str:
@@ -194,7 +211,7 @@ def edit_links(request: HttpRequest) -> dict[int, str]:
 def _remember_edit_link(
     request: HttpRequest, reply: HttpResponse, prompt: Prompt, token: str
 ) -> None:
-    if not request.user.is_authenticated or prompt.participant_id != request.user.pk:
+    if not access.may_answer(request.user, prompt):
         return
     links = edit_links(request)
     links[prompt.pk] = token

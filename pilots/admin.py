@@ -10,7 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -18,19 +18,22 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import lifecycle, registry, reviews
-from .admin_measures import GuardrailInline, SuccessMetricInline
 from core.exceptions import DomainError
+from core.ops import is_ops
+
+from . import access, conclusions, lifecycle, proposals, registry, reviews
+from .admin_measures import DraftOnlyInline, GuardrailInline, SuccessMetricInline
 from .models import (
     AITool,
+    Conclusion,
+    DecisionRequest,
     Membership,
     Participation,
     Pilot,
     Review,
-    StageChange,
     Stage,
+    StageChange,
     Team,
-    is_ops,
 )
 
 # The admin is where Ops work: it carries the product's name, not Django's.
@@ -72,9 +75,12 @@ class AIToolAdmin(admin.ModelAdmin):
     search_fields = ["name", "vendor", "notes"]
 
 
-class ParticipationInline(admin.TabularInline):
+class ParticipationInline(DraftOnlyInline, admin.TabularInline):
+    """The people of a draft: who, only (pilots.proposals writes their rows)."""
+
     model = Participation
     extra = 0
+    fields = ["user"]
     raw_id_fields = ["user"]
 
 
@@ -117,6 +123,21 @@ class StageChangeInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+def _rows(formset, names, keep=lambda instance: True) -> list[dict]:
+    """The rows an inline formset holds after its validation, deleted and blank ones left out."""
+    if formset is None:
+        return []
+    rows = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None)
+        if not data or data.get("DELETE"):
+            continue
+        if form.instance.pk is not None and not keep(form.instance):
+            continue
+        rows.append({name: data[name] for name in names if name in data})
+    return rows
 
 
 def _stage_action(action: str):
@@ -194,6 +215,64 @@ class PilotAdmin(admin.ModelAdmin):
         ),
     ]
 
+    # Editing goes through pilots.proposals: a draft only, its rules (participants from the
+    # team, unique names, asked questions), and a change record. Outside draft the form is
+    # read-only; a pilot then changes by its own operations (stage actions, reviews, the
+    # measures' repairs by Ops), each with its rule and its record.
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is None:
+            return super().has_change_permission(request)
+        if obj.stage != Stage.DRAFT or not access.may_correct(request.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and access.may_correct(request.user)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id=None, form_url: str = "", extra_context=None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as e:
+            # Raised by the domain inside the admin's transaction: nothing was written.
+            self.message_user(request, e.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request: HttpRequest, obj: Pilot, form, change: bool) -> None:
+        """Save nothing yet: `save_related` saves the pilot with its rows through proposals."""
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        by_prefix = {formset.prefix: formset for formset in formsets}
+        data = form.cleaned_data
+        proposal = proposals.Proposal(
+            fields={name: data[name] for name in proposals.PILOT_FIELDS if name in data},
+            metrics=_rows(by_prefix.get("metrics"), proposals.METRIC_FIELDS),
+            # A guardrail Ops disabled stays as it is, with its reason (as in a lead's edit).
+            guardrails=_rows(
+                by_prefix.get("guardrails"),
+                proposals.GUARDRAIL_FIELDS,
+                keep=lambda guardrail: guardrail.disabled_at is None,
+            ),
+            participants=[row["user"] for row in _rows(by_prefix.get("participations"), ["user"])],
+        )
+        if change:
+            proposals.correct_draft(
+                form.instance.pk,
+                actor=request.user,
+                proposal=proposal,
+                team=data.get("team"),
+                lead=data.get("lead"),
+            )
+        else:
+            pilot = proposals.create_draft(
+                actor=request.user, team=data["team"], lead=data.get("lead"), proposal=proposal
+            )
+            form.instance.pk = pilot.pk
+        for formset in formsets:
+            # The admin's own change message reads what the formsets saved: nothing, here.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
     @admin.display(description=gettext_lazy("days in stage"), ordering="stage_changed_at")
     def days_in_stage(self, obj: Pilot) -> int:
         return obj.days_in_stage
@@ -263,6 +342,11 @@ class PilotAdmin(admin.ModelAdmin):
                 "has_gate": False,
                 "is_proposal": pilot.stage == Stage.PROPOSED,
                 "tool_fits": registry.fits_ceiling(pilot.tool, pilot.data_classification),
+                "concludes": False,
+                # What Ops wrote, shown again when a move was refused.
+                "outcome": request.POST.get(f"outcome_{pilot.pk}", ""),
+                "takeaways": request.POST.get(f"takeaways_{pilot.pk}", ""),
+                "recommendations": request.POST.getlist(f"recommendations_{pilot.pk}"),
             }
             try:
                 transition = lifecycle.check_move(
@@ -273,6 +357,12 @@ class PilotAdmin(admin.ModelAdmin):
             else:
                 row["has_gate"] = transition.gate is not None
                 row["gates"] = lifecycle.evaluate_gates(pilot, transition.gate)
+                row["concludes"] = transition.concludes
+                if transition.concludes:
+                    row["outcomes"] = [
+                        (o, Conclusion.Outcome(o).label)
+                        for o in conclusions.OUTCOMES_BY_TARGET[transition.target]
+                    ]
             rows.append(row)
         movable = [row for row in rows if not row["problem"]]
         context = {
@@ -283,6 +373,7 @@ class PilotAdmin(admin.ModelAdmin):
             "action_label": lifecycle.ACTION_LABELS[action],
             "rows": rows,
             "can_move_any": bool(movable),
+            "recommendation_choices": Conclusion.Recommendation.choices,
             "offers_override": any(row["has_gate"] for row in movable),
             "refused": len(errors),
             "rationale": request.POST.get("rationale", ""),
@@ -301,6 +392,15 @@ class PilotAdmin(admin.ModelAdmin):
         for pilot in pilots:
             # The stage the Ops saw on the intermediate page; a change since then is refused.
             expected = request.POST.get(f"expected_stage_{pilot.pk}", "")
+            # Asked for on the page when the move concludes the pilot (lifecycle refuses a
+            # concluding move without it, and a conclusion on any other move).
+            findings = None
+            if f"outcome_{pilot.pk}" in request.POST:
+                findings = conclusions.Findings.build(
+                    outcome=request.POST.get(f"outcome_{pilot.pk}", ""),
+                    takeaways=request.POST.get(f"takeaways_{pilot.pk}", ""),
+                    recommendations=request.POST.getlist(f"recommendations_{pilot.pk}"),
+                )
             try:
                 change = lifecycle.move(
                     pilot.pk,
@@ -309,6 +409,7 @@ class PilotAdmin(admin.ModelAdmin):
                     expected_stage=expected,
                     rationale=rationale,
                     override=override,
+                    conclusion=findings,
                 )
             except DomainError as e:
                 errors[pilot.pk] = e.message
@@ -421,6 +522,44 @@ class StageChangeAdmin(admin.ModelAdmin):
     list_select_related = ["pilot", "actor"]
     search_fields = ["pilot__title", "rationale"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(DecisionRequest)
+class DecisionRequestAdmin(admin.ModelAdmin):
+    """Leads' requests for a decision: Ops read them here and decide with the stage actions."""
+
+    list_display = ["requested_at", "pilot", "action", "requested_by", "status", "stage_change"]
+    list_filter = ["status", "action"]
+    list_select_related = ["pilot", "requested_by", "stage_change"]
+    search_fields = ["pilot__title", "message"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Conclusion)
+class ConclusionAdmin(admin.ModelAdmin):
+    """Conclusions are written by the concluding stage move; read-only here."""
+
+    list_display = ["concluded_at", "pilot", "outcome", "concluded_by"]
+    list_filter = ["outcome"]
+    list_select_related = ["pilot", "concluded_by"]
+    search_fields = ["pilot__title", "takeaways"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -22,10 +22,11 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError, ValidationFailed
+from core.ops import is_ops
 
 from . import measures, question_keys
 from .forms import question_choices
-from .models import Guardrail, Pilot, Stage, SuccessMetric, is_ops
+from .models import Guardrail, Pilot, Stage, SuccessMetric
 from .question_keys import AskedQuestion
 
 ADMIN_BLANK = "---------"

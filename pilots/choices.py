@@ -1,4 +1,4 @@
-"""Choices the registry's rules need without the models (which call those rules)."""
+"""Choices the rules need without the models (the registry and access rules, which models call)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,21 @@ class DataClassification(models.TextChoices):
     @classmethod
     def rank(cls, value: str) -> int:
         return [c.value for c in cls].index(value)
+
+
+class Stage(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PROPOSED = "proposed", _("Proposed")
+    SANDBOX = "sandbox", _("Sandbox")
+    PILOT = "pilot", _("Pilot")
+    APPROVED = "approved", _("Approved standard")
+    PAUSED = "paused", _("Paused")
+    STOPPED = "stopped", _("Stopped")
+    RETIRED = "retired", _("Retired")
+
+
+class TeamRole(models.TextChoices):
+    """A person's role in a team (Membership.Role)."""
+
+    LEAD = "lead", _("Team lead")
+    MEMBER = "member", _("Member")

@@ -16,10 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import proposals
-from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration, is_ops
+from . import access, proposals
+from .models import AITool, DataClassification, Membership, Pilot, Team, ToolDeclaration
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -42,7 +43,7 @@ def declare(
     if not tool_name:
         raise ValidationFailed(_("Name the tool."), code="required", field="tool_name")
     memberships = Membership.objects.filter(user=user)
-    if team is not None and not memberships.filter(team=team).exists():
+    if team is not None and not access.member_of(user, team):
         raise ValidationFailed(
             _("You can only declare a tool for a team you belong to."),
             code="not_a_member",
@@ -152,10 +153,24 @@ def _mark_handled(declaration: ToolDeclaration, status: str, *, actor: AbstractB
     declaration.save(
         update_fields=["tool", "pilot", "status", "handled_by", "handled_at", "ops_note"]
     )
+    # The record names who handled it and what followed, never who declared it: a
+    # declaration may be someone admitting an unvetted tool, and the log is exported.
+    changelog.record(
+        "declaration.handled",
+        subject=declaration,
+        scope=declaration.pilot,
+        actor=actor,
+        changes={
+            "status": [ToolDeclaration.Status.NEW, status],
+            "tool": [None, declaration.tool_id],
+            "pilot": [None, declaration.pilot_id],
+        },
+        reason=declaration.ops_note,
+    )
 
 
 def _require_ops(actor) -> None:
-    if not is_ops(actor):
+    if not access.may_handle_declaration(actor):
         raise PermissionRefused(_("Only Ops can handle tool declarations."))
 
 

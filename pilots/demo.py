@@ -12,7 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from .models import AITool, Membership, is_ops, mark_ops
+from core.ops import is_ops, mark_ops
+
+from .models import AITool, Membership
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo accounts, DEBUG/DEMO_MODE only
 

@@ -19,7 +19,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import followups
+from core import changelog, followups
 from core.exceptions import (
     GateFailed,
     IllegalTransition,
@@ -28,8 +28,9 @@ from core.exceptions import (
     ValidationFailed,
 )
 
+from . import access, conclusions
 from .breach_text import describe as _describe_breach
-from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange, is_ops
+from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange
 from .registry import validate_tool_and_data
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ class Transition:
     rationale_required: bool = False
     gate: str | None = None
     records_evidence: bool = False
+    # Ends the experiment: the move records a conclusion (pilots.conclusions).
+    concludes: bool = False
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -99,6 +102,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         four_eyes=True,
         gate="to_approved",
         records_evidence=True,
+        concludes=True,
     ),
     *(
         Transition(Action.PAUSE, s, Stage.PAUSED, rationale_required=True, records_evidence=True)
@@ -106,10 +110,19 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(Action.RESUME, Stage.PAUSED, None),
     *(
-        Transition(Action.STOP, s, Stage.STOPPED, rationale_required=True, records_evidence=True)
+        Transition(
+            Action.STOP,
+            s,
+            Stage.STOPPED,
+            rationale_required=True,
+            records_evidence=True,
+            concludes=True,
+        )
         for s in (Stage.SANDBOX, Stage.PILOT, Stage.PAUSED)
     ),
-    Transition(Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True),
+    Transition(
+        Action.RETIRE, Stage.APPROVED, Stage.RETIRED, rationale_required=True, concludes=True
+    ),
 )
 _BY_KEY = {(t.action, t.source): t for t in TRANSITIONS}
 # Entering these stages re-checks that the tool is allowed and may receive the pilot's data.
@@ -125,6 +138,16 @@ _submission_checks: list[Callable[[Pilot], None]] = []
 def register_submission_check(check: Callable[[Pilot], None]) -> None:
     if check not in _submission_checks:
         _submission_checks.append(check)
+
+
+# What else a move writes in its transaction, registered by the modules that own it
+# (pilots.apps: decision_requests.close_open answers a lead's open request).
+_after_move: list[Callable[..., object]] = []
+
+
+def register_after_move(hook: Callable[..., object]) -> None:
+    if hook not in _after_move:
+        _after_move.append(hook)
 
 
 # What the evidence says lives above the lifecycle (decisions.evidence): the criterion "every
@@ -325,10 +348,9 @@ def _check_permission(
         return
     if not actor.is_authenticated or not actor.is_active:
         raise PermissionRefused(_("Sign in with an active account to make this move."))
-    if transition.ops_only:
-        if not is_ops(actor):
+    if not access.may_move(actor, pilot, ops_only=transition.ops_only):
+        if transition.ops_only:
             raise PermissionRefused(_("Only Ops can make this move."))
-    elif not (is_ops(actor) or can_edit(pilot, actor)):
         raise PermissionRefused(_("Only the pilot's lead or Ops can submit it."))
     if transition.four_eyes:
         if proposer_ids is None:
@@ -353,13 +375,6 @@ def proposers_of(pilots: list[Pilot]) -> dict[int, set[int]]:
     for pilot_id, actor_id in submitters:
         found[pilot_id].add(actor_id)
     return found
-
-
-def can_edit(pilot: Pilot, user) -> bool:
-    """Tell whether a user may edit (and submit) a pilot's proposal."""
-    if not user.is_authenticated or pilot.stage != Stage.DRAFT:
-        return False
-    return Pilot.objects.editable_by(user).filter(pk=pilot.pk).exists()
 
 
 def allowed_actions(pilot: Pilot, user) -> list[Transition]:
@@ -413,6 +428,7 @@ def move(
     override: bool = False,
     breach: GuardrailBreach | None = None,
     now: datetime.datetime | None = None,
+    conclusion: conclusions.Findings | None = None,
 ) -> StageChange:
     """Move a pilot by an action, from the stage the caller saw, and record it.
 
@@ -424,6 +440,10 @@ def move(
     the same checks and gates run, against the data as it stands. It may be neither in the
     future (code move_in_future) nor before the pilot's last stage change
     (move_before_last_change), so a history stays in order. People's moves leave it unset.
+
+    A move that concludes the pilot (stop, retire, promote to approved standard) needs a
+    `conclusion` (ValidationFailed with the field conclusion, outcome, takeaways or
+    recommendations otherwise) and writes it with the stage change; any other move refuses one.
     """
     rationale = (rationale or "").strip()
     if expected_stage not in Stage.values:
@@ -496,6 +516,18 @@ def move(
                     code="override_rationale_required",
                     field="rationale",
                 )
+        # After the gates: a refused gate is what Ops need to hear first.
+        if transition.concludes:
+            conclusion = conclusions.clean(conclusion, target=transition.target)
+        elif conclusion is not None:
+            raise ValidationFailed(
+                _(
+                    "Only stopping, retiring or promoting to approved standard records a "
+                    "conclusion."
+                ),
+                code="conclusion_not_expected",
+                field="conclusion",
+            )
         target = transition.target or pilot.paused_from
         now = now if dated else timezone.now()
         source = pilot.stage
@@ -522,6 +554,24 @@ def move(
             overridden=bool(failing),
             evidence=snapshot,
         )
+        # StageChange keeps the gates and the evidence; the change record puts the move in the
+        # one history of everything that changed about the pilot.
+        changes: dict[str, list] = {"stage": [source, target]}
+        if failing:
+            changes["overridden"] = [False, True]
+        changelog.record(
+            f"stage.{action}",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changes,
+            reason=rationale,
+            at=now,
+        )
+        if conclusion is not None:
+            conclusions.record(pilot, change=change, findings=conclusion, actor=actor, now=now)
+        for hook in _after_move:
+            hook(pilot, change=change, actor=actor, now=now)
         if not dated:
             # Whoever listens (notifications) hears of it after commit; a past history being
             # recorded (the demo's) is not news.

@@ -25,10 +25,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import question_keys
-from .models import Guardrail, Pilot, Stage, SuccessMetric, is_ops
+from . import access, question_keys
+from .models import Guardrail, Pilot, Stage, SuccessMetric
 from .question_keys import METRIC_KINDS, NUMERIC_KINDS, YES_NO, AskedQuestion
 
 if TYPE_CHECKING:
@@ -264,7 +265,7 @@ def uses_of(keys: Iterable[str], *, pilot_id: int | None = None) -> list[str]:
 
 
 def _require_ops(actor: AbstractBaseUser | None) -> None:
-    if actor is None or not is_ops(actor):
+    if not access.may_correct(actor):
         raise PermissionRefused(_("Only Ops can repair what a pilot measures."))
 
 
@@ -276,15 +277,21 @@ def _lock_pilot_of(model: type[SuccessMetric] | type[Guardrail], measure_id: int
 
 
 def correct_metric_key(
-    metric_id: int, *, actor: AbstractBaseUser, question_key: str
+    metric_id: int, *, actor: AbstractBaseUser, question_key: str, reason: str = ""
 ) -> SuccessMetric:
     """Point a success metric at another asked question, while nobody answered its pilot."""
-    return _correct_key(SuccessMetric, metric_id, actor=actor, question_key=question_key)
+    return _correct_key(
+        SuccessMetric, metric_id, actor=actor, question_key=question_key, reason=reason
+    )
 
 
-def correct_guardrail_key(guardrail_id: int, *, actor: AbstractBaseUser, question_key: str):
+def correct_guardrail_key(
+    guardrail_id: int, *, actor: AbstractBaseUser, question_key: str, reason: str = ""
+):
     """Point a metric guardrail at another asked question, while nobody answered its pilot."""
-    return _correct_key(Guardrail, guardrail_id, actor=actor, question_key=question_key)
+    return _correct_key(
+        Guardrail, guardrail_id, actor=actor, question_key=question_key, reason=reason
+    )
 
 
 def _correct_key(
@@ -293,6 +300,7 @@ def _correct_key(
     *,
     actor: AbstractBaseUser,
     question_key: str,
+    reason: str = "",
 ) -> SuccessMetric | Guardrail:
     _require_ops(actor)
     question_key = (question_key or "").strip()
@@ -321,6 +329,15 @@ def _correct_key(
         if before != question_key:
             measure.question_key = question_key
             measure.save(update_fields=["question_key"])
+            # An Ops correction, not a lead's edit: it has its own action and its own rule.
+            changelog.record(
+                "metric.key_corrected" if model is SuccessMetric else "guardrail.key_corrected",
+                subject=measure,
+                scope=pilot,
+                actor=actor,
+                changes={"question_key": [before, question_key]},
+                reason=(reason or "").strip(),
+            )
     logger.info(
         "Pilot %s: %s %s now measured by %r instead of %r (corrected by user %s).",
         pilot.pk,
@@ -359,4 +376,12 @@ def disable_guardrail(guardrail_id: int, *, actor: AbstractBaseUser, reason: str
         guardrail.disabled_by = actor
         guardrail.disabled_reason = reason
         guardrail.save(update_fields=["disabled_at", "disabled_by", "disabled_reason"])
+        changelog.record(
+            "guardrail.disabled",
+            subject=guardrail,
+            scope=guardrail.pilot,
+            actor=actor,
+            changes={"enabled": [True, False]},
+            reason=reason,
+        )
     return guardrail

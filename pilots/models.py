@@ -10,19 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
-from .choices import DataClassification
-
-
-class Stage(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    PROPOSED = "proposed", _("Proposed")
-    SANDBOX = "sandbox", _("Sandbox")
-    PILOT = "pilot", _("Pilot")
-    APPROVED = "approved", _("Approved standard")
-    PAUSED = "paused", _("Paused")
-    STOPPED = "stopped", _("Stopped")
-    RETIRED = "retired", _("Retired")
-
+from . import access
+from .choices import DataClassification, Stage, TeamRole
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -64,9 +53,7 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        LEAD = "lead", _("Team lead")
-        MEMBER = "member", _("Member")
+    Role = TeamRole
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -130,31 +117,12 @@ class PilotQuerySet(models.QuerySet):
         return self.filter(stage__in=ACTIVE_STAGES)
 
     def visible_to(self, user) -> PilotQuerySet:
-        """Pilots a user may see: drafts and proposals only for their team and for Ops."""
-        if not user.is_authenticated:
-            return self.none()
-        if is_ops(user):
-            return self
-        return self.filter(
-            ~Q(stage__in=[Stage.DRAFT, Stage.PROPOSED])
-            | Q(team__memberships__user=user)
-            | Q(lead=user)
-        ).distinct()
+        """Pilots a user may see (the rule lives in pilots.access)."""
+        return access.visible(self, user)
 
     def editable_by(self, user) -> PilotQuerySet:
-        """Pilots a lead may edit: their team's, while still a draft."""
-        if not user.is_authenticated:
-            return self.none()
-        return (
-            self.filter(
-                stage=Stage.DRAFT,
-            )
-            .filter(
-                Q(lead=user)
-                | Q(team__memberships__user=user, team__memberships__role=Membership.Role.LEAD)
-            )
-            .distinct()
-        )
+        """Pilots a user may edit as a lead (the rule lives in pilots.access)."""
+        return access.editable(self, user)
 
 
 class Pilot(models.Model):
@@ -804,6 +772,154 @@ class StageChange(models.Model):
         return f"{self.pilot}: {self.from_stage} → {self.to_stage}"
 
 
+class ConclusionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ConclusionQuerySet:
+        """Conclusions of the pilots a user may see (the pilots' access rule, reused)."""
+        return self.filter(pilot__in=Pilot.objects.visible_to(user).values("pk"))
+
+
+class Conclusion(models.Model):
+    """What a concluded pilot taught: its outcome, takeaways and recommendations.
+
+    Written by `pilots.lifecycle.move` (through `pilots.conclusions`) with the stop, the
+    retirement or the promotion to approved standard that concludes the pilot; one per pilot,
+    the latest (a retired standard's conclusion replaces its adoption's, the change record
+    keeps both).
+    """
+
+    class Outcome(models.TextChoices):
+        ADOPTED = "adopted", _("Adopted")
+        ADOPTED_WITH_CONDITIONS = "adopted_with_conditions", _("Adopted with conditions")
+        NO_VALUE = "no_value", _("Not adopted: no value")
+        RISK = "risk", _("Not adopted: risk")
+        INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+    class Recommendation(models.TextChoices):
+        GRADUATE = "graduate", _("Graduate")
+        RERUN = "rerun", _("Rerun")
+        CHANGE_COURSE = "change_course", _("Change course")
+        FOLLOW_UP = "follow_up", _("Follow-up pilot")
+
+    pilot = models.OneToOneField(
+        Pilot, on_delete=models.PROTECT, related_name="conclusion", verbose_name=_("pilot")
+    )
+    stage_change = models.OneToOneField(
+        StageChange,
+        on_delete=models.PROTECT,
+        related_name="conclusion",
+        verbose_name=_("stage change"),
+    )
+    outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome)
+    takeaways = models.TextField(_("takeaways"))
+    # Recommendation values, several at once; `pilots.conclusions` checks each.
+    recommendations = models.JSONField(_("recommendations"), default=list, blank=True)
+    concluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("concluded by"),
+    )
+    concluded_at = models.DateTimeField(_("concluded"))
+
+    objects = ConclusionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-concluded_at", "pk"]
+        verbose_name = _("conclusion")
+        verbose_name_plural = _("conclusions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=[
+                        "adopted",
+                        "adopted_with_conditions",
+                        "no_value",
+                        "risk",
+                        "inconclusive",
+                    ]
+                ),
+                name="pilots_conclusion_known_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(takeaways=""), name="pilots_conclusion_has_takeaways"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.get_outcome_display()}"
+
+    @property
+    def recommendation_labels(self) -> list[str]:
+        labels = dict(self.Recommendation.choices)
+        return [str(labels.get(r, r)) for r in self.recommendations]
+
+
+class DecisionRequest(models.Model):
+    """A lead asks Ops to promote or stop their pilot, with a message (pilots.decision_requests).
+
+    At most one open request per pilot; the stage move that follows closes it (lifecycle.move),
+    whatever Ops decided.
+    """
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", _("Promote")
+        STOP = "stop", _("Stop")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for Ops")
+        CLOSED = "closed", _("Decided")
+
+    pilot = models.ForeignKey(
+        Pilot, on_delete=models.PROTECT, related_name="decision_requests", verbose_name=_("pilot")
+    )
+    action = models.CharField(_("asks to"), max_length=8, choices=Action)
+    message = models.TextField(_("message"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=8, choices=Status, default=Status.OPEN)
+    # The stage move that answered it (the one that followed, whatever it was).
+    stage_change = models.OneToOneField(
+        StageChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decision_request",
+        verbose_name=_("answered by"),
+    )
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        verbose_name = _("decision request")
+        verbose_name_plural = _("decision requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pilot"],
+                condition=Q(status="open"),
+                name="pilots_decisionrequest_one_open_per_pilot",
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["promote", "stop"]),
+                name="pilots_decisionrequest_known_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(message=""), name="pilots_decisionrequest_has_message"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", stage_change__isnull=True)
+                | Q(status="closed", stage_change__isnull=False),
+                name="pilots_decisionrequest_closed_iff_answered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.get_action_display()}"
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 
@@ -872,32 +988,3 @@ class ToolDeclaration(models.Model):
 
     def __str__(self) -> str:
         return self.tool_name
-
-
-def is_ops(user) -> bool:
-    """Tell whether a user belongs to Ops (the 'Ops' group, or a superuser)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_is_ops", None)
-    if cached is None:
-        cached = user.groups.filter(name=OPS_GROUP).exists()
-        user._is_ops = cached
-    return cached
-
-
-OPS_GROUP = "Ops"
-
-
-def mark_ops(users: list) -> None:
-    """Answer `is_ops` for many users in one query, filling the cache it reads."""
-    from django.contrib.auth import get_user_model
-
-    ids = set(
-        get_user_model()
-        .objects.filter(pk__in=[u.pk for u in users], groups__name=OPS_GROUP)
-        .values_list("pk", flat=True)
-    )
-    for user in users:
-        user._is_ops = user.pk in ids

@@ -13,22 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import lifecycle, measures, registry
-from .models import (
-    Guardrail,
-    Membership,
-    Participation,
-    Pilot,
-    Stage,
-    SuccessMetric,
-    Team,
-    is_ops,
-)
+from . import access, lifecycle, measures, registry
+from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -78,15 +69,6 @@ class Proposal:
     participants: Iterable[AbstractBaseUser] = field(default_factory=list)
 
 
-def leads_team(user, team: Team) -> bool:
-    return Membership.objects.filter(user=user, team=team, role=Membership.Role.LEAD).exists()
-
-
-def teams_led_by(user):
-    """Teams in which a user may propose a pilot."""
-    return Team.objects.filter(memberships__user=user, memberships__role=Membership.Role.LEAD)
-
-
 def create_draft(
     *,
     actor: AbstractBaseUser,
@@ -104,7 +86,7 @@ def create_draft(
     ValidationFailed.
     """
     lead = lead or actor
-    if not (is_ops(actor) or leads_team(actor, team)):
+    if not access.may_propose_for(actor, team):
         raise PermissionRefused(
             _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
             field="team",
@@ -117,6 +99,13 @@ def create_draft(
                 setattr(pilot, name, proposal.fields[name])
         pilot.save()
         _write_rows(pilot, proposal)
+        changelog.record(
+            "pilot.created",
+            subject=pilot,
+            scope=pilot,
+            actor=actor,
+            changes=changelog.diff({}, _state(pilot)),
+        )
     return pilot
 
 
@@ -142,18 +131,19 @@ def update_draft(
                 % {"stage": Stage(pilot.stage).label},
                 code="not_editable",
             )
-        if not Pilot.objects.editable_by(editor).filter(pk=pilot.pk).exists():
+        if not access.may_edit(editor, pilot):
             raise PermissionRefused(
                 _("Only the pilot's lead or a lead of its team can edit it."), code="not_editable"
             )
         if team is not None and team.pk != pilot.team_id:
-            if not (is_ops(editor) or leads_team(editor, team)):
+            if not access.may_propose_for(editor, team):
                 raise PermissionRefused(
                     _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
                     field="team",
                 )
             pilot.team = team
         _validate(pilot.team, proposal, pilot=pilot)
+        before = _state(pilot)
         for name in PILOT_FIELDS:
             if name in proposal.fields:
                 setattr(pilot, name, proposal.fields[name])
@@ -162,7 +152,79 @@ def update_draft(
         # A draft has never run, so its guardrails have no breach that would protect them.
         pilot.guardrails.enabled().delete()
         _write_rows(pilot, proposal)
+        changes = changelog.diff(before, _state(pilot))
+        if changes:
+            changelog.record(
+                "pilot.edited", subject=pilot, scope=pilot, actor=editor, changes=changes
+            )
     return pilot
+
+
+def correct_draft(
+    pilot_id: int,
+    *,
+    actor: AbstractBaseUser,
+    proposal: Proposal,
+    team: Team | None = None,
+    lead: AbstractBaseUser | None = None,
+    reason: str = "",
+) -> Pilot:
+    """Correct a draft as Ops (the admin): not a lead's edit, and recorded as a correction.
+
+    The same rules as a lead's edit (drafts only, participants from the team, metric names and
+    watched statistics unique, questions asked), but Ops may correct any team's draft and name
+    another lead. Raises PermissionRefused (not Ops, not a draft) or ValidationFailed.
+    """
+    if not access.may_correct(actor):
+        raise PermissionRefused(_("Only Ops can correct a pilot's proposal."), code="not_ops")
+    with transaction.atomic():
+        pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
+        if pilot.stage != Stage.DRAFT:
+            raise PermissionRefused(
+                _("This pilot is %(stage)s: only a draft can be edited.")
+                % {"stage": Stage(pilot.stage).label},
+                code="not_editable",
+            )
+        if team is not None:
+            pilot.team = team
+        if lead is not None:
+            pilot.lead = lead
+        _validate(pilot.team, proposal, pilot=pilot)
+        before = _state(Pilot.objects.get(pk=pilot.pk))
+        for name in PILOT_FIELDS:
+            if name in proposal.fields:
+                setattr(pilot, name, proposal.fields[name])
+        pilot.save()
+        pilot.metrics.all().delete()
+        pilot.guardrails.enabled().delete()
+        _write_rows(pilot, proposal)
+        changes = changelog.diff(before, _state(pilot))
+        if changes:
+            changelog.record(
+                "pilot.corrected",
+                subject=pilot,
+                scope=pilot,
+                actor=actor,
+                changes=changes,
+                reason=(reason or "").strip(),
+            )
+    return pilot
+
+
+def _state(pilot: Pilot) -> dict[str, Any]:
+    """What a proposal sets, as the change record keeps it: fields, rows, people (3 queries)."""
+    state = changelog.snapshot(pilot, ("team", "lead", *PILOT_FIELDS))
+    state["metrics"] = [
+        changelog.plain(row) for row in pilot.metrics.order_by("pk").values(*METRIC_FIELDS)
+    ]
+    state["guardrails"] = [
+        changelog.plain(row)
+        for row in pilot.guardrails.enabled().order_by("pk").values(*GUARDRAIL_FIELDS)
+    ]
+    state["participants"] = sorted(
+        pilot.participations.values_list("user_id", flat=True).order_by()
+    )
+    return state
 
 
 def missing_for_submission(
@@ -334,11 +396,4 @@ def _write_rows(pilot: Pilot, proposal: Proposal) -> None:
     pilot.participations.exclude(user_id__in=wanted).delete()
     Participation.objects.bulk_create(
         [Participation(pilot=pilot, user_id=pk) for pk in wanted], ignore_conflicts=True
-    )
-
-
-def led_by(user) -> Q:
-    """Filter the pilots a lead is responsible for: their own and their teams'."""
-    return Q(lead=user) | Q(
-        team__memberships__user=user, team__memberships__role=Membership.Role.LEAD
     )

@@ -14,20 +14,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import followups
+from core import changelog, followups
 from core.exceptions import PermissionRefused, ValidationFailed
 
+from . import access
 from .lifecycle import proposers
-from .models import Pilot, Review, is_ops
+from .models import Pilot, Review
 from .registry import validate_review
 
+# What a change record keeps of a review.
+REVIEW_FIELDS = ("kind", "outcome", "reviewed_on")
 # The follow-up cause a recorded review announces (core.followups): subscribers get its id.
 REVIEW_RECORDED = "review_recorded"
 
 
 def check_reviewer(pilot: Pilot, actor: AbstractBaseUser | None) -> None:
     """Refuse anyone but an active Ops who neither leads nor submitted the pilot."""
-    if actor is None or not actor.is_authenticated or not actor.is_active or not is_ops(actor):
+    if not access.may_review(actor):
         raise PermissionRefused(_("Only Ops can record a review."), code="not_ops")
     if actor.pk in proposers(pilot):
         raise PermissionRefused(
@@ -82,6 +85,14 @@ def record_review(
             notes=notes,
             reviewed_on=reviewed_on,
             reviewer=actor,
+        )
+        changelog.record(
+            "review.recorded",
+            subject=review,
+            scope=pilot,
+            actor=actor,
+            changes=changelog.diff({}, changelog.snapshot(review, REVIEW_FIELDS)),
+            reason=notes,
         )
         followups.announce(
             REVIEW_RECORDED, key=f"review:{review.pk}", payload={"review_id": review.pk}

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
+from core.ops import is_ops
 
-from . import declarations, demo, lifecycle, proposals, question_keys
+from . import access, decision_requests, declarations, demo, hints, proposals, question_keys
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
@@ -35,7 +36,6 @@ from .models import (
     Pilot,
     Stage,
     Team,
-    is_ops,
 )
 
 # How many of their pilots a lead sees on the home page, each with what blocks it; the rest
@@ -48,9 +48,7 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     return {
         "nav_is_ops": SimpleLazyObject(lambda: is_ops(user)),
-        "nav_leads_team": SimpleLazyObject(
-            lambda: user.is_authenticated and proposals.teams_led_by(user).exists()
-        ),
+        "nav_leads_team": SimpleLazyObject(lambda: access.teams_led_by(user).exists()),
     }
 
 
@@ -81,7 +79,7 @@ def _visible_pilot(request: HttpRequest, pk: int) -> Pilot:
 def _editable_pilot(request: HttpRequest, pk: int) -> Pilot:
     """Return a draft the user may edit; 404 if they may not see it, 403 if not edit it."""
     pilot = _visible_pilot(request, pk)
-    if not lifecycle.can_edit(pilot, request.user):
+    if not access.may_edit(request.user, pilot):
         raise PermissionRefused(
             _("Only a draft can be edited, by its lead or a lead of its team."), code="not_editable"
         )
@@ -103,7 +101,7 @@ def _refused(request: HttpRequest, error: DomainError, pilot: Pilot | None = Non
 def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
     """Build the page's forms: bound on a save, re-displayed unbound when adding a row."""
     user = request.user
-    teams = proposals.teams_led_by(user)
+    teams = access.teams_led_by(user)
     if pilot is not None:
         teams = Team.objects.filter(Q(pk__in=teams) | Q(pk=pilot.team_id)).distinct()
     members = (
@@ -205,7 +203,8 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
     show_errors = False
     if request.method == "POST":
         action = request.POST.get("action", "save")
-        if action in ("add_metric", "add_guardrail"):
+        if action in ("add_metric", "add_guardrail", "tool_hints"):
+            # "tool_hints": show what earlier pilots on the chosen tool taught, nothing saved.
             form, metrics_new = _redisplay(form, metrics, add=action == "add_metric")
             guardrails = formset_redisplay(guardrails, add=action == "add_guardrail")
             metrics = metrics_new
@@ -267,9 +266,19 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
             "show_errors": show_errors,
             "new_metric_anchor": new_row_anchor(metrics),
             "new_guardrail_anchor": new_row_anchor(guardrails),
+            "tool_hints": hints.tool_hints(request.user, _chosen_tool(form)),
         },
         status=400 if error_list else 200,
     )
+
+
+def _chosen_tool(form) -> int | None:
+    """The tool the form holds: as posted, or the draft's (no JavaScript follows the select)."""
+    value = form["tool"].value()
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_summary(form, formsets) -> list[dict]:
@@ -295,7 +304,7 @@ def _error_summary(form, formsets) -> list[dict]:
 
 @login_required
 def pilot_propose(request: HttpRequest) -> HttpResponse:
-    if not proposals.teams_led_by(request.user).exists():
+    if not access.teams_led_by(request.user).exists():
         message = _(
             "Only a team lead can propose a pilot. Ask your team's lead, or declare the "
             "tool you use instead."
@@ -327,6 +336,27 @@ def pilot_submit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, e.message)
     else:
         messages.success(request, _("Your proposal was submitted for review."))
+    return redirect(pilot)
+
+
+@login_required
+@require_POST
+def pilot_request_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lead asks Ops to promote or stop their pilot, with a message (from the pilot page)."""
+    pilot = _visible_pilot(request, pk)
+    try:
+        decision_requests.request(
+            pilot.pk,
+            actor=request.user,
+            action=request.POST.get("action", ""),
+            message=request.POST.get("message", ""),
+        )
+    except PermissionRefused as e:
+        return _refused(request, e, pilot)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your request was sent to Ops."))
     return redirect(pilot)
 
 

@@ -10,15 +10,17 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from core.ops import OPS_GROUP
 from feedback.models import FeedbackRound, Question, Questionnaire
 from pilots.models import (
-    OPS_GROUP,
     AITool,
+    Conclusion,
     Guardrail,
     Membership,
     Participation,
     Pilot,
     Review,
+    StageChange,
     SuccessMetric,
     Team,
 )
@@ -124,6 +126,36 @@ class PilotFactory(factory.django.DjangoModelFactory):
         participant = UserFactory()
         MembershipFactory(team=self.team, user=participant)
         ParticipationFactory(pilot=self, user=participant)
+
+
+class StoppedStageChangeFactory(factory.django.DjangoModelFactory):
+    """The stop that concluded a pilot, as the lifecycle records it (for library tests)."""
+
+    class Meta:
+        model = StageChange
+
+    pilot = factory.SubFactory(PilotFactory, stage="stopped")
+    action = "stop"
+    from_stage = "pilot"
+    to_stage = "stopped"
+    actor = factory.SubFactory(UserFactory)
+    rationale = "Decided at the Ops review."
+    evidence = factory.LazyFunction(dict)
+
+
+class ConclusionFactory(factory.django.DjangoModelFactory):
+    """A stopped pilot's conclusion; `lifecycle.move` writes real ones (tested there)."""
+
+    class Meta:
+        model = Conclusion
+
+    stage_change = factory.SubFactory(StoppedStageChangeFactory)
+    pilot = factory.SelfAttribute("stage_change.pilot")
+    outcome = Conclusion.Outcome.NO_VALUE
+    takeaways = "Agents kept rewriting the drafts."
+    recommendations = factory.LazyFunction(list)
+    concluded_by = factory.SelfAttribute("stage_change.actor")
+    concluded_at = factory.SelfAttribute("stage_change.created_at")
 
 
 class ParticipationFactory(factory.django.DjangoModelFactory):
@@ -326,3 +358,23 @@ def migrated_pulse() -> Questionnaire:
         apps, None
     )
     return Questionnaire.objects.get(slug="ai-pilot-pulse")
+
+
+def findings_for(stage: str, action: str, **overrides):
+    """A valid conclusion for this move, or None when the move concludes nothing."""
+    from core.exceptions import IllegalTransition
+    from pilots import conclusions, lifecycle
+
+    try:
+        transition = lifecycle.find_transition(stage, action)
+    except IllegalTransition:
+        return None  # the move will be refused for that: no conclusion to give
+    if not transition.concludes:
+        return None
+    values = {
+        "outcome": conclusions.OUTCOMES_BY_TARGET[transition.target][0],
+        "takeaways": "It taught us something worth writing down.",
+        "recommendations": ("rerun",),
+        **overrides,
+    }
+    return conclusions.Findings.build(**values)

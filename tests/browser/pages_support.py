@@ -38,6 +38,7 @@ from tests.factories import (
     SuccessMetricFactory,
     TeamFactory,
     UserFactory,
+    findings_for,
     migrated_pulse,
 )
 
@@ -144,6 +145,7 @@ def build_world() -> World:
                     expected_stage=stage,
                     rationale="Demo history: evidence gathered elsewhere.",
                     override=True,
+                    conclusion=findings_for(stage, action),
                 )
     MetricGuardrailFactory(
         pilot=running, description="Trust stays at 3 or above", action=Guardrail.Action.FLAG

@@ -22,6 +22,7 @@ from tests.factories import (
     PilotFactory,
     SuccessMetricFactory,
     TeamFactory,
+    findings_for,
 )
 from tests.stats_reference import count_score_bounds, t_bounds
 
@@ -302,7 +303,12 @@ def test_a_stop_stores_the_missed_metric_and_the_open_breach_it_was_decided_on(o
         guardrail=guardrail, pilot=pilot, round=r, detail="Trust fell."
     )
     change = lifecycle.move(
-        pilot.pk, "stop", actor=ops, expected_stage="pilot", rationale="Quality is too low."
+        pilot.pk,
+        "stop",
+        actor=ops,
+        expected_stage="pilot",
+        rationale="Quality is too low.",
+        conclusion=findings_for("pilot", "stop"),
     )
     assert (change.to_stage, change.rationale) == ("stopped", "Quality is too low.")
     [metric] = change.evidence["metrics"]

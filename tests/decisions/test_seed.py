@@ -12,12 +12,12 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from core.ops import OPS_GROUP, is_ops
 from feedback.models import FeedbackRound, Prompt, Response
 from pilots.demo import PEOPLE
 from pilots.lifecycle import Action
 from pilots.models import (
     ACTIVE_STAGES,
-    OPS_GROUP,
     AITool,
     Membership,
     Participation,
@@ -26,7 +26,6 @@ from pilots.models import (
     Stage,
     StageChange,
     Team,
-    is_ops,
 )
 
 pytestmark = pytest.mark.django_db

@@ -350,6 +350,14 @@ def test_only_ops_resend_an_invitation(lead):
     assert [d.status for d in emails_of(prompt)] == ["failed"]
 
 
+def test_the_invitations_module_checks_the_actor_too(lead):
+    """Every domain write checks its actor, not only the function Ops usually call."""
+    prompt = failed_invitation(open_one(1))
+    with pytest.raises(PermissionRefused):
+        invitations.resend(prompt.pk, actor=lead, now=WEDNESDAY)
+    assert [d.status for d in emails_of(prompt)] == ["failed"]
+
+
 def test_resending_is_refused_for_an_answered_prompt(ops):
     prompt = failed_invitation(open_one(1))
     Prompt.objects.filter(pk=prompt.pk).update(answered=True)

@@ -6,7 +6,7 @@ from django.core import mail
 
 from pilots import lifecycle
 from tests.decisions.evidence_support import add_round
-from tests.factories import PromptFactory
+from tests.factories import PromptFactory, findings_for
 
 
 def move(pilot, action: str, *, actor, rationale: str = "", override: bool = False):
@@ -18,6 +18,7 @@ def move(pilot, action: str, *, actor, rationale: str = "", override: bool = Fal
         expected_stage=pilot.stage,
         rationale=rationale,
         override=override,
+        conclusion=findings_for(pilot.stage, action),
     )
 
 

@@ -212,7 +212,7 @@ def test_a_french_reader_gets_the_email_in_french(run, team, lead, watcher, ops)
     run(move, pilot, A.APPROVE, actor=ops)
     [french] = emails_to("lead@example.com")
     [english] = emails_to("watcher@example.com")
-    assert "(now: Bac à sable)" in french.subject
+    assert "a été approuvé (désormais : Bac à sable)" in french.subject
     assert french.extra_headers["Content-Language"] == "fr"
     assert "(now: Sandbox)" in english.subject
     assert english.extra_headers["Content-Language"] == "en"

@@ -25,6 +25,7 @@ from tests.factories import (
     SuccessMetricFactory,
     TeamFactory,
     UserFactory,
+    findings_for,
 )
 from tests.pilots.admin_support import change_form_data as _change_form_data
 
@@ -498,7 +499,13 @@ def test_each_ungated_action_moves_through_the_admin(ops_client, stage, action, 
     pilot = PilotFactory(stage=stage, paused_from=Stage.PILOT if stage == Stage.PAUSED else "")
     page = gate_page(choose_action(ops_client, action, pilot))
     assert not page["override"]
-    confirm(ops_client, action, pilot, rationale="Decided at the Ops review.")
+    findings = findings_for(stage, action)
+    conclusion = (
+        {f"outcome_{pilot.pk}": findings.outcome, f"takeaways_{pilot.pk}": findings.takeaways}
+        if findings
+        else {}
+    )
+    confirm(ops_client, action, pilot, rationale="Decided at the Ops review.", **conclusion)
     pilot.refresh_from_db()
     assert pilot.stage == target
 

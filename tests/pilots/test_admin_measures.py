@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
@@ -133,16 +134,21 @@ def test_the_pilot_admin_lists_the_pilot_s_questions_by_their_text(ops_client, _
     assert f'<option value="quality" selected>{label(_pulse, "quality")}</option>' in html
 
 
-def test_an_untouched_row_with_an_unknown_key_does_not_block_saving_the_pilot(ops_client):
+def test_an_admin_edit_keeping_a_row_with_an_unknown_key_is_refused_as_a_leads_edit_is(
+    ops_client,
+):
+    """The admin saves through pilots.proposals: the draft's rows must name asked questions."""
     pilot = PilotFactory(title="Before")
     metric = SuccessMetricFactory(pilot=pilot, question_key="qualty")
 
     response = post_pilot(ops_client, pilot, metric_row(0, metric), initial=1, title="After")
 
     assert response.status_code == 302
+    [message] = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "qualty" in message
     pilot.refresh_from_db()
     metric.refresh_from_db()
-    assert (pilot.title, metric.question_key) == ("After", "qualty")
+    assert (pilot.title, metric.question_key) == ("Before", "qualty")
 
 
 def test_outside_draft_the_pilot_admin_shows_metrics_and_guardrails_read_only(ops_client):

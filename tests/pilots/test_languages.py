@@ -24,6 +24,7 @@ from tests.factories import (
     MetricGuardrailFactory,
     PilotFactory,
     SuccessMetricFactory,
+    findings_for,
     migrated_pulse,
 )
 
@@ -148,7 +149,9 @@ def _words_pilot(team, lead, rounds: int):
 # Budgets whatever the number of rounds: each page's queries as before (session, user, Ops
 # group, "leads a team" for the header, what the page itself shows) plus one for the words of
 # every round's questions at once (feedback.results.question_words).
-PILOT_PAGE_BUDGET = 18  # … and the guardrails with their latest checks.
+# … the guardrails with their latest checks, the change records, the conclusion, the open
+# request for a decision.
+PILOT_PAGE_BUDGET = 21
 REPORT_BUDGET = 13  # … pilot, closed rounds, metrics, open breaches, participants, guardrails,
 # latest guardrail checks, questions, decisions.
 CSV_BUDGET = 6  # session, user, Ops group, pilot, closed rounds, questions.
@@ -190,7 +193,12 @@ def stop_in(language: str, pilot, ops) -> StageChange:
     with translation.override(language):
         add_round(pilot, low, using=migrated_pulse())
         return lifecycle.move(
-            pilot.pk, "stop", actor=ops, expected_stage="pilot", rationale="Too low."
+            pilot.pk,
+            "stop",
+            actor=ops,
+            expected_stage="pilot",
+            rationale="Too low.",
+            conclusion=findings_for("pilot", "stop"),
         )
 
 

@@ -17,7 +17,7 @@ from core.exceptions import (
     ValidationFailed,
 )
 from decisions import evidence
-from pilots import breach_text, lifecycle
+from pilots import access, breach_text, lifecycle
 from pilots.lifecycle import Action, GateResult, GateStatus
 from pilots.models import AITool, GuardrailBreach, Pilot, Review, Stage, StageChange
 from tests.factories import (
@@ -30,6 +30,7 @@ from tests.factories import (
     ReviewFactory,
     SuccessMetricFactory,
     UserFactory,
+    findings_for,
 )
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +148,7 @@ def test_every_allowed_move_reaches_its_stage_and_is_recorded(stage, action, lea
         expected_stage=stage,
         rationale="Reason given.",
         override=True,
+        conclusion=findings_for(stage, action),
     )
     pilot.refresh_from_db()
     assert pilot.stage == ALLOWED[(stage, action)]
@@ -430,9 +432,9 @@ def test_check_move_refuses_what_move_would_refuse_whatever_the_rationale(lead, 
 def test_can_edit_only_drafts_of_ones_own_team(lead, team, outsider):
     draft = make_pilot(lead=lead, team=team)
     proposed = make_pilot(Stage.PROPOSED, lead=lead, team=team)
-    assert lifecycle.can_edit(draft, lead)
-    assert not lifecycle.can_edit(proposed, lead)
-    assert not lifecycle.can_edit(draft, outsider)
+    assert access.may_edit(lead, draft)
+    assert not access.may_edit(lead, proposed)
+    assert not access.may_edit(outsider, draft)
 
 
 # --- Rationale, stale stage, bad input ---------------------------------------------------------
@@ -567,7 +569,13 @@ def test_promotion_to_pilot_fails_with_an_open_breach_and_passes_once_resolved(o
 def test_promotion_to_standard_passes_with_metrics_met_no_breach_and_both_reviews(ops, monkeypatch):
     pilot = make_pilot(Stage.PILOT)
     ready_for_approval(pilot, monkeypatch, ops)
-    change = lifecycle.move(pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.PILOT)
+    change = lifecycle.move(
+        pilot.pk,
+        Action.PROMOTE,
+        actor=ops,
+        expected_stage=Stage.PILOT,
+        conclusion=findings_for(Stage.PILOT, Action.PROMOTE),
+    )
     metric = pilot.metrics.get()
     assert statuses(change.gate_results) == {
         f"metric_{metric.pk}": GateStatus.PASSED,
@@ -786,6 +794,7 @@ def test_a_whole_history_reads_in_order(lead, team, ops, ops2):
         actor=ops,
         expected_stage=Stage.SANDBOX,
         rationale="No longer needed.",
+        conclusion=findings_for(Stage.SANDBOX, Action.STOP),
     )
     history = list(pilot.stage_changes.values_list("from_stage", "to_stage", "actor__username"))
     assert history == [

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
-from pilots.models import OPS_GROUP
+from core.ops import OPS_GROUP
 
 pytestmark = pytest.mark.django_db
 

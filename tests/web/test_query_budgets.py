@@ -114,21 +114,25 @@ def pilots(request, team, lead, participant):
 # Budgets per page and viewer. Every page: session, user, Ops group, "leads a team" (nav).
 # - Ops home: + teams led, pilots led, open prompts, pilots taken part in, proposals (list,
 #   count), open breaches, falling response rates (one query with two subqueries),
-#   pilots past their planned end (list, count), new declarations.
+#   pilots past their planned end (list, count), new declarations, the pilots ready for
+#   review (running pilots, their metrics, recent rounds, open breach counts), the leads'
+#   open requests for a decision (list, count).
 # - Lead home: + the same for the lead, and the promotion gates of at most HOME_PILOTS
 #   pilots (a few queries each), so the budget holds however many pilots there are.
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
 #   results, stage history), the filter choices (teams, tools).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
-#   the evidence section (rounds, metrics, breaches, participants, guardrail checks), and
-#   whether the viewer watches it (the watch button).
+#   the evidence section (rounds, metrics, breaches, participants, guardrail checks),
+#   whether the viewer watches it (the watch button), and the history: its change records,
+#   then the people, teams and tools they name (one query per kind, whatever their number);
+#   the conclusion, the open request for a decision.
 BUDGETS = {
-    ("home", "ops"): 15,
+    ("home", "ops"): 21,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
     ("portfolio", "ops"): 12,
     ("portfolio", "lead"): 12,
-    ("detail", "lead"): 16,
+    ("detail", "lead"): 22,
 }
 
 

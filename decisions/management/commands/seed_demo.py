@@ -16,9 +16,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.ops import OPS_GROUP
 from feedback.anonymity import anonymity_threshold
 from pilots.demo import DEMO_PASSWORD, PEOPLE, TEAMS, TOOLS
-from pilots.models import OPS_GROUP, AITool, Membership, Team
+from pilots.models import AITool, Membership, Team
 
 
 class Command(BaseCommand):
