@@ -296,11 +296,7 @@ def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeStri
 def response_rate_chart(rounds: list[FeedbackRound]) -> SafeString:
     """Response rate per round (oldest first), as bars from 0 to 100%."""
     chart_id = "chart-response-rate"
-    bars = [
-        (i, 100.0 * r.response_count / r.invited_count, r)
-        for i, r in enumerate(rounds)
-        if r.invited_count
-    ]
+    bars = [(i, 100.0 * r.response_rate, r) for i, r in enumerate(rounds) if r.invited_count]
     if not bars:
         return _empty(chart_id, _("No closed round yet."))
     labels = [day_label(r.period_start) for r in rounds]
