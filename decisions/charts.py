@@ -469,10 +469,13 @@ def _percent(value: float) -> str:
 
 def change_axis_svg(axis: ChangeAxis) -> SafeString:
     """The scale above the bars' column: its ticks in percent of the baseline."""
+    # The end ticks are anchored inside the box, so their labels are never cut at its edges.
+    last = len(axis.ticks) - 1
+    anchors = ["start" if i == 0 else "end" if i == last else "middle" for i in range(last + 1)]
     labels = [
-        f'<text x="{axis.x(t, BAR_WIDTH):.1f}" y="12" text-anchor="middle" font-size="10">'
+        f'<text x="{axis.x(t, BAR_WIDTH):.1f}" y="12" text-anchor="{anchor}" font-size="10">'
         f"{escape(_percent(t))}</text>"
-        for t in axis.ticks
+        for t, anchor in zip(axis.ticks, anchors, strict=True)
     ]
     return mark_safe(  # noqa: S308 - every text is escaped
         f'<svg xmlns="http://www.w3.org/2000/svg" class="change-axis" viewBox="0 0 {BAR_WIDTH} 16" '
