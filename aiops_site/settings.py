@@ -338,6 +338,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A dedicated queue name lets the worker tests run beside a development worker.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Sending (the outbox's deliveries) can get workers of its own, so a fan-out of 10,000 emails never
+# delays a round's close or its guardrail evaluation: set CELERY_SEND_QUEUE=send and run one
+# worker with `-Q send` and another on the default queue. Unset, everything shares one queue.
+CELERY_SEND_QUEUE = env.str("CELERY_SEND_QUEUE", default=CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_ROUTES = {
+    "core.tasks.deliver_batch": {"queue": CELERY_SEND_QUEUE},
+    "core.tasks.deliver_batches": {"queue": CELERY_SEND_QUEUE},
+}
 # Beat only ticks; feedback.scheduling reads the database to decide what is due.
 CELERY_BEAT_SCHEDULE: dict = {
     "open-due-rounds": {"task": "feedback.tasks.open_due_rounds", "schedule": 300.0},

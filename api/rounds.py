@@ -22,6 +22,7 @@ from feedback import answering, scheduling
 from feedback.models import FeedbackRound, Prompt
 from pilots.models import Pilot
 
+from .schema import ErrorSerializer
 from .serializers import (
     AnsweredSerializer,
     AnswerSerializer,
@@ -55,7 +56,10 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
             "pilot_id", "-period_start", "pk"
         )
 
-    @extend_schema(request=OpenRoundSerializer, responses={201: RoundSerializer})
+    # 404: the pilot in the body is unknown or not the caller's to see.
+    @extend_schema(
+        request=OpenRoundSerializer, responses={201: RoundSerializer, 404: ErrorSerializer}
+    )
     @action(detail=False, methods=["post"])
     def open(self, request: Request, **kwargs) -> Response:
         """Open now the round of a running pilot's current period (Ops)."""

@@ -135,7 +135,9 @@ class ChangeRecordSerializer(serializers.ModelSerializer):
 
 class RoundSerializer(serializers.ModelSerializer):
     response_rate = serializers.FloatField(read_only=True, allow_null=True)
-    results = serializers.JSONField(read_only=True, allow_null=True)
+    # An object once closed, null before: a JSONField's schema ({} or null) would match null
+    # twice, which a oneOf refuses.
+    results = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = FeedbackRound
@@ -232,7 +234,8 @@ class ToolInputSerializer(serializers.ModelSerializer):
 
 class DeclarationSerializer(serializers.ModelSerializer):
     declared_by = serializers.SerializerMethodField()
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Null when the declarer belongs to no team (Ops, often).
+    team = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = ToolDeclaration

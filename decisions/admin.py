@@ -14,10 +14,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
-from core.ops import is_ops
-from pilots import breach_text
+from pilots import access, breach_text
 from pilots.models import GuardrailBreach
 
 from . import guardrails
@@ -122,7 +121,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
-        if not is_ops(request.user):
+        if not access.may_resolve_breach(request.user):
             actions.pop("resolve", None)
         return actions
 
@@ -140,7 +139,7 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
 
     def resolve_one_view(self, request: HttpRequest, breach_id: int) -> HttpResponse:
         """Resolve one breach with a note; on success go back to its pilot's page."""
-        if not is_ops(request.user):
+        if not access.may_resolve_breach(request.user):
             raise PermissionDenied
         breach = get_object_or_404(
             GuardrailBreach.objects.select_related("pilot", "guardrail", "round"), pk=breach_id
@@ -194,16 +193,20 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Resolve with a note"))
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Ask for the note on an intermediate page; on confirmation resolve each breach."""
-        if not is_ops(request.user):
-            self.message_user(
-                request, _("Only Ops can resolve a guardrail breach."), messages.ERROR
-            )
-            return None
-        breaches = list(queryset.select_related("pilot", "guardrail", "round").order_by("pk"))
         note = request.POST.get("note", "")
         error = ""
+        try:
+            guardrails.check_resolution(actor=request.user, note=note or "-")
+        except PermissionRefused as e:
+            self.message_user(request, e.message, messages.ERROR)
+            return None
+        breaches = list(queryset.select_related("pilot", "guardrail", "round").order_by("pk"))
         if request.POST.get("confirm") == "yes":
-            if note.strip():
+            try:
+                guardrails.check_resolution(actor=request.user, note=note)
+            except ValidationFailed as e:
+                error = e.message
+            else:
                 for breach in breaches:
                     try:
                         guardrails.resolve_breach(breach.pk, actor=request.user, note=note)
@@ -220,7 +223,6 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
                             messages.SUCCESS,
                         )
                 return None
-            error = _("Write a note saying how the breach was resolved.")
         return self._resolve_page(
             request,
             breaches,

@@ -296,11 +296,7 @@ def metric_chart(metric: SuccessMetric, rounds: list[FeedbackRound]) -> SafeStri
 def response_rate_chart(rounds: list[FeedbackRound]) -> SafeString:
     """Response rate per round (oldest first), as bars from 0 to 100%."""
     chart_id = "chart-response-rate"
-    bars = [
-        (i, 100.0 * r.response_count / r.invited_count, r)
-        for i, r in enumerate(rounds)
-        if r.invited_count
-    ]
+    bars = [(i, 100.0 * r.response_rate, r) for i, r in enumerate(rounds) if r.invited_count]
     if not bars:
         return _empty(chart_id, _("No closed round yet."))
     labels = [day_label(r.period_start) for r in rounds]
@@ -473,10 +469,13 @@ def _percent(value: float) -> str:
 
 def change_axis_svg(axis: ChangeAxis) -> SafeString:
     """The scale above the bars' column: its ticks in percent of the baseline."""
+    # The end ticks are anchored inside the box, so their labels are never cut at its edges.
+    last = len(axis.ticks) - 1
+    anchors = ["start" if i == 0 else "end" if i == last else "middle" for i in range(last + 1)]
     labels = [
-        f'<text x="{axis.x(t, BAR_WIDTH):.1f}" y="12" text-anchor="middle" font-size="10">'
+        f'<text x="{axis.x(t, BAR_WIDTH):.1f}" y="12" text-anchor="{anchor}" font-size="10">'
         f"{escape(_percent(t))}</text>"
-        for t in axis.ticks
+        for t, anchor in zip(axis.ticks, anchors, strict=True)
     ]
     return mark_safe(  # noqa: S308 - every text is escaped
         f'<svg xmlns="http://www.w3.org/2000/svg" class="change-axis" viewBox="0 0 {BAR_WIDTH} 16" '

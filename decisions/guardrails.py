@@ -352,8 +352,12 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
     return created
 
 
-def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
-    """Close an open breach with a note (Ops only)."""
+def check_resolution(*, actor, note: str) -> str:
+    """The rules of resolving a breach, before any is touched: Ops only, with a note.
+
+    Returns the note as it is stored. The admin's page for many breaches asks it first, so the
+    rule is written here only.
+    """
     note = (note or "").strip()
     if not access.may_resolve_breach(actor):
         raise PermissionRefused(_("Only Ops can resolve a guardrail breach."))
@@ -363,6 +367,12 @@ def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
             code="note_required",
             field="note",
         )
+    return note
+
+
+def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
+    """Close an open breach with a note (Ops only)."""
+    note = check_resolution(actor=actor, note=note)
     with transaction.atomic():
         breach = GuardrailBreach.objects.select_for_update().filter(pk=breach_id).first()
         if breach is None:

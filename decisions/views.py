@@ -12,9 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import (
     Count,
-    ExpressionWrapper,
     F,
-    FloatField,
     OuterRef,
     Subquery,
     Window,
@@ -26,10 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.ops import is_ops
-from feedback.models import FeedbackRound, Prompt
+from feedback.models import FeedbackRound, Prompt, response_rate_sql
 from pilots import access, history, lifecycle, proposals
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
+    ENDED_STAGES,
     STAGE_DESCRIPTIONS,
     Conclusion,
     DecisionRequest,
@@ -92,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context["prompts"] = prompts
     context["participations"] = list(
         Pilot.objects.filter(participations__user=user)
-        .exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
+        .exclude(stage__in=ENDED_STAGES)
         .select_related("tool")[:HOME_LIST]
     )
     if is_ops(user):
@@ -116,7 +115,7 @@ def _count(model, **filters):
 
 def _lead_home(user) -> tuple[list[dict], int] | None:
     led_teams = list(access.teams_led_by(user).values_list("pk", flat=True))
-    qs = access.led(Pilot.objects.all(), user).exclude(stage__in=[Stage.STOPPED, Stage.RETIRED])
+    qs = access.led(Pilot.objects.all(), user).exclude(stage__in=ENDED_STAGES)
     if not led_teams and not qs.exists():
         return None
     total = qs.count()
@@ -150,18 +149,12 @@ def _lead_home(user) -> tuple[list[dict], int] | None:
     return rows, max(0, total - len(rows))
 
 
-def _rate(prefix: str = "") -> ExpressionWrapper:
-    return ExpressionWrapper(
-        F(f"{prefix}response_count") * 1.0 / F(f"{prefix}invited_count"), output_field=FloatField()
-    )
-
-
 def _ops_home() -> dict[str, Any]:
     closed = (
         FeedbackRound.objects.closed()
         .filter(pilot=OuterRef("pk"), invited_count__gt=0)
         .order_by("-period_start")
-        .annotate(rate=_rate())
+        .annotate(rate=response_rate_sql())
         .values("rate")
     )
     falling = list(

@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from core import followups
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
-from pilots.models import ACTIVE_STAGES, Pilot, Stage
+from pilots.models import ACTIVE_STAGES, ENDED_STAGES, Pilot, Stage
 
 from . import access, tokens
 from .anonymity import EXPOSURE_VALUE
@@ -138,7 +138,7 @@ def refusal(
             % {"pilot": pilot.title},
             code="pilot_paused",
         )
-    if pilot.stage in (Stage.STOPPED, Stage.RETIRED):
+    if pilot.stage in ENDED_STAGES:
         return AnsweringClosed(
             _("The pilot “%(pilot)s” is stopped: it no longer collects feedback.")
             % {"pilot": pilot.title},

@@ -19,7 +19,8 @@ from .models import FeedbackRound
 
 class FeedbackRoundSerializer(serializers.ModelSerializer):
     response_rate = serializers.FloatField(read_only=True, allow_null=True)
-    results = serializers.JSONField(read_only=True, allow_null=True)
+    # An object once closed, null before (a JSONField's schema would match null twice).
+    results = serializers.DictField(read_only=True, allow_null=True)
 
     class Meta:
         model = FeedbackRound

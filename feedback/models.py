@@ -8,7 +8,19 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -289,6 +301,25 @@ class FeedbackRoundQuerySet(models.QuerySet):
         )
 
 
+def response_rate(responses: int, invited: int) -> float | None:
+    """The one rule of a response rate: responses over invited; None when nobody was invited."""
+    return responses / invited if invited else None
+
+
+def response_rate_sql(prefix: str = "") -> ExpressionWrapper:
+    """`response_rate` in SQL, for annotations (`prefix`: the path to a round, e.g. "rounds__")."""
+    return ExpressionWrapper(
+        Case(
+            When(
+                **{f"{prefix}invited_count__gt": 0},
+                then=F(f"{prefix}response_count") * 1.0 / F(f"{prefix}invited_count"),
+            ),
+            default=None,
+        ),
+        output_field=FloatField(),
+    )
+
+
 class FeedbackRound(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -345,9 +376,7 @@ class FeedbackRound(models.Model):
 
     @property
     def response_rate(self) -> float | None:
-        if not self.invited_count:
-            return None
-        return self.response_count / self.invited_count
+        return response_rate(self.response_count, self.invited_count)
 
 
 class Prompt(models.Model):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 from pilots import access, measures
-from pilots.models import Pilot, Stage
+from pilots.models import ENDED_STAGES, Pilot
 from pilots.question_keys import AskedQuestion
 
 from .models import Question, Questionnaire
@@ -33,7 +33,6 @@ MAX_EXTRA_QUESTIONS = 5
 QUESTION_FIELDS = ("key", "text", "kind", "required", "min_value", "max_value", "choices")
 MAX_SCALE_POINTS = 11
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-CLOSED_STAGES = (Stage.STOPPED, Stage.RETIRED)
 
 
 def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
@@ -44,7 +43,7 @@ def can_manage(pilot: Pilot, user: AbstractBaseUser) -> bool:
 def pilots_managed_by(user: AbstractBaseUser) -> QuerySet[Pilot]:
     """Pilots whose questions a user may change (the same rule as can_manage), still running."""
     return (
-        access.managed(Pilot.objects.all(), user).exclude(stage__in=CLOSED_STAGES).order_by("title")
+        access.managed(Pilot.objects.all(), user).exclude(stage__in=ENDED_STAGES).order_by("title")
     )
 
 
@@ -141,7 +140,7 @@ def add_question(
         # The pilot row lock makes "at most five" hold against two leads adding at once.
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
         _check_manager(pilot, user)
-        if pilot.stage in CLOSED_STAGES:
+        if pilot.stage in ENDED_STAGES:
             raise ValidationFailed(
                 _("The pilot has ended: its questions can no longer change."),
                 code="pilot_ended",

@@ -30,7 +30,7 @@ from django.db.models import Count, F, Func, JSONField, Q, Value
 
 from . import stats
 from .anonymity import anonymity_threshold
-from .models import Answer, LocalizedQuestion, Question, Response
+from .models import Answer, LocalizedQuestion, Question, Response, response_rate
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -127,7 +127,7 @@ def compute_results(feedback_round: FeedbackRound, *, responses: int | None = No
         "threshold": threshold,
         "invited": invited,
         "responses": responses,
-        "response_rate": (responses / invited) if invited else None,
+        "response_rate": response_rate(responses, invited),
         "shown": round_shown,
         "questions": [],
         "incidents": None,

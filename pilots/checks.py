@@ -18,7 +18,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from . import measures
-from .models import Guardrail, Pilot, SuccessMetric
+from .models import ENDED_STAGES, Guardrail, Pilot, SuccessMetric
 
 
 def _migrated(alias: str) -> bool:
@@ -38,7 +38,7 @@ def check_question_keys(
         common = measures.questions_by_key(None)
     except ImproperlyConfigured as e:
         return [Error(str(e), id="aiops.E002")]
-    running = Pilot.objects.exclude(stage__in=measures.ENDED_STAGES)
+    running = Pilot.objects.exclude(stage__in=ENDED_STAGES)
     metrics: dict[int, list[SuccessMetric]] = defaultdict(list)
     guardrails: dict[int, list[Guardrail]] = defaultdict(list)
     for metric in SuccessMetric.objects.filter(pilot__in=running).order_by("pk"):

@@ -29,7 +29,7 @@ from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, question_keys
-from .models import Guardrail, Pilot, Stage, SuccessMetric
+from .models import ENDED_STAGES, Guardrail, Pilot, SuccessMetric
 from .question_keys import METRIC_KINDS, NUMERIC_KINDS, YES_NO, AskedQuestion
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ STATISTIC_KINDS: dict[str, frozenset[str]] = {
 # A guardrail may use any question some statistic can be computed from.
 GUARDRAIL_KINDS = frozenset().union(*STATISTIC_KINDS.values())
 # Pilots whose metrics and guardrails are no longer judged.
-ENDED_STAGES = (Stage.STOPPED, Stage.RETIRED)
 # How many uses a refusal names before "and N more".
 USES_NAMED = 5
 

@@ -28,6 +28,8 @@ STAGE_DESCRIPTIONS = {
 
 # Stages in which feedback rounds open and the pilot counts as running.
 ACTIVE_STAGES = (Stage.SANDBOX, Stage.PILOT, Stage.APPROVED)
+# Stages a pilot does not come back from: no more feedback, nothing more to measure.
+ENDED_STAGES = (Stage.STOPPED, Stage.RETIRED)
 
 
 class Team(models.Model):

@@ -158,3 +158,13 @@ def test_the_pilot_page_pays_the_same_queries_for_2_or_12_measures(
 # checks, hours-saved participants, the open request for a decision, the watch button, the
 # history's change records, …: 21 today, whatever the number of measures.
 PILOT_PAGE_QUERIES = 21
+
+
+def test_the_axis_labels_at_both_ends_stay_inside_the_drawing():
+    from decisions import charts
+
+    svg = str(charts.change_axis_svg(charts.change_axis([-10.0, 55.0])))
+    anchors = re.findall(r'text-anchor="(\w+)"', svg)
+    # A centred label on the first or last tick is cut in half by the edge of the drawing.
+    assert anchors[0] == "start" and anchors[-1] == "end"
+    assert set(anchors[1:-1]) <= {"middle"}

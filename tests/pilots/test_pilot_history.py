@@ -60,8 +60,9 @@ def test_the_pilot_page_shows_the_history_at_the_same_cost_at_any_size(
     add_history(pilot, size, ops)
     client.force_login(ops)
     # The page's own budget (tests/web/test_query_budgets.py) plus the history: its records,
-    # then the people and the teams they name, one query each.
-    with django_assert_max_num_queries(20):
+    # then the people and the teams they name, one query each; the conclusion and the open
+    # request for a decision, one query each.
+    with django_assert_max_num_queries(22):
         response = client.get(reverse("pilot_detail", args=[pilot.pk]))
     html = response.content.decode()
     assert "Proposal edited by its lead" in html
