@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import (
@@ -245,15 +245,6 @@ class HoursSaved:
     n: int
     participants: int
     periods_per_month: float
-
-
-@dataclass
-class _Evidence:
-    rounds: list[FeedbackRound] = field(default_factory=list)  # closed, newest first
-
-    @property
-    def recent(self) -> list[FeedbackRound]:
-        return self.rounds[:RECENT_ROUNDS]
 
 
 def _fmt(value: float) -> str:
