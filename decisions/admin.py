@@ -196,7 +196,8 @@ class GuardrailBreachAdmin(admin.ModelAdmin):
         note = request.POST.get("note", "")
         error = ""
         try:
-            guardrails.check_resolution(actor=request.user, note=note or "-")
+            # Who may resolve, before any page is shown (the note is checked on confirmation).
+            guardrails.check_resolution(actor=request.user, note="-")
         except PermissionRefused as e:
             self.message_user(request, e.message, messages.ERROR)
             return None
