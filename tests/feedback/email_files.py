@@ -33,6 +33,12 @@ class SentEmail:
     subject: str
     body: str
     file: str
+    message_id: str = ""
+
+    @property
+    def is_notification(self) -> bool:
+        """A notification to a lead, a watcher or a participant (notifications app)."""
+        return self.message_id.startswith("<notification-")
 
     @property
     def token(self) -> str | None:
@@ -53,7 +59,11 @@ def read_emails(directory: Path) -> list[SentEmail]:
             body = message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
             found.append(
                 SentEmail(
-                    to=message["To"], subject=str(message["Subject"]), body=body, file=path.name
+                    to=message["To"],
+                    subject=str(message["Subject"]),
+                    body=body,
+                    file=path.name,
+                    message_id=str(message["Message-ID"] or ""),
                 )
             )
     return found
