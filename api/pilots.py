@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -22,10 +22,10 @@ from rest_framework.response import Response
 
 from core import changelog
 from decisions import evidence, reports
-from decisions.api import EvidenceSerializer
+from decisions.api import EvidenceSerializer, visible_pilots
 from decisions.serializers import MoveSerializer, StageChangeSerializer
 from pilots import conclusions, lifecycle, proposals, reviews
-from pilots.models import AITool, Participation, Pilot, Review, Stage, StageChange, Team
+from pilots.models import AITool, Pilot, Review, Stage, StageChange, Team
 
 from .renderers import CSVRenderer, MarkdownRenderer
 from .serializers import (
@@ -85,16 +85,7 @@ class PilotViewSet(
     filterset_class = PilotFilter
 
     def get_queryset(self) -> QuerySet[Pilot]:
-        return (
-            Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead", "conclusion")
-            .prefetch_related(
-                "metrics",
-                "guardrails",
-                Prefetch("participations", queryset=Participation.objects.select_related("user")),
-            )
-            .order_by("pk")
-        )
+        return visible_pilots(self.request.user)
 
     @extend_schema(request=ProposalSerializer, responses={201: PilotV1Serializer})
     def create(self, request: Request, *args, **kwargs) -> Response:

@@ -12,7 +12,8 @@ from decisions.serializers import (
     AIToolSerializer,
     PilotSerializer,
 )
-from feedback.models import FeedbackRound, Prompt
+from feedback.api import FeedbackRoundSerializer
+from feedback.models import Prompt
 from pilots import breach_text, proposals
 from pilots.models import (
     AITool,
@@ -133,27 +134,8 @@ class ChangeRecordSerializer(serializers.ModelSerializer):
         return obj.subject_type.model
 
 
-class RoundSerializer(serializers.ModelSerializer):
-    response_rate = serializers.FloatField(read_only=True, allow_null=True)
-    # An object once closed, null before: a JSONField's schema ({} or null) would match null
-    # twice, which a oneOf refuses.
-    results = serializers.DictField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = FeedbackRound
-        fields = [
-            "id",
-            "pilot",
-            "period_start",
-            "opens_at",
-            "closes_at",
-            "status",
-            "invited_count",
-            "response_count",
-            "response_rate",
-            "results",
-        ]
-        read_only_fields = fields
+# A round as the read API has always served it (one serializer for /api/ and /api/v1/).
+RoundSerializer = FeedbackRoundSerializer
 
 
 class OpenRoundSerializer(serializers.Serializer):

@@ -29,7 +29,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
+
+if __package__:  # imported by the tests as bench.<name>
+    from .support import admin, bench_database_url
+else:  # run as a script: bench/ is on the path
+    from support import admin, bench_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10, 200)
@@ -244,28 +249,14 @@ def measure(port: int, size: int, round_id: int, tokens: list[str]) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def _bench_database_url(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "postgres"
-    bench_name = f"{name}_answerbench"
-    return urlunsplit(parts._replace(path=f"/{bench_name}")), url, bench_name
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.stderr.write("bench_answer_page: set DATABASE_URL=postgres://... (PostgreSQL).\n")
         return 2
-    bench_url, admin_url, bench_name = _bench_database_url(url)
-    _admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}"')
-    _admin(admin_url, f'CREATE DATABASE "{bench_name}"')
+    bench_url, admin_url, bench_name = bench_database_url(url, "answerbench")
+    admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}"')
+    admin(admin_url, f'CREATE DATABASE "{bench_name}"')
     env = {
         **os.environ,
         "DATABASE_URL": bench_url,
@@ -295,7 +286,7 @@ def main() -> int:
                 results.append(measure(server.port, size, *built[size]))
         connections.close_all()
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
+        admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
     print(
         f"answer page under gunicorn (2 workers, {CLIENTS} clients), req/s, median of"
         f" {REPEATS}; vs hello-world views with the same middleware"

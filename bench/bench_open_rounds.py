@@ -22,8 +22,12 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
+
+if __package__:  # imported by the tests as bench.<name>
+    from .support import admin, bench_database_url
+else:  # run as a script: bench/ is on the path
+    from support import admin, bench_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PILOTS = 500
@@ -222,28 +226,14 @@ def measure(pilots: int, participants: int, *, repeats: int = REPEATS) -> dict:
     }
 
 
-def _bench_database_url(url: str) -> tuple[str, str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/") or "postgres"
-    bench_name = f"{name}_bench"
-    return urlunsplit(parts._replace(path=f"/{bench_name}")), url, bench_name
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         sys.stderr.write("bench_open_rounds: set DATABASE_URL=postgres://... (PostgreSQL).\n")
         return 2
-    bench_url, admin_url, bench_name = _bench_database_url(url)
-    _admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}"')
-    _admin(admin_url, f'CREATE DATABASE "{bench_name}"')
+    bench_url, admin_url, bench_name = bench_database_url(url, "bench")
+    admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}"')
+    admin(admin_url, f'CREATE DATABASE "{bench_name}"')
     try:
         os.environ.update(
             {
@@ -269,7 +259,7 @@ def main() -> int:
         results = [measure(PILOTS, n) for n in PARTICIPANTS]
         connections.close_all()
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
+        admin(admin_url, f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
     print(
         "open_due_rounds: rounds + prompts + their invitations in the outbox (no email sent),"
         f" best of {REPEATS}, vs a psycopg COPY of the same prompt and invitation rows"

@@ -14,7 +14,10 @@ import datetime
 import sys
 import time
 
-from support import bench_database, postgres_url
+if __package__:  # imported by the tests as bench.<name>
+    from .support import bench_database, postgres_url
+else:  # run as a script: bench/ is on the path
+    from support import bench_database, postgres_url
 
 SIZES = (10, 1000)
 PARTICIPANTS = 5

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _admin(url: str, sql: str) -> None:
+def admin(url: str, sql: str) -> None:
+    """Run one statement outside a transaction (CREATE / DROP DATABASE)."""
     import psycopg
 
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
@@ -32,6 +33,17 @@ def postgres_url(bench: str) -> str | None:
     return url
 
 
+def bench_database_url(url: str, suffix: str) -> tuple[str, str, str]:
+    """(the benchmark's database URL, the maintenance database's URL, the benchmark's name)."""
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{suffix}"
+    return (
+        urlunsplit(parts._replace(path=f"/{name}")),
+        urlunsplit(parts._replace(path="/postgres")),
+        name,
+    )
+
+
 @contextlib.contextmanager
 def bench_database(suffix: str, url: str, *, pages: bool = False, **env: str) -> Iterator[None]:
     """Create, migrate and finally drop a database of its own for one benchmark.
@@ -43,8 +55,8 @@ def bench_database(suffix: str, url: str, *, pages: bool = False, **env: str) ->
     name = f"{parts.path.lstrip('/') or 'postgres'}_bench_{suffix}"
     # Created from the maintenance database: DATABASE_URL's own need not exist.
     url = urlunsplit(parts._replace(path="/postgres"))
-    _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin(url, f'CREATE DATABASE "{name}"')
+    admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(url, f'CREATE DATABASE "{name}"')
     try:
         os.environ.update(
             {
@@ -74,4 +86,4 @@ def bench_database(suffix: str, url: str, *, pages: bool = False, **env: str) ->
 
         connections.close_all()
     finally:
-        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -46,6 +46,23 @@ class PilotFilter(filters.FilterSet):
         fields = ["stage", "team", "tool", "risk_level"]
 
 
+def visible_pilots(user) -> QuerySet[Pilot]:
+    """The pilots an API caller may see, with what a pilot's body shows (both API versions).
+
+    Every pilot is fetched through visible_to: a pilot the caller may not see is a 404.
+    """
+    return (
+        Pilot.objects.visible_to(user)
+        .select_related("team", "tool", "lead", "conclusion")
+        .prefetch_related(
+            "metrics",
+            "guardrails",
+            Prefetch("participations", queryset=Participation.objects.select_related("user")),
+        )
+        .order_by("pk")
+    )
+
+
 class PilotViewSet(viewsets.ReadOnlyModelViewSet):
     """Pilots the caller may see; POST move/ moves one through the lifecycle."""
 
@@ -53,17 +70,7 @@ class PilotViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = PilotFilter
 
     def get_queryset(self) -> QuerySet[Pilot]:
-        # Every pilot is fetched through visible_to: a pilot the caller may not see is a 404.
-        return (
-            Pilot.objects.visible_to(self.request.user)
-            .select_related("team", "tool", "lead", "conclusion")
-            .prefetch_related(
-                "metrics",
-                "guardrails",
-                Prefetch("participations", queryset=Participation.objects.select_related("user")),
-            )
-            .order_by("pk")
-        )
+        return visible_pilots(self.request.user)
 
     @extend_schema(request=MoveSerializer, responses={201: StageChangeSerializer})
     @action(detail=True, methods=["post"])
