@@ -412,6 +412,27 @@ OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["sweep-followups"] = {"task": "core.tasks.sweep_followups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sweep-outbox"] = {"task": "core.tasks.sweep_outbox", "schedule": 120.0}
 
+# Review SLAs (pilots.review_sla): a proposal or a lead's request for a decision waiting for Ops
+# longer than this many days is flagged on the Ops home and in their daily digest.
+REVIEW_SLA_DAYS = env.int("REVIEW_SLA_DAYS", default=5)
+# The digest goes out at the first beat tick of the day from this local hour (TIME_ZONE).
+REVIEW_DIGEST_HOUR = env.int("REVIEW_DIGEST_HOUR", default=8)
+# Approved standards (pilots.approvals): Ops and the lead are reminded this many days before the
+# re-certification date, once per threshold.
+RECERTIFICATION_REMINDER_DAYS = [
+    int(days) for days in env.list("RECERTIFICATION_REMINDER_DAYS", default=["30", "7"])
+]
+# Beat only ticks, hourly: the outbox's keys make one digest per Ops user and day, and one
+# reminder per standard, date and threshold, however often they run.
+CELERY_BEAT_SCHEDULE["review-digest"] = {
+    "task": "notifications.tasks.send_review_digest",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["recertification-reminders"] = {
+    "task": "notifications.tasks.remind_recertifications",
+    "schedule": 3600.0,
+}
+
 # Optional error reporting (aiops_site.sentry): personal data scrubbed before anything leaves.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

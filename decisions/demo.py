@@ -25,6 +25,7 @@ shown when it is minted); the link it replaces stops working.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from core.exceptions import ValidationFailed
 from core.models import Delivery
@@ -40,7 +42,7 @@ from decisions import guardrails
 from feedback import invitations, scheduling
 from feedback.models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
 from feedback.tokens import make_token
-from pilots import conclusions, lifecycle
+from pilots import approvals, conclusions, lifecycle
 from pilots.demo import USERNAMES
 from pilots.lifecycle import Action
 from pilots.models import (
@@ -128,6 +130,7 @@ class Story:
 SUBMIT = Move(Action.SUBMIT, "lead", 6)
 APPROVE = Move(Action.APPROVE, "ops", 3, "Scope and guardrails are sound.")
 REVIEWS = Reviews("ops2", 1)
+DEMO_APPROVED_USE = "Drafting and summarising for support agents, each output reviewed by a person."
 TO_APPROVED = Move(
     Action.PROMOTE,
     "ops2",
@@ -622,6 +625,19 @@ class _Writer:
 
     def _move(self, event: Event) -> None:
         step, source = event.detail
+        conclusion = step.conclusion
+        if conclusion is not None and lifecycle.find_transition(source, step.action).target == (
+            Stage.APPROVED
+        ):
+            # A standard's scope: re-certified a year after its approval.
+            conclusion = dataclasses.replace(
+                conclusion,
+                approval=approvals.Scope.build(
+                    use=DEMO_APPROVED_USE,
+                    max_data_classification=self.pilots[event.story.title].data_classification,
+                    recertify_on=timezone.localdate(event.at) + datetime.timedelta(days=365),
+                ),
+            )
         lifecycle.move(
             self.pilots[event.story.title].pk,
             step.action,
@@ -629,7 +645,7 @@ class _Writer:
             expected_stage=source,
             rationale=step.rationale,
             now=event.at,
-            conclusion=step.conclusion,
+            conclusion=conclusion,
         )
 
     def _reviews(self, event: Event) -> None:

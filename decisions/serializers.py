@@ -152,14 +152,32 @@ class StageChangeSerializer(serializers.ModelSerializer):
         return evidence.worded_snapshot(obj.evidence)
 
 
+class ApprovalInputSerializer(serializers.Serializer):
+    """The scope of a promotion to approved standard; pilots.approvals checks it (the admin's
+    codes and fields: use, max_data_classification, teams, recertify_on)."""
+
+    use = serializers.CharField(required=False, allow_blank=True, default="")
+    max_data_classification = serializers.CharField(
+        required=False, allow_blank=True, default=""
+    )
+    teams = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="Empty: all."
+    )
+    recertify_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
 class ConclusionInputSerializer(serializers.Serializer):
-    """A concluding move's conclusion; pilots.conclusions checks it (same codes as the admin)."""
+    """A concluding move's conclusion; pilots.conclusions checks it (same codes as the admin).
+
+    A promotion to approved standard also needs `approval`, its scope.
+    """
 
     outcome = serializers.CharField(allow_blank=True)
     takeaways = serializers.CharField(allow_blank=True, trim_whitespace=False)
     recommendations = serializers.ListField(
         child=serializers.CharField(), required=False, default=list
     )
+    approval = ApprovalInputSerializer(required=False, allow_null=True, default=None)
 
 
 class MoveSerializer(serializers.Serializer):

@@ -25,11 +25,12 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt, response_rate_sql
-from pilots import access, history, lifecycle, proposals
+from pilots import access, history, lifecycle, proposals, review_sla
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     ENDED_STAGES,
     STAGE_DESCRIPTIONS,
+    ApprovedUse,
     Conclusion,
     DecisionRequest,
     Guardrail,
@@ -169,21 +170,43 @@ def _ops_home() -> dict[str, Any]:
     past_end = Pilot.objects.active().filter(planned_end__lt=timezone.localdate())
     ready, ready_count = banners.ready_for_review(Pilot.objects.all())
     requests = DecisionRequest.objects.filter(status=DecisionRequest.Status.OPEN)
+    # Waiting past the review SLA (pilots.review_sla): counted beside the totals, one query each.
+    now = timezone.now()
+    proposal_counts = proposed.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=review_sla.overdue_proposal(now))
+    )
+    request_counts = requests.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=review_sla.overdue_request(now))
+    )
+    waiting_requests = list(requests.select_related("pilot__team", "requested_by")[:HOME_LIST])
+    for r in waiting_requests:
+        r.overdue = review_sla.is_overdue(r.requested_at, now)
+    waiting_proposals = list(
+        proposed.select_related("team", "lead", "tool").order_by("stage_changed_at")[:HOME_LIST]
+    )
+    for p in waiting_proposals:
+        p.overdue = review_sla.is_overdue(p.stage_changed_at, now)
+    # Approved standards whose re-certification date has passed (pilots.approvals).
+    recertification_due = ApprovedUse.objects.due_for_recertification(timezone.localdate())
     return {
-        "decision_requests": list(
-            requests.select_related("pilot__team", "requested_by")[:HOME_LIST]
+        "sla_days": review_sla.sla_days(),
+        "decision_requests": waiting_requests,
+        "decision_requests_count": request_counts["total"],
+        "decision_requests_overdue": request_counts["overdue"],
+        "recertification_due": list(
+            recertification_due.select_related("pilot__tool").order_by("recertify_on", "pk")[
+                :HOME_LIST
+            ]
         ),
-        "decision_requests_count": requests.count(),
         "ready": ready,
         "ready_count": ready_count,
         "past_end": list(
             past_end.select_related("team", "tool").order_by("planned_end", "pk")[:HOME_LIST]
         ),
         "past_end_count": past_end.count(),
-        "proposals": list(
-            proposed.select_related("team", "lead", "tool").order_by("stage_changed_at")[:HOME_LIST]
-        ),
-        "proposals_count": proposed.count(),
+        "proposals": waiting_proposals,
+        "proposals_count": proposal_counts["total"],
+        "proposals_overdue": proposal_counts["overdue"],
         "breaches": list(
             GuardrailBreach.objects.open().select_related("pilot", "guardrail")[:HOME_LIST]
         ),

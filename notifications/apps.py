@@ -20,11 +20,14 @@ class NotificationsConfig(AppConfig):
         from pilots.lifecycle import STAGE_CHANGED
         from pilots.reviews import REVIEW_RECORDED
 
-        from . import notify, preferences
+        from . import notify, preferences, recertification, review_digest
 
         # Every email of the site (invitations and alerts too) in its recipient's language.
         languages.register(preferences.chosen_language)
         outbox.register(notify.NOTIFICATION_KIND)
+        # Ops' daily digest of reviews past their SLA; reminders before a re-certification.
+        outbox.register(review_digest.REVIEW_DIGEST_KIND)
+        outbox.register(recertification.RECERTIFICATION_KIND)
         followups.register(notify.ON_STAGE_CHANGE, notify.stage_changed)
         followups.register(notify.ON_REVIEW, notify.review_recorded)
         followups.register(notify.ON_ROUND_CLOSED, notify.round_closed)

@@ -1,4 +1,5 @@
 from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
+from . import admin_approvals  # noqa: I001  (registers its ModelAdmin; the scope of a standard)
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
@@ -363,6 +364,9 @@ class PilotAdmin(admin.ModelAdmin):
                         (o, Conclusion.Outcome(o).label)
                         for o in conclusions.OUTCOMES_BY_TARGET[transition.target]
                     ]
+                if transition.target == Stage.APPROVED:
+                    # A standard's scope, asked with its conclusion (pilots.approvals).
+                    row["approval"] = admin_approvals.scope_fields(request, pilot)
             rows.append(row)
         movable = [row for row in rows if not row["problem"]]
         context = {
@@ -374,6 +378,7 @@ class PilotAdmin(admin.ModelAdmin):
             "rows": rows,
             "can_move_any": bool(movable),
             "recommendation_choices": Conclusion.Recommendation.choices,
+            **(admin_approvals.scope_choices() if any("approval" in r for r in rows) else {}),
             "offers_override": any(row["has_gate"] for row in movable),
             "refused": len(errors),
             "rationale": request.POST.get("rationale", ""),
@@ -400,6 +405,7 @@ class PilotAdmin(admin.ModelAdmin):
                     outcome=request.POST.get(f"outcome_{pilot.pk}", ""),
                     takeaways=request.POST.get(f"takeaways_{pilot.pk}", ""),
                     recommendations=request.POST.getlist(f"recommendations_{pilot.pk}"),
+                    approval=admin_approvals.scope_from_post(request, pilot.pk),
                 )
             try:
                 change = lifecycle.move(

@@ -9,14 +9,17 @@ build `Findings` from their input and hand it to `move(..., conclusion=...)`.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 
 from core import changelog
 from core.exceptions import ValidationFailed
 
+from . import approvals
+from .approvals import Scope
 from .models import Conclusion, Pilot, Stage, StageChange
 
 # The outcomes that fit where a concluding move takes the pilot: an approved standard was
@@ -45,12 +48,23 @@ class Findings:
     outcome: str
     takeaways: str
     recommendations: tuple[str, ...] = field(default_factory=tuple)
+    # A promotion to approved standard also records what it is approved for
+    # (pilots.approvals.Scope, checked and written by the lifecycle).
+    approval: Scope | None = None
 
     @classmethod
     def build(
-        cls, *, outcome: str, takeaways: str, recommendations: Iterable[str] = ()
+        cls,
+        *,
+        outcome: str,
+        takeaways: str,
+        recommendations: Iterable[str] = (),
+        approval: Scope | Mapping[str, Any] | None = None,
     ) -> Findings:
-        return cls(outcome or "", takeaways or "", tuple(recommendations or ()))
+        if isinstance(approval, Mapping):
+            # As an API posts it: the fields of approvals.Scope.
+            approval = approvals.Scope.build(**approval)
+        return cls(outcome or "", takeaways or "", tuple(recommendations or ()), approval)
 
 
 def concludes(target: str | None) -> bool:
@@ -103,7 +117,7 @@ def clean(findings: Findings | None, *, target: str) -> Findings:
         )
     # In the order the choices list them, each once.
     chosen = [r for r in Conclusion.Recommendation.values if r in findings.recommendations]
-    return Findings(findings.outcome, takeaways, tuple(chosen))
+    return Findings(findings.outcome, takeaways, tuple(chosen), findings.approval)
 
 
 def record(

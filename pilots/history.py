@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from core import changelog
 from core.models import ChangeRecord
 
+from .choices import DataClassification
 from .lifecycle import ACTION_LABELS
 from .models import AITool, Pilot, Stage, Team
 
@@ -33,6 +34,11 @@ ACTIONS = {
     "declaration.handled": gettext_lazy("Tool declaration handled"),
     "question.added": gettext_lazy("Own question added"),
     "question.removed": gettext_lazy("Own question removed"),
+    "pilot.concluded": gettext_lazy("Conclusion recorded"),
+    "decision.requested": gettext_lazy("Decision requested by the lead"),
+    "decision.answered": gettext_lazy("Request for a decision answered"),
+    "approval.scoped": gettext_lazy("Scope of the approved standard recorded"),
+    "approval.recertified": gettext_lazy("Approved standard re-certified"),
 }
 EXTRA_LABELS = {
     "metrics": gettext_lazy("success metrics"),
@@ -43,6 +49,11 @@ EXTRA_LABELS = {
     "overridden": gettext_lazy("gate overridden"),
     "key": gettext_lazy("key"),
     "text": gettext_lazy("text"),
+    "action": gettext_lazy("asks to"),
+    "use": gettext_lazy("approved use"),
+    "max_data_classification": gettext_lazy("highest data classification"),
+    "teams": gettext_lazy("teams"),
+    "recertify_on": gettext_lazy("re-certify by"),
 }
 EMPTY = "—"
 
@@ -116,6 +127,8 @@ class _Names:
                         users.update(v for v in value if isinstance(v, int))
                     elif key == "team" and isinstance(value, int):
                         teams.add(value)
+                    elif key == "teams" and isinstance(value, list):
+                        teams.update(v for v in value if isinstance(v, int))
                     elif key == "tool" and isinstance(value, int):
                         tools.add(value)
         self.users = (
@@ -143,6 +156,12 @@ class _Names:
             return ", ".join(self.person(pk) for pk in value)
         if key == "team":
             return self.teams.get(value, EMPTY)
+        if key == "teams" and isinstance(value, list):
+            return ", ".join(self.teams.get(pk, EMPTY) for pk in value)
+        if key == "max_data_classification" and value in DataClassification.values:
+            return str(DataClassification(value).label)
+        if key == "action" and value in ACTION_LABELS:
+            return str(ACTION_LABELS[value])
         if key == "tool":
             return self.tools.get(value, EMPTY)
         if key == "stage":

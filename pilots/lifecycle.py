@@ -28,7 +28,7 @@ from core.exceptions import (
     ValidationFailed,
 )
 
-from . import access, conclusions
+from . import access, approvals, conclusions
 from .breach_text import describe as _describe_breach
 from .models import ACTIVE_STAGES, Pilot, Review, Stage, StageChange
 from .registry import validate_tool_and_data
@@ -464,6 +464,7 @@ def move(
         # A system pause always says why, even when the breach carries no detail.
         rationale = _describe_breach(breach)
     dated = now is not None
+    approval: approvals.Scope | None = None
     if dated and now > timezone.now():
         raise ValidationFailed(
             _("A stage change cannot be dated in the future."), code="move_in_future", field="now"
@@ -519,6 +520,11 @@ def move(
         # After the gates: a refused gate is what Ops need to hear first.
         if transition.concludes:
             conclusion = conclusions.clean(conclusion, target=transition.target)
+            if transition.target == Stage.APPROVED:
+                # A standard says what it is approved for (pilots.approvals).
+                approval = approvals.clean(
+                    conclusion.approval, pilot=pilot, today=timezone.localdate(now)
+                )
         elif conclusion is not None:
             raise ValidationFailed(
                 _(
@@ -570,6 +576,8 @@ def move(
         )
         if conclusion is not None:
             conclusions.record(pilot, change=change, findings=conclusion, actor=actor, now=now)
+        if approval is not None:
+            approvals.record(pilot, change=change, scope=approval, actor=actor, now=now)
         for hook in _after_move:
             hook(pilot, change=change, actor=actor, now=now)
         if not dated:

@@ -922,6 +922,77 @@ class DecisionRequest(models.Model):
         return f"{self.pilot}: {self.get_action_display()}"
 
 
+class ApprovedUseQuerySet(models.QuerySet):
+    def current(self) -> ApprovedUseQuerySet:
+        """The uses of standards still in force (approved, or paused from approved)."""
+        return self.filter(
+            Q(pilot__stage=Stage.APPROVED)
+            | Q(pilot__stage=Stage.PAUSED, pilot__paused_from=Stage.APPROVED)
+        )
+
+    def due_for_recertification(self, today) -> ApprovedUseQuerySet:
+        """Standards in force whose re-certification date has passed."""
+        return self.current().filter(recertify_on__lt=today)
+
+
+class ApprovedUse(models.Model):
+    """The scope of an approved standard: for which use, which data, which teams, until when.
+
+    Written with the promotion to approved standard (pilots.approvals, called by
+    lifecycle.move in its transaction); Ops re-certify it with a new date
+    (approvals.recertify). No teams means every team.
+    """
+
+    pilot = models.OneToOneField(
+        Pilot, on_delete=models.PROTECT, related_name="approved_use", verbose_name=_("pilot")
+    )
+    stage_change = models.OneToOneField(
+        StageChange,
+        on_delete=models.PROTECT,
+        related_name="approved_use",
+        verbose_name=_("stage change"),
+    )
+    use = models.TextField(_("approved use"))
+    max_data_classification = models.CharField(
+        _("highest data classification"), max_length=16, choices=DataClassification
+    )
+    teams = models.ManyToManyField(
+        Team,
+        blank=True,
+        related_name="approved_uses",
+        verbose_name=_("teams"),
+        help_text=_("Leave empty for every team."),
+    )
+    recertify_on = models.DateField(_("re-certify by"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved"))
+    recertified_at = models.DateTimeField(_("last re-certified"), null=True, blank=True)
+
+    objects = ApprovedUseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["recertify_on", "pk"]
+        verbose_name = _("approved use")
+        verbose_name_plural = _("approved uses")
+        constraints = [
+            models.CheckConstraint(condition=~Q(use=""), name="pilots_approveduse_has_use"),
+            models.CheckConstraint(
+                condition=Q(
+                    max_data_classification__in=["public", "internal", "confidential", "restricted"]
+                ),
+                name="pilots_approveduse_known_classification",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot}: {self.use[:60]}"
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 

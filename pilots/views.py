@@ -15,6 +15,7 @@ from django.contrib.auth.views import LoginView
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -33,6 +34,7 @@ from .forms import (
 from .models import (
     ACTIVE_STAGES,
     AITool,
+    ApprovedUse,
     Pilot,
     Stage,
     Team,
@@ -366,10 +368,29 @@ def pilot_request_decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def tool_registry(request: HttpRequest) -> HttpResponse:
-    tools = AITool.objects.annotate(
-        running=Count("pilots", filter=Q(pilots__stage__in=ACTIVE_STAGES)),
-    ).order_by("name")
-    return render(request, "tools/registry.html", {"tools": tools})
+    """Every tool with its running pilots and the approved uses of its standards in force.
+
+    Queries, whatever the number of tools: the tools, the approved uses with their pilot, and
+    their teams.
+    """
+    tools = list(
+        AITool.objects.annotate(
+            running=Count("pilots", filter=Q(pilots__stage__in=ACTIVE_STAGES)),
+        ).order_by("name")
+    )
+    uses: dict[int, list[ApprovedUse]] = {}
+    for approved in (
+        ApprovedUse.objects.current()
+        .select_related("pilot")
+        .prefetch_related("teams")
+        .order_by("pilot__title", "pk")
+    ):
+        uses.setdefault(approved.pilot.tool_id, []).append(approved)
+    for tool in tools:
+        tool.approved_uses = uses.get(tool.pk, [])
+    return render(
+        request, "tools/registry.html", {"tools": tools, "today": timezone.localdate()}
+    )
 
 
 @login_required

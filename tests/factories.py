@@ -375,6 +375,21 @@ def findings_for(stage: str, action: str, **overrides):
         "outcome": conclusions.OUTCOMES_BY_TARGET[transition.target][0],
         "takeaways": "It taught us something worth writing down.",
         "recommendations": ("rerun",),
+        "approval": approval_scope() if transition.target == "approved" else None,
         **overrides,
     }
     return conclusions.Findings.build(**values)
+
+
+def approval_scope(**overrides):
+    """A valid scope for a promotion to approved standard (pilots.approvals)."""
+    from pilots import approvals
+
+    values = {
+        "use": "Drafting replies to customer tickets.",
+        "max_data_classification": "internal",
+        "recertify_on": timezone.localdate() + datetime.timedelta(days=365),
+        "teams": (),
+        **overrides,
+    }
+    return approvals.Scope.build(**values)
