@@ -157,9 +157,7 @@ class ApprovalInputSerializer(serializers.Serializer):
     codes and fields: use, max_data_classification, teams, recertify_on)."""
 
     use = serializers.CharField(required=False, allow_blank=True, default="")
-    max_data_classification = serializers.CharField(
-        required=False, allow_blank=True, default=""
-    )
+    max_data_classification = serializers.CharField(required=False, allow_blank=True, default="")
     teams = serializers.ListField(
         child=serializers.IntegerField(), required=False, default=list, help_text="Empty: all."
     )

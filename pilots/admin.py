@@ -1,5 +1,5 @@
 from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
-from . import admin_approvals  # noqa: I001  (registers its ModelAdmin; the scope of a standard)
+from . import admin_approvals  # (registers its ModelAdmin; the scope of a standard)
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages

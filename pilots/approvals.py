@@ -48,9 +48,7 @@ class Scope:
         return cls(use or "", max_data_classification or "", recertify_on, tuple(teams or ()))
 
 
-def clean(
-    scope: Scope | None, *, pilot: Pilot, today: datetime.date | None = None
-) -> Scope:
+def clean(scope: Scope | None, *, pilot: Pilot, today: datetime.date | None = None) -> Scope:
     """Check the scope of a promotion to approved standard; return it trimmed.
 
     Raises ValidationFailed with the field at fault: approval (no scope), use,

@@ -388,9 +388,7 @@ def tool_registry(request: HttpRequest) -> HttpResponse:
         uses.setdefault(approved.pilot.tool_id, []).append(approved)
     for tool in tools:
         tool.approved_uses = uses.get(tool.pk, [])
-    return render(
-        request, "tools/registry.html", {"tools": tools, "today": timezone.localdate()}
-    )
+    return render(request, "tools/registry.html", {"tools": tools, "today": timezone.localdate()})
 
 
 @login_required
