@@ -17,6 +17,7 @@ class NotificationsConfig(AppConfig):
 
         from core import followups, languages, outbox
         from feedback.scheduling import ROUND_CLOSED
+        from pilots.decision_requests import DECISION_DECLINED
         from pilots.lifecycle import STAGE_CHANGED
         from pilots.reviews import REVIEW_RECORDED
 
@@ -33,6 +34,9 @@ class NotificationsConfig(AppConfig):
         followups.register(notify.ON_ROUND_CLOSED, notify.round_closed)
         followups.subscribe(STAGE_CHANGED, notify.ON_STAGE_CHANGE)
         followups.subscribe(REVIEW_RECORDED, notify.ON_REVIEW)
+        # A lead's request for a decision that Ops declined without a move.
+        followups.register(notify.ON_DECISION_DECLINED, notify.decision_declined)
+        followups.subscribe(DECISION_DECLINED, notify.ON_DECISION_DECLINED)
         # feedback.scheduling.close_round's cause; pilots' guardrail evaluation is its own work.
         followups.subscribe(ROUND_CLOSED, notify.ON_ROUND_CLOSED)
         user_logged_in.connect(preferences.remember_browser_language, dispatch_uid="notify-lang")

@@ -48,7 +48,7 @@ from feedback.anonymity import anonymity_threshold
 from feedback.models import FeedbackRound, Prompt
 from pilots import breach_text
 from pilots.lifecycle import Action
-from pilots.models import GuardrailBreach, Pilot, Review, Stage, StageChange
+from pilots.models import DecisionRequest, GuardrailBreach, Pilot, Review, Stage, StageChange
 
 from . import preferences
 from .models import Topic, Watch
@@ -62,6 +62,7 @@ NEWS_DAYS = 14
 ON_STAGE_CHANGE = "notify_stage_change"
 ON_REVIEW = "notify_review"
 ON_ROUND_CLOSED = "notify_round_closed"
+ON_DECISION_DECLINED = "notify_decision_declined"
 
 
 class As:
@@ -195,6 +196,20 @@ def review_recorded(review_id: int) -> int:
         return _enqueue("review", review, _first_each(recipients), exclude=review.reviewer_id)
 
 
+def decision_declined(decision_request_id: int) -> int:
+    """Tell the lead who asked that Ops declined their request for a decision, and why."""
+    found = (
+        DecisionRequest.objects.select_related("pilot__lead")
+        .filter(pk=decision_request_id, status=DecisionRequest.Status.DECLINED)
+        .first()
+    )
+    if found is None:
+        return 0
+    recipients = [(found.pilot.lead, As.LEAD, Topic.STAGE)]
+    with transaction.atomic():
+        return _enqueue("declined", found, recipients, exclude=found.declined_by_id)
+
+
 def round_closed(round_id: int) -> int:
     """Send each person invited to a closed round its digest ("you said")."""
     round_ = FeedbackRound.objects.filter(pk=round_id).first()
@@ -264,6 +279,29 @@ def _stage_email(change: StageChange, role: str) -> outbox.Email:
         lines.append(_("Thank you for your feedback: it is part of what this decision rests on."))
     lines.append(_absolute(pilot.get_absolute_url()))
     lines += ["", "-- ", _footer(role)]
+    return outbox.Email(subject=subject, body="\n".join(lines))
+
+
+def _declined_email(found: DecisionRequest, role: str) -> outbox.Email:
+    pilot = found.pilot
+    subject = _("%(pilot)s: Ops answered your request (%(action)s): not now") % {
+        "pilot": pilot.title,
+        "action": found.get_action_display(),
+    }
+    lines = [
+        _("%(who)s answered your request of %(when)s (%(action)s) without moving %(pilot)s.")
+        % {
+            "who": _name(found.declined_by),
+            "when": _when(found.requested_at),
+            "action": found.get_action_display(),
+            "pilot": pilot.title,
+        },
+        _("Their reply: %(reply)s") % {"reply": found.reply},
+        _absolute(pilot.get_absolute_url()),
+        "",
+        "-- ",
+        _footer(role),
+    ]
     return outbox.Email(subject=subject, body="\n".join(lines))
 
 
@@ -392,6 +430,11 @@ def build(delivery: Delivery) -> outbox.Email | None:
         elif event == "review":
             review = Review.objects.select_related("pilot", "reviewer").filter(pk=pk).first()
             email = _review_email(review, role) if review else None
+        elif event == "declined":
+            found = (
+                DecisionRequest.objects.select_related("pilot", "declined_by").filter(pk=pk).first()
+            )
+            email = _declined_email(found, role) if found else None
         elif event == "round":
             round_ = FeedbackRound.objects.select_related("pilot").filter(pk=pk).first()
             email = _round_email(round_, role, language) if round_ else None

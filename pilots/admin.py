@@ -1,5 +1,6 @@
 from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
 from . import admin_approvals  # (registers its ModelAdmin; the scope of a standard)
+from . import admin_requests
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
@@ -547,6 +548,14 @@ class DecisionRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "action"]
     list_select_related = ["pilot", "requested_by", "stage_change"]
     search_fields = ["pilot__title", "message"]
+    # "Not now": answered without a move, with a reply the lead is told.
+    actions = [admin_requests.decline]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not is_ops(request.user):
+            actions.pop("decline", None)
+        return actions
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

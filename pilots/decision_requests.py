@@ -1,8 +1,9 @@
 """A lead's request for a decision: promote or stop their pilot, with a message to Ops.
 
 `request` is the lead's write; `close_open` is called by `pilots.lifecycle.move` in its
-transaction, so the move that follows a request (whatever Ops decided) answers it. Both leave a
-change record in the pilot's history.
+transaction, so the move that follows a request (whatever Ops decided) answers it; `decline` is
+Ops' answer without a move ("not now", with a reply), announced as DECISION_DECLINED so the lead
+is told (notifications subscribes). Each leaves a change record in the pilot's history.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import changelog
+from core import changelog, followups
 from core.exceptions import PermissionRefused, ValidationFailed
+from core.ops import is_ops
 
 from . import access, lifecycle
 from .models import DecisionRequest, Pilot, StageChange
+
+# The follow-up cause a declined request announces (core.followups): subscribers get its id.
+DECISION_DECLINED = "decision_declined"
 
 
 def request(pilot_id: int, *, actor, action: str, message: str) -> DecisionRequest:
@@ -87,4 +92,50 @@ def close_open(
         reason=change.rationale,
         at=now or timezone.now(),
     )
+    return found
+
+
+def decline(request_id: int, *, actor, reply: str) -> DecisionRequest:
+    """Answer an open request without moving the pilot, with a reply the lead is told (Ops).
+
+    Raises PermissionRefused (not Ops), ValidationFailed with the field reply (empty) or
+    status (the request was answered meanwhile, code request_answered).
+    """
+    if not is_ops(actor):
+        raise PermissionRefused(_("Only Ops can answer a request for a decision."), code="not_ops")
+    reply = (reply or "").strip()
+    if not reply:
+        raise ValidationFailed(
+            _("Write your reply to the lead: why not now, and what would change your mind."),
+            code="reply_required",
+            field="reply",
+        )
+    with transaction.atomic():
+        found = (
+            DecisionRequest.objects.select_for_update().select_related("pilot").get(pk=request_id)
+        )
+        if found.status != DecisionRequest.Status.OPEN:
+            raise ValidationFailed(
+                _("This request was already answered."), code="request_answered", field="status"
+            )
+        now = timezone.now()
+        found.status = DecisionRequest.Status.DECLINED
+        found.reply = reply
+        found.declined_by = actor
+        found.declined_at = now
+        found.save(update_fields=["status", "reply", "declined_by", "declined_at"])
+        changelog.record(
+            "decision.declined",
+            subject=found,
+            scope=found.pilot,
+            actor=actor,
+            changes={"status": ["open", "declined"]},
+            reason=reply,
+            at=now,
+        )
+        followups.announce(
+            DECISION_DECLINED,
+            key=f"decision_request:{found.pk}",
+            payload={"decision_request_id": found.pk},
+        )
     return found

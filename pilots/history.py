@@ -37,6 +37,7 @@ ACTIONS = {
     "pilot.concluded": gettext_lazy("Conclusion recorded"),
     "decision.requested": gettext_lazy("Decision requested by the lead"),
     "decision.answered": gettext_lazy("Request for a decision answered"),
+    "decision.declined": gettext_lazy("Request for a decision declined by Ops"),
     "approval.scoped": gettext_lazy("Scope of the approved standard recorded"),
     "approval.recertified": gettext_lazy("Approved standard re-certified"),
 }

@@ -870,6 +870,7 @@ class DecisionRequest(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Waiting for Ops")
         CLOSED = "closed", _("Decided")
+        DECLINED = "declined", _("Declined by Ops")
 
     pilot = models.ForeignKey(
         Pilot, on_delete=models.PROTECT, related_name="decision_requests", verbose_name=_("pilot")
@@ -893,6 +894,17 @@ class DecisionRequest(models.Model):
         related_name="decision_request",
         verbose_name=_("answered by"),
     )
+    # Ops may decline a request without moving the pilot, with a reply the lead is told.
+    reply = models.TextField(_("reply"), blank=True)
+    declined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("declined by"),
+    )
+    declined_at = models.DateTimeField(_("declined"), null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "pk"]
@@ -913,8 +925,14 @@ class DecisionRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status="open", stage_change__isnull=True)
-                | Q(status="closed", stage_change__isnull=False),
+                | Q(status="closed", stage_change__isnull=False)
+                | Q(status="declined", stage_change__isnull=True),
                 name="pilots_decisionrequest_closed_iff_answered",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined")
+                | (~Q(reply="") & Q(declined_by__isnull=False, declined_at__isnull=False)),
+                name="pilots_decisionrequest_declined_with_a_reply",
             ),
         ]
 

@@ -250,3 +250,87 @@ def test_the_request_its_answer_and_messages_are_in_the_pilot_s_history(client, 
     page = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
     assert "Decision requested by the lead" in page and "Nobody uses it." in page
     assert "Request for a decision answered" in page
+
+
+# --- Ops decline a request: the lead is told, the history says so ------------------------------
+
+
+def test_ops_decline_a_request_and_the_lead_is_told_with_the_reply(
+    ops, lead, team, django_capture_on_commit_callbacks, celery_eager
+):
+    pilot = PilotFactory(stage=Stage.PILOT, lead=lead, team=team, title="Ticket drafts")
+    made = decision_requests.request(pilot.pk, actor=lead, action="promote", message="Met.")
+    with django_capture_on_commit_callbacks(execute=True):
+        decision_requests.decline(made.pk, actor=ops, reply="Wait for the legal review.")
+    made.refresh_from_db()
+    assert (made.status, made.reply, made.declined_by) == (
+        "declined",
+        "Wait for the legal review.",
+        ops,
+    )
+    pilot.refresh_from_db()
+    assert pilot.stage == Stage.PILOT
+    to_lead = [m for m in mail.outbox if lead.email in m.to]
+    assert len(to_lead) == 1
+    assert "Ticket drafts" in to_lead[0].subject
+    assert "Wait for the legal review." in to_lead[0].body
+    words = [(e.action, e.record.reason) for e in history.entries(pilot)]
+    assert ("Request for a decision declined by Ops", "Wait for the legal review.") in words
+    # Declined, the request no longer waits: the lead may ask again.
+    assert list(review_sla.overdue_requests(timezone.now() + 30 * DAY)) == []
+    decision_requests.request(pilot.pk, actor=lead, action="promote", message="Now reviewed.")
+
+
+@pytest.mark.parametrize(
+    ("who", "reply", "error"),
+    [("ops", "  ", "reply_required"), ("lead", "No.", "permission_denied")],
+)
+def test_a_decline_that_breaks_a_rule_is_refused(ops, lead, team, who, reply, error):
+    from core.exceptions import DomainError
+
+    pilot = PilotFactory(stage=Stage.PILOT, lead=lead, team=team)
+    made = decision_requests.request(pilot.pk, actor=lead, action="stop", message="Stop it.")
+    actor = {"ops": ops, "lead": lead}[who]
+    with pytest.raises(DomainError) as refused:
+        decision_requests.decline(made.pk, actor=actor, reply=reply)
+    assert refused.value.code in (error, "not_ops")
+    made.refresh_from_db()
+    assert made.status == "open"
+
+
+def test_the_database_refuses_a_declined_request_without_a_reply(ops, lead, team):
+    from django.db import IntegrityError, transaction
+
+    pilot = PilotFactory(stage=Stage.PILOT, lead=lead, team=team)
+    made = decision_requests.request(pilot.pk, actor=lead, action="stop", message="Stop it.")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DecisionRequest.objects.filter(pk=made.pk).update(
+            status="declined", declined_by=ops, declined_at=timezone.now(), reply=""
+        )
+
+
+def test_ops_decline_in_the_admin_with_a_reply(client, ops, lead, team):
+    pilot = PilotFactory(stage=Stage.PILOT, lead=lead, team=team)
+    made = decision_requests.request(pilot.pk, actor=lead, action="stop", message="Stop it.")
+    client.force_login(ops)
+    url = reverse("admin:pilots_decisionrequest_changelist")
+    page = client.post(
+        url, {"action": "decline", "index": 0, "_selected_action": [made.pk]}
+    ).content.decode()
+    assert 'name="reply"' in page and "Stop it." in page
+    refused = client.post(
+        url, {"action": "decline", "confirm": "yes", "_selected_action": [made.pk], "reply": ""}
+    ).content.decode()
+    assert "Write your reply to the lead" in refused
+    client.post(
+        url,
+        {
+            "action": "decline",
+            "confirm": "yes",
+            "_selected_action": [made.pk],
+            "reply": "Keep going one more round.",
+        },
+        follow=True,
+    )
+    made.refresh_from_db()
+    assert (made.status, made.reply) == ("declined", "Keep going one more round.")
