@@ -159,7 +159,10 @@ class ApprovalInputSerializer(serializers.Serializer):
     use = serializers.CharField(required=False, allow_blank=True, default="")
     max_data_classification = serializers.CharField(required=False, allow_blank=True, default="")
     teams = serializers.ListField(
-        child=serializers.IntegerField(), required=False, default=list, help_text="Empty: all."
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        required=False,
+        default=list,
+        help_text="Team ids; empty: every team.",
     )
     recertify_on = serializers.DateField(required=False, allow_null=True, default=None)
 

@@ -277,6 +277,13 @@ def _stage_email(change: StageChange, role: str) -> outbox.Email:
         lines.append(_("Why: %(rationale)s") % {"rationale": rationale})
     if role == As.PARTICIPANT:
         lines.append(_("Thank you for your feedback: it is part of what this decision rests on."))
+    if role == As.LEAD:
+        answered = DecisionRequest.objects.filter(stage_change=change).first()
+        if answered is not None:
+            lines.append(
+                _("This answers your request of %(when)s (%(action)s).")
+                % {"when": _when(answered.requested_at), "action": answered.get_action_display()}
+            )
     lines.append(_absolute(pilot.get_absolute_url()))
     lines += ["", "-- ", _footer(role)]
     return outbox.Email(subject=subject, body="\n".join(lines))

@@ -229,6 +229,7 @@ def test_the_lead_is_told_when_ops_decide_on_their_request(
     assert len(to_lead) == 1
     assert "Ticket drafts" in to_lead[0].subject
     assert "As the lead asked." in to_lead[0].body
+    assert "This answers your request of" in to_lead[0].body
     assert not [m for m in mail.outbox if ops.email in m.to]
 
 
