@@ -763,6 +763,22 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     }
 
 
+def results_at_a_glance(pilot: Pilot) -> dict:
+    """The pilot's results table alone (the API): what page_context computes for it.
+
+    Queries: the answered recent rounds, metrics, open breaches, guardrails and their latest
+    checks — whatever the history. The same evaluations as the page and the report, so every
+    figure follows the anonymity threshold the same way.
+    """
+    from . import results_table
+
+    evaluations = metric_statuses(pilot, rounds=_evidence_rounds(pilot))
+    breaches = list(pilot.breaches.open())
+    guardrails = list(pilot.guardrails.all())
+    statuses = guardrail_statuses(pilot, guardrails, breaches)
+    return results_table.table(evaluations, guardrails, statuses)
+
+
 def round_rows(rounds: list[FeedbackRound]) -> list[dict]:
     """The rounds' stored results as table rows, worded in the active language.
 
