@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from core import changelog
 from decisions import evidence, reports
-from decisions.api import EvidenceSerializer, visible_pilots
+from decisions.api import EvidenceSerializer, ResultsSerializer, visible_pilots
 from decisions.serializers import MoveSerializer, StageChangeSerializer
 from pilots import conclusions, lifecycle, proposals, reviews
 from pilots.models import AITool, Pilot, Review, Stage, StageChange, Team
@@ -167,6 +167,15 @@ class PilotViewSet(
         snapshot = evidence.worded_snapshot(evidence.evidence_snapshot(pilot))
         data = {"pilot": pilot.pk, "title": pilot.title, "stage": pilot.stage, **snapshot}
         return Response(EvidenceSerializer(data).data)
+
+    @extend_schema(responses={200: ResultsSerializer})
+    @action(detail=True, methods=["get"])
+    def results(self, request: Request, pk: str | None = None, **kwargs) -> Response:
+        """The results at a glance: a row per success metric and metric guardrail, as on the
+        pilot page and in its report (figures under the anonymity threshold are null)."""
+        pilot = self.get_object()
+        table = evidence.results_at_a_glance(pilot)
+        return Response(ResultsSerializer({"pilot": pilot.pk, "rows": table["rows"]}).data)
 
     @extend_schema(
         responses={

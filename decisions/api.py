@@ -182,6 +182,41 @@ class EvidenceSerializer(serializers.Serializer):
     open_breach_ids = serializers.ListField(child=serializers.IntegerField())
 
 
+class ResultRowSerializer(serializers.Serializer):
+    """One row of a pilot's results table (decisions.results_table.Row), figures only."""
+
+    kind = serializers.ChoiceField(choices=["metric", "guardrail"])
+    key = serializers.CharField()
+    name = serializers.CharField()
+    baseline = serializers.FloatField(allow_null=True)
+    estimate = serializers.FloatField(
+        allow_null=True, help_text="Null when too few answers to show (anonymity threshold)."
+    )
+    ci_low = serializers.FloatField(source="low", allow_null=True)
+    ci_high = serializers.FloatField(source="high", allow_null=True)
+    change = serializers.FloatField(allow_null=True, help_text="Estimate minus the baseline.")
+    change_percent = serializers.FloatField(allow_null=True)
+    target = serializers.CharField(help_text="As the page shows it, e.g. “≥ 3.5”.")
+    target_value = serializers.FloatField(allow_null=True)
+    comparator = serializers.CharField(
+        allow_blank=True,
+        help_text="A metric's direction (higher, lower) or a guardrail's comparator "
+        "(lt, le, eq, ge, gt).",
+    )
+    status = serializers.ChoiceField(
+        choices=["met", "not_met", "inconclusive", "holding", "broken", "not_evaluated"]
+    )
+    status_label = serializers.CharField()
+    to_decide = serializers.CharField(allow_blank=True)
+
+
+class ResultsSerializer(serializers.Serializer):
+    """A pilot's results at a glance: the rows of the table on its page and in its report."""
+
+    pilot = serializers.IntegerField()
+    rows = ResultRowSerializer(many=True)
+
+
 class EvidenceViewSet(viewsets.ViewSet):
     """A pilot's evidence as it stands: metric statuses, recommendation, hours saved."""
 

@@ -28,7 +28,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from feedback import stats
-from feedback.results import summary_of
+from feedback.results import summary_of, summary_of_entry
 
 if TYPE_CHECKING:
     from feedback.models import FeedbackRound
@@ -544,3 +544,183 @@ def interval_bar(
         f'<title id="{escape(title_id)}">{escape(title)}</title>'
         f'<desc id="{escape(desc_id)}">{escape(desc)}</desc>{"".join(body)}</svg>'
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trends: every number, scale and yes/no question of a pilot across its rounds
+
+TREND_KINDS = ("number", "scale", "yes_no")
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    index: int  # the round's position on the x axis (oldest first)
+    value: float  # a mean, or a share of "yes" in percent
+    low: float | None
+    high: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class Trend:
+    """One question across rounds: a point only where its figures were shown."""
+
+    key: str
+    text: str
+    kind: str
+    unit: str
+    points: tuple[TrendPoint, ...]
+    withheld: tuple[int, ...]  # rounds (x positions) with no point
+
+    @property
+    def share(self) -> bool:
+        return self.kind == "yes_no"
+
+
+def _trend_point(index: int, entry: dict) -> TrendPoint | None:
+    # The summary and interval of the stored, shown figures: a question withheld under the
+    # anonymity threshold has no summary, so it gives no point (never a zero).
+    summary = summary_of_entry(entry)
+    if summary is None or summary.mean is None:
+        return None
+    ci = stats.interval(summary)
+    low, high = (ci.low, ci.high) if ci else (None, None)
+    if summary.proportion:
+        scale = 100.0
+        return TrendPoint(
+            index,
+            summary.mean * scale,
+            low * scale if low is not None else None,
+            high * scale if high is not None else None,
+            summary.n,
+        )
+    return TrendPoint(index, summary.mean, low, high, summary.n)
+
+
+def question_trends(round_rows: list[dict]) -> list[Trend]:
+    """Each number, scale and yes/no question of these rounds (oldest first), one trend each.
+
+    `round_rows` are decisions.evidence.round_row dicts (worded in the reader's language); no
+    query. A question is listed when any round that met the anonymity threshold asked it; its
+    points are the rounds where it had the threshold's answers itself.
+    """
+    order: list[str] = []
+    words: dict[str, dict] = {}
+    for row in round_rows:
+        for q in row["questions"]:
+            if q.get("kind") not in TREND_KINDS:
+                continue
+            if q["key"] not in words:
+                order.append(q["key"])
+            words[q["key"]] = q  # the newest round's words win
+    trends = []
+    for key in order:
+        points = []
+        for i, row in enumerate(round_rows):
+            entry = next((q for q in row["questions"] if q.get("key") == key), None)
+            point = _trend_point(i, entry) if entry else None
+            if point is not None:
+                points.append(point)
+        shown = {p.index for p in points}
+        trends.append(
+            Trend(
+                key=key,
+                text=str(words[key].get("text") or key),
+                kind=words[key]["kind"],
+                unit=str(words[key].get("unit") or ""),
+                points=tuple(points),
+                withheld=tuple(i for i in range(len(round_rows)) if i not in shown),
+            )
+        )
+    return trends
+
+
+def trend_chart(trend: Trend, rounds: list[FeedbackRound]) -> SafeString:
+    """A question's mean (or share of "yes") per round, with its 95% interval.
+
+    Rounds where the question's figures were withheld have no point and break the line; the
+    description names them, so a screen reader hears the same gaps.
+    """
+    chart_id = f"chart-question-{trend.key}"
+    if not trend.points:
+        return _empty(
+            chart_id,
+            _("No round has enough answers to this question to show it yet."),
+        )
+    labels = [day_label(r.period_start) for r in rounds]
+    share = trend.share
+
+    def figure(value: float) -> str:
+        return _("%(value)s%%") % {"value": _num(value)} if share else _num(value)
+
+    if share:
+        title = _("%(question)s: share of “yes” per round, with its 95%% interval") % {
+            "question": trend.text
+        }
+        ticks = [0.0, 25.0, 50.0, 75.0, 100.0]
+    else:
+        title = _("%(question)s: mean per round, with its 95%% interval") % {"question": trend.text}
+        values = [v for p in trend.points for v in (p.value, p.low, p.high) if v is not None]
+        ticks = _nice_ticks(min(values), max(values))
+    sentences = []
+    for p in trend.points:
+        date = date_format(rounds[p.index].period_start, "DATE_FORMAT")
+        if p.low is not None and p.high is not None:
+            sentences.append(
+                _(
+                    "Round of %(date)s: %(value)s (95%% interval %(low)s to %(high)s, "
+                    "%(n)d answers)."
+                )
+                % {
+                    "date": date,
+                    "value": figure(p.value),
+                    "low": figure(p.low),
+                    "high": figure(p.high),
+                    "n": p.n,
+                }
+            )
+        else:
+            sentences.append(
+                _("Round of %(date)s: %(value)s (%(n)d answers).")
+                % {"date": date, "value": figure(p.value), "n": p.n}
+            )
+    if trend.withheld:
+        sentences.append(
+            _("No figure for the rounds of %(dates)s: too few answers to show.")
+            % {
+                "dates": ", ".join(
+                    date_format(rounds[i].period_start, "DATE_FORMAT") for i in trend.withheld
+                )
+            }
+        )
+    desc = " ".join(sentences)
+    runs: list[list[TrendPoint]] = []
+    for point in trend.points:
+        if runs and runs[-1][-1].index == point.index - 1:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+
+    def draw(frame: Frame) -> list[str]:
+        scale = _Scale(frame, ticks[0], ticks[-1], len(rounds))
+        body = _axes(scale, labels, ticks, "%" if share else "")
+        for run in (r for r in runs if len(r) > 1):
+            line = " ".join(f"{scale.x(p.index):.1f},{scale.y(p.value):.1f}" for p in run)
+            body.append(
+                f'<polyline class="value" points="{line}" fill="none" stroke="{VALUE}" '
+                f'stroke-width="2"/>'
+            )
+        for p in trend.points:
+            x = scale.x(p.index)
+            if p.low is not None and p.high is not None:
+                body.append(
+                    f'<line class="interval" x1="{x:.1f}" y1="{scale.y(p.low):.1f}" '
+                    f'x2="{x:.1f}" y2="{scale.y(p.high):.1f}" stroke="{VALUE}"/>'
+                )
+            body.append(
+                f'<circle class="point" data-round="{p.index}" cx="{x:.1f}" '
+                f'cy="{scale.y(p.value):.1f}" r="3.5" fill="{VALUE}"/>'
+            )
+        return body
+
+    return _drawn(chart_id, title, desc, draw)

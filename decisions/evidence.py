@@ -735,6 +735,7 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
     statuses = guardrail_statuses(pilot, guardrails, breaches)
     hours = hours_saved(pilot, rounds, pilot.participations.count())
     chronological = list(reversed(rounds))
+    rows = round_rows(rounds)
     from . import results_table
 
     return {
@@ -745,7 +746,7 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
         "hours_saved": hours,
         "recent_rounds": RECENT_ROUNDS,
         "evidence_rounds": rounds,
-        "round_rows": round_rows(rounds),
+        "round_rows": rows,
         "open_breaches": breaches,
         "guardrail_rows": [{"guardrail": g, "status": statuses.get(g.pk)} for g in guardrails],
         "metric_charts": [
@@ -753,7 +754,29 @@ def page_context(pilot: Pilot, *, chart_rounds: int = CHART_ROUNDS) -> dict:
             for e in evaluations
         ],
         "response_rate_chart": charts.response_rate_chart(chronological),
+        # Every number, scale and yes/no question across the same rounds, from the same
+        # stored (threshold-checked) figures as the round tables: no further query.
+        "question_charts": [
+            {"trend": trend, "svg": charts.trend_chart(trend, chronological)}
+            for trend in charts.question_trends(list(reversed(rows)))
+        ],
     }
+
+
+def results_at_a_glance(pilot: Pilot) -> dict:
+    """The pilot's results table alone (the API): what page_context computes for it.
+
+    Queries: the answered recent rounds, metrics, open breaches, guardrails and their latest
+    checks — whatever the history. The same evaluations as the page and the report, so every
+    figure follows the anonymity threshold the same way.
+    """
+    from . import results_table
+
+    evaluations = metric_statuses(pilot, rounds=_evidence_rounds(pilot))
+    breaches = list(pilot.breaches.open())
+    guardrails = list(pilot.guardrails.all())
+    statuses = guardrail_statuses(pilot, guardrails, breaches)
+    return results_table.table(evaluations, guardrails, statuses)
 
 
 def round_rows(rounds: list[FeedbackRound]) -> list[dict]:

@@ -40,6 +40,10 @@ class Row:
     status_label: str
     to_decide: str = ""
     bar: SafeString | None = None
+    # Machine-readable target (the API): its value, and "higher"/"lower" for a metric or the
+    # guardrail's comparator (lt, le, eq, ge, gt).
+    target_value: float | None = None
+    comparator: str = ""
 
 
 def _percent(value: float | None, baseline: float | None) -> float | None:
@@ -104,6 +108,8 @@ def table(
                 status_label=e.status_label,
                 to_decide=e.to_decide_reason,
                 bar=bar,
+                target_value=target,
+                comparator=metric.direction,
             )
         )
     for g in guardrails:
@@ -125,6 +131,8 @@ def table(
                 change_percent=None,
                 status=status.outcome,
                 status_label=status.label,
+                target_value=float(g.threshold) if g.threshold is not None else None,
+                comparator=g.comparator,
             )
         )
     return {

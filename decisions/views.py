@@ -43,7 +43,7 @@ from pilots.models import (
 )
 from pilots.views import HOME_LIST
 
-from . import banners, evidence, learnings
+from . import banners, evidence, learnings, radar
 from .forms import LearningsFilterForm
 
 HOME_PILOTS = 10
@@ -354,3 +354,14 @@ def learnings_library(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
         },
     )
+
+
+@login_required
+def tech_radar(request: HttpRequest) -> HttpResponse:
+    """The tech radar of AI tools and uses, from the pilots this person may see.
+
+    Queries (whatever the number of pilots): the session and the user, Ops or not, the
+    navigation's "leads a team", the pilots with their tool and team, their stage changes, the
+    tools' recorded status changes.
+    """
+    return render(request, "decisions/radar.html", radar.build(request.user))

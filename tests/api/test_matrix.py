@@ -155,6 +155,10 @@ CASES = {
     ("api/v1/pilots/{pk}/changes/", "get"): [("draft", None, "401 404 200 200 404 200")],
     ("api/v1/pilots/{pk}/evidence/", "get"): [("draft", None, "401 404 200 200 404 200")],
     ("api/v1/pilots/{pk}/report/", "get"): [("draft", None, "401 404 200 200 404 200")],
+    ("api/v1/pilots/{pk}/results/", "get"): [
+        ("draft", None, "401 404 200 200 404 200"),
+        ("running", None, "401 200 200 200 200 200"),
+    ],
     ("api/v1/pilots/{pk}/reviews/", "get"): [("draft", None, "401 404 200 200 404 200")],
     ("api/v1/pilots/{pk}/reviews/", "post"): [("draft", "review", "401 404 403 403 404 201")],
     ("api/v1/pilots/{pk}/submit/", "post"): [("draft", "submit", "401 404 403 201 404 201")],

@@ -317,6 +317,7 @@ LEAD = [
         _send(lambda w: f"/pilots/{w.draft.pk}/edit/", SUBMIT_PROPOSAL, {"#id_title": ""}),
     ),
     Visit("report", _goto(lambda w: f"/reports/pilots/{w.running.pk}/")),
+    Visit("radar", _goto(lambda w: "/radar/")),
     Visit("own questions", _goto(lambda w: f"/feedback/pilots/{w.running.pk}/questions/")),
 ]
 PARTICIPANT = [

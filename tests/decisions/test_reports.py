@@ -210,7 +210,9 @@ def test_the_markdown_export_escapes_pipes_and_newlines_so_user_text_cannot_brea
     assert not any(line.startswith("| injected") for line in lines)
     assert not any(line.startswith("## Fake heading") for line in lines)
     table = [line for line in lines if line.startswith("|")]
-    assert len(table) == 3  # header, rule, one metric
+    # Two tables, the results at a glance and the success metrics: header, rule, one metric.
+    assert len(table) == 6
     assert all(_unescaped_pipes(line) == 7 for line in table)
     assert r"Quality \| speed \| injected \| row" in table[2]
+    assert r"Quality \| speed \| injected \| row" in table[5]
     assert r"Holiday ## Fake heading \<script\>alert(1)\</script\>" in text
