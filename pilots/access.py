@@ -37,6 +37,8 @@ def _teams() -> QuerySet:
 
 # Stages whose pilots only their team (and Ops) may see: nobody else is concerned yet.
 PRIVATE_STAGES = (Stage.DRAFT, Stage.PROPOSED)
+# Stages of a pilot that was decided (with a conclusion): anyone who sees it may start from it.
+CONCLUDED_STAGES = (Stage.APPROVED, Stage.STOPPED, Stage.RETIRED)
 
 
 def _signed_in(user) -> bool:
@@ -174,3 +176,21 @@ def may_handle_declaration(user) -> bool:
 def may_request_decision(user, pilot: Pilot) -> bool:
     """Tell whether a user may ask Ops to promote or stop a pilot: whoever leads it."""
     return is_lead_of(user, pilot)
+
+
+def may_clone(user, pilot: Pilot) -> bool:
+    """Tell whether a user may start a new proposal from a pilot ("clone this pilot").
+
+    A lead of some team, from a pilot they lead, or from a concluded one they may see:
+    another team's running pilot is theirs to join, not to copy.
+    """
+    if not teams_led_by(user).exists():
+        return False
+    if is_lead_of(user, pilot):
+        return True
+    return pilot.stage in CONCLUDED_STAGES and may_see(user, pilot)
+
+
+def may_manage_templates(user) -> bool:
+    """Tell whether a user may save or write a pilot template: Ops."""
+    return _signed_in(user) and is_ops(user)

@@ -33,6 +33,7 @@ ACTIONS = {
     "declaration.handled": gettext_lazy("Tool declaration handled"),
     "question.added": gettext_lazy("Own question added"),
     "question.removed": gettext_lazy("Own question removed"),
+    "template.created": gettext_lazy("Saved as a pilot template"),
 }
 EXTRA_LABELS = {
     "metrics": gettext_lazy("success metrics"),
@@ -43,6 +44,11 @@ EXTRA_LABELS = {
     "overridden": gettext_lazy("gate overridden"),
     "key": gettext_lazy("key"),
     "text": gettext_lazy("text"),
+    "cloned_from": gettext_lazy("cloned from pilot"),
+    "template": gettext_lazy("started from template"),
+    "saved_from": gettext_lazy("saved from pilot"),
+    "name": gettext_lazy("name"),
+    "questions": gettext_lazy("own questions"),
 }
 EMPTY = "—"
 
@@ -145,6 +151,8 @@ class _Names:
             return self.teams.get(value, EMPTY)
         if key == "tool":
             return self.tools.get(value, EMPTY)
+        if key in ("cloned_from", "saved_from", "template") and isinstance(value, int):
+            return f"#{value}"
         if key == "stage":
             return str(Stage(value).label) if value in Stage.values else str(value)
         if key in ("metrics", "guardrails") and isinstance(value, list):
