@@ -178,17 +178,23 @@ def may_request_decision(user, pilot: Pilot) -> bool:
     return is_lead_of(user, pilot)
 
 
-def may_clone(user, pilot: Pilot) -> bool:
+def may_clone(
+    user, pilot: Pilot, *, leads_a_team: bool | None = None, leads_it: bool | None = None
+) -> bool:
     """Tell whether a user may start a new proposal from a pilot ("clone this pilot").
 
     A lead of some team, from a pilot they lead, or from a concluded one they may see:
-    another team's running pilot is theirs to join, not to copy.
+    another team's running pilot is theirs to join, not to copy. `leads_a_team` (whether
+    `teams_led_by(user)` has any team) and `leads_it` (`is_lead_of(user, pilot)`): answers
+    the page already has, passed to save their queries.
     """
-    if not teams_led_by(user).exists():
+    if leads_a_team is None:
+        leads_a_team = teams_led_by(user).exists()
+    if not leads_a_team:
         return False
-    if is_lead_of(user, pilot):
+    if pilot.stage in CONCLUDED_STAGES and may_see(user, pilot):
         return True
-    return pilot.stage in CONCLUDED_STAGES and may_see(user, pilot)
+    return is_lead_of(user, pilot) if leads_it is None else leads_it
 
 
 def may_manage_templates(user) -> bool:
