@@ -15,6 +15,14 @@ class FeedbackConfig(AppConfig):
         from . import invitations, pilot_questions
 
         question_keys.register_provider(pilot_questions.asked_questions)
+        # Pilot templates and clones keep a pilot's own questions as data and recreate them.
+        question_keys.register_own_questions(
+            question_keys.OwnQuestions(
+                read=pilot_questions.questions_as_data,
+                check=pilot_questions.check_questions_data,
+                write=pilot_questions.add_questions_data,
+            )
+        )
         # The participant emails, as kinds of the one outbox (at most once).
         outbox.register(invitations.INVITATION_KIND)
         outbox.register(invitations.REMINDER_KIND)

@@ -119,20 +119,17 @@ def add_question(
     """
     key = (key or "").strip()
     text = (text or "").strip()
-    language = _check_language(language)
-    translations = _check_translations(translations or {}, written_in=language)
-    if not KEY_RE.match(key):
-        raise ValidationFailed(
-            _("Use 2 to 64 lowercase letters, digits or underscores, starting with a letter."),
-            code="invalid_key",
-            field="key",
-        )
-    if not text:
-        raise ValidationFailed(_("Write the question."), code="required", field="text")
-    if kind not in Question.Kind.values:
-        raise ValidationFailed(_("Choose a kind of question."), code="invalid_choice", field="kind")
-    choices = _check_kind_settings(kind, min_value, max_value, choices or [])
-    step = _check_step(kind, step, min_value, max_value)
+    language, translations, choices, step = _check_question(
+        key=key,
+        text=text,
+        kind=kind,
+        min_value=min_value,
+        max_value=max_value,
+        step=step,
+        choices=choices,
+        language=language,
+        translations=translations,
+    )
     if kind not in (Question.Kind.SCALE, Question.Kind.NUMBER):
         min_value = max_value = None
         min_label = max_label = unit = ""
@@ -194,6 +191,177 @@ def add_question(
             changes=changelog.diff({}, changelog.snapshot(question, QUESTION_FIELDS)),
         )
     return question
+
+
+def _check_question(
+    *,
+    key: str,
+    text: str,
+    kind: str,
+    min_value: Decimal | None,
+    max_value: Decimal | None,
+    step: Decimal | None,
+    choices: list | None,
+    language: str | None,
+    translations: dict | None,
+) -> tuple[str, dict[str, dict[str, str]], list[list[str]], Decimal]:
+    """The checks of a question's own fields (no pilot needed): language, translations,
+    choices and step as they are stored."""
+    language = _check_language(language)
+    translations = _check_translations(translations or {}, written_in=language)
+    if not KEY_RE.match(key):
+        raise ValidationFailed(
+            _("Use 2 to 64 lowercase letters, digits or underscores, starting with a letter."),
+            code="invalid_key",
+            field="key",
+        )
+    if not text:
+        raise ValidationFailed(_("Write the question."), code="required", field="text")
+    if kind not in Question.Kind.values:
+        raise ValidationFailed(_("Choose a kind of question."), code="invalid_choice", field="kind")
+    choices = _check_kind_settings(kind, min_value, max_value, choices or [])
+    step = _check_step(kind, step, min_value, max_value)
+    return language, translations, choices, step
+
+
+# ---------------------------------------------------------------------------------------------
+# Own questions as data: what a pilot template keeps and a new proposal recreates
+# (registered with pilots.question_keys, since pilots may not import feedback).
+
+# The fields of a question as data, with the default of each.
+DATA_FIELDS: dict[str, object] = {
+    "key": "",
+    "text": "",
+    "help_text": "",
+    "kind": "",
+    "required": False,
+    "min_value": None,
+    "max_value": None,
+    "step": None,
+    "min_label": "",
+    "max_label": "",
+    "unit": "",
+    "choices": [],
+    "language": "",
+    "translations": {},
+}
+_DECIMAL_FIELDS = ("min_value", "max_value", "step")
+
+
+def questions_as_data(pilot: Pilot) -> list[dict]:
+    """A pilot's own questions as plain JSON data, in the order they are asked (one query)."""
+    rows = []
+    for question in Question.objects.filter(pilot=pilot).order_by("position", "pk"):
+        row = {}
+        for name in DATA_FIELDS:
+            value = getattr(question, name)
+            if name in _DECIMAL_FIELDS:
+                value = None if value is None else format(value.normalize(), "f")
+            row[name] = value
+        if question.kind != Question.Kind.NUMBER:
+            row["step"] = None
+        rows.append(row)
+    return rows
+
+
+def _decimal(value: object, field: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except (ArithmeticError, ValueError) as e:
+        raise ValidationFailed(_("Give a number."), code="invalid_number", field=field) from e
+
+
+def _arguments(row: object) -> dict:
+    """A question's data as add_question's arguments (a field missing takes its default)."""
+    if not isinstance(row, dict):
+        raise ValidationFailed(
+            _("Each question is an object with a key, a text and a kind."),
+            code="invalid_question",
+            field="key",
+        )
+    unknown = sorted(set(row) - set(DATA_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown field of a question: %(names)s.") % {"names": ", ".join(unknown)},
+            code="invalid_question",
+            field=unknown[0],
+        )
+    args = {name: row.get(name, default) for name, default in DATA_FIELDS.items()}
+    for name in _DECIMAL_FIELDS:
+        args[name] = _decimal(args[name], name)
+    for name in ("key", "text", "help_text", "kind", "min_label", "max_label", "unit"):
+        args[name] = str(args[name] or "").strip()
+    args["required"] = bool(args["required"])
+    args["language"] = args["language"] or None
+    return args
+
+
+def check_questions_data(rows: list) -> list[AskedQuestion]:
+    """Check own questions given as data, as add_question would; return them as asked.
+
+    Errors name the row (`questions-0-key`). The keys must be new: unique among the rows and
+    not taken by the default questionnaire; at most MAX_EXTRA_QUESTIONS.
+    """
+    if len(rows) > MAX_EXTRA_QUESTIONS:
+        raise ValidationFailed(
+            _("A pilot can have at most %(max)d questions of its own.")
+            % {"max": MAX_EXTRA_QUESTIONS},
+            code="too_many_questions",
+            field="questions",
+        )
+    reserved: set[str] | None = None
+    asked: list[AskedQuestion] = []
+    for i, row in enumerate(rows):
+        try:
+            args = _arguments(row)
+            _check_question(
+                key=args["key"],
+                text=args["text"],
+                kind=args["kind"],
+                min_value=args["min_value"],
+                max_value=args["max_value"],
+                step=args["step"],
+                choices=args["choices"],
+                language=args["language"],
+                translations=args["translations"],
+            )
+        except ValidationFailed as e:
+            raise ValidationFailed(e.message, code=e.code, field=f"questions-{i}-{e.field}") from e
+        if reserved is None:
+            reserved = set(
+                Question.objects.filter(
+                    questionnaire__is_default=True, questionnaire__is_current=True
+                ).values_list("key", flat=True)
+            )
+        if args["key"] in reserved or args["key"] in {q.key for q in asked}:
+            raise ValidationFailed(
+                _("The key “%(key)s” is already used by another question.") % {"key": args["key"]},
+                code="duplicate_key",
+                field=f"questions-{i}-key",
+            )
+        asked.append(
+            AskedQuestion(
+                key=args["key"],
+                kind=args["kind"],
+                kind_label=str(Question.Kind(args["kind"]).label),
+                text=args["text"],
+            )
+        )
+    return asked
+
+
+def add_questions_data(pilot_id: int, *, user: AbstractBaseUser, rows: list) -> list[Question]:
+    """Add own questions given as data to a pilot, each through add_question (its rules and
+    its change record); errors name the row (`questions-0-key`)."""
+    added = []
+    for i, row in enumerate(rows):
+        try:
+            added.append(add_question(pilot_id, user=user, **_arguments(row)))
+        except ValidationFailed as e:
+            raise ValidationFailed(e.message, code=e.code, field=f"questions-{i}-{e.field}") from e
+    return added
 
 
 TRANSLATED_FIELDS = {"text": 300, "help_text": 300}

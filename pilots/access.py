@@ -37,6 +37,8 @@ def _teams() -> QuerySet:
 
 # Stages whose pilots only their team (and Ops) may see: nobody else is concerned yet.
 PRIVATE_STAGES = (Stage.DRAFT, Stage.PROPOSED)
+# Stages of a pilot that was decided (with a conclusion): anyone who sees it may start from it.
+CONCLUDED_STAGES = (Stage.APPROVED, Stage.STOPPED, Stage.RETIRED)
 
 
 def _signed_in(user) -> bool:
@@ -174,3 +176,27 @@ def may_handle_declaration(user) -> bool:
 def may_request_decision(user, pilot: Pilot) -> bool:
     """Tell whether a user may ask Ops to promote or stop a pilot: whoever leads it."""
     return is_lead_of(user, pilot)
+
+
+def may_clone(
+    user, pilot: Pilot, *, leads_a_team: bool | None = None, leads_it: bool | None = None
+) -> bool:
+    """Tell whether a user may start a new proposal from a pilot ("clone this pilot").
+
+    A lead of some team, from a pilot they lead, or from a concluded one they may see:
+    another team's running pilot is theirs to join, not to copy. `leads_a_team` (whether
+    `teams_led_by(user)` has any team) and `leads_it` (`is_lead_of(user, pilot)`): answers
+    the page already has, passed to save their queries.
+    """
+    if leads_a_team is None:
+        leads_a_team = teams_led_by(user).exists()
+    if not leads_a_team:
+        return False
+    if pilot.stage in CONCLUDED_STAGES and may_see(user, pilot):
+        return True
+    return is_lead_of(user, pilot) if leads_it is None else leads_it
+
+
+def may_manage_templates(user) -> bool:
+    """Tell whether a user may save or write a pilot template: Ops."""
+    return _signed_in(user) and is_ops(user)

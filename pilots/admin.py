@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from core.exceptions import DomainError
 from core.ops import is_ops
 
-from . import access, conclusions, lifecycle, proposals, registry, reviews
+from . import access, admin_templates, conclusions, lifecycle, proposals, registry, reviews
 from .admin_measures import DraftOnlyInline, GuardrailInline, SuccessMetricInline
 from .models import (
     AITool,
@@ -174,7 +174,9 @@ class PilotAdmin(admin.ModelAdmin):
         ReviewInline,
         StageChangeInline,
     ]
-    actions = [_stage_action(a) for a in STAGE_ACTIONS]
+    actions = [*(_stage_action(a) for a in STAGE_ACTIONS), admin_templates.save_as_template]
+    # A proposed pilot's page lists pilots on its tool with a similar problem.
+    change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = [
         (None, {"fields": ["title", "team", "lead", "tool", "risk_level"]}),
         (
@@ -234,6 +236,11 @@ class PilotAdmin(admin.ModelAdmin):
     def changeform_view(
         self, request: HttpRequest, object_id=None, form_url: str = "", extra_context=None
     ) -> HttpResponse:
+        if object_id is not None:
+            extra_context = {
+                **(extra_context or {}),
+                **admin_templates.similar_context(request, object_id),
+            }
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as e:
@@ -291,6 +298,8 @@ class PilotAdmin(admin.ModelAdmin):
         if not is_ops(request.user):
             for action in STAGE_ACTIONS:
                 actions.pop(action, None)
+        if not access.may_manage_templates(request.user):
+            actions.pop("save_as_template", None)
         return actions
 
     def run_stage_action(

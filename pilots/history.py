@@ -40,6 +40,7 @@ ACTIONS = {
     "decision.declined": gettext_lazy("Request for a decision declined by Ops"),
     "approval.scoped": gettext_lazy("Scope of the approved standard recorded"),
     "approval.recertified": gettext_lazy("Approved standard re-certified"),
+    "template.created": gettext_lazy("Saved as a pilot template"),
 }
 EXTRA_LABELS = {
     "metrics": gettext_lazy("success metrics"),
@@ -55,6 +56,11 @@ EXTRA_LABELS = {
     "max_data_classification": gettext_lazy("highest data classification"),
     "teams": gettext_lazy("teams"),
     "recertify_on": gettext_lazy("re-certify by"),
+    "cloned_from": gettext_lazy("cloned from pilot"),
+    "template": gettext_lazy("started from template"),
+    "saved_from": gettext_lazy("saved from pilot"),
+    "name": gettext_lazy("name"),
+    "questions": gettext_lazy("own questions"),
 }
 EMPTY = "—"
 
@@ -165,6 +171,8 @@ class _Names:
             return str(ACTION_LABELS[value])
         if key == "tool":
             return self.tools.get(value, EMPTY)
+        if key in ("cloned_from", "saved_from", "template") and isinstance(value, int):
+            return f"#{value}"
         if key == "stage":
             return str(Stage(value).label) if value in Stage.values else str(value)
         if key in ("metrics", "guardrails") and isinstance(value, list):

@@ -1079,3 +1079,91 @@ class ToolDeclaration(models.Model):
 
     def __str__(self) -> str:
         return self.tool_name
+
+
+class PilotTemplate(models.Model):
+    """A pilot to start from: what worked, kept by Ops for leads to propose again.
+
+    Written by `pilots.pilot_templates` (saved from a pilot, or written in the admin), which
+    checks its rows as a proposal's. Metrics, guardrails and the pilot's own questions are
+    kept as data (the rows of a proposal, `pilots.proposals.METRIC_FIELDS`…): a template
+    measures nothing itself, a new draft gets real rows when the lead saves it.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(
+        _("when to use it"), blank=True, help_text=_("What it is for, what it taught.")
+    )
+    tool = models.ForeignKey(
+        AITool,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="templates",
+        verbose_name=_("AI tool"),
+    )
+    hypothesis_intervention = models.CharField(_("we believe that"), max_length=300, blank=True)
+    hypothesis_outcome = models.CharField(_("will"), max_length=300, blank=True)
+    hypothesis_who = models.CharField(_("for"), max_length=300, blank=True)
+    hypothesis_signal = models.CharField(_("we will know when"), max_length=300, blank=True)
+    data_classification = models.CharField(
+        _("data classification"),
+        max_length=16,
+        choices=DataClassification,
+        default=DataClassification.INTERNAL,
+    )
+    data_description = models.TextField(_("data the tool touches"), blank=True)
+    risk_level = models.CharField(
+        _("risk level"), max_length=16, choices=Pilot.RiskLevel, default=Pilot.RiskLevel.LIMITED
+    )
+    anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
+    cadence = models.CharField(
+        _("feedback cadence"),
+        max_length=16,
+        choices=Pilot.Cadence,
+        default=Pilot.Cadence.BIWEEKLY,
+    )
+    cadence_weekday = models.PositiveSmallIntegerField(
+        _("round opens on"), choices=Pilot.Weekday, default=Pilot.Weekday.MONDAY
+    )
+    response_window_days = models.PositiveSmallIntegerField(_("response window (days)"), default=3)
+    metrics = models.JSONField(_("success metrics"), default=list, blank=True)
+    guardrails = models.JSONField(_("guardrails"), default=list, blank=True)
+    questions = models.JSONField(_("own questions"), default=list, blank=True)
+    source_pilot = models.ForeignKey(
+        Pilot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("saved from"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("pilot template")
+        verbose_name_plural = _("pilot templates")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cadence_weekday__lte=6), name="pilots_pilottemplate_weekday_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
+                name="pilots_pilottemplate_window_1_to_14_days",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="pilots_pilottemplate_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import access, lifecycle, measures, registry
+from . import access, lifecycle, measures, question_keys, registry
 from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
 
 if TYPE_CHECKING:
@@ -67,6 +67,12 @@ class Proposal:
     metrics: Sequence[dict[str, Any]] = ()
     guardrails: Sequence[dict[str, Any]] = ()
     participants: Iterable[AbstractBaseUser] = field(default_factory=list)
+    # Own questions as data (pilots.question_keys.own_questions), recreated with a new draft:
+    # from a template or a cloned pilot. Metrics and guardrails may name them.
+    questions: Sequence[dict[str, Any]] = ()
+    # Where a new draft started from, kept in its change record: {"cloned_from": pilot id}
+    # or {"template": template id}.
+    origin: dict[str, Any] = field(default_factory=dict)
 
 
 def create_draft(
@@ -98,14 +104,13 @@ def create_draft(
             if name in proposal.fields:
                 setattr(pilot, name, proposal.fields[name])
         pilot.save()
+        if proposal.questions:
+            # Before the rows: a metric may be measured by one of these questions.
+            question_keys.own_questions().write(pilot.pk, user=actor, rows=list(proposal.questions))
         _write_rows(pilot, proposal)
-        changelog.record(
-            "pilot.created",
-            subject=pilot,
-            scope=pilot,
-            actor=actor,
-            changes=changelog.diff({}, _state(pilot)),
-        )
+        changes = changelog.diff({}, _state(pilot))
+        changes.update({name: [None, value] for name, value in proposal.origin.items()})
+        changelog.record("pilot.created", subject=pilot, scope=pilot, actor=actor, changes=changes)
     return pilot
 
 
@@ -304,6 +309,28 @@ def _validate(
             code="window_out_of_range",
             field="response_window_days",
         )
+    validate_measures(proposal, pilot=pilot)
+    people = list(proposal.participants)
+    if people:
+        members = set(
+            Membership.objects.filter(team=team, user__in=people).values_list("user_id", flat=True)
+        )
+        strangers = [p for p in people if p.pk not in members]
+        if strangers:
+            raise ValidationFailed(
+                _("Participants must be members of %(team)s: %(names)s.")
+                % {
+                    "team": team.name,
+                    "names": ", ".join(p.get_full_name() or p.get_username() for p in strangers),
+                },
+                code="participant_not_member",
+                field="participants",
+            )
+
+
+def validate_measures(proposal: Proposal, *, pilot: Pilot | None = None) -> None:
+    """Check a proposal's metrics, guardrails and own questions (ValidationFailed naming the
+    row's field, `metrics-0-target`); pilot templates ask the same."""
     names: set[str] = set()
     for i, row in enumerate(proposal.metrics):
         try:
@@ -344,22 +371,6 @@ def _validate(
                 )
             watched.add(watch)
     _validate_questions(proposal, pilot)
-    people = list(proposal.participants)
-    if people:
-        members = set(
-            Membership.objects.filter(team=team, user__in=people).values_list("user_id", flat=True)
-        )
-        strangers = [p for p in people if p.pk not in members]
-        if strangers:
-            raise ValidationFailed(
-                _("Participants must be members of %(team)s: %(names)s.")
-                % {
-                    "team": team.name,
-                    "names": ", ".join(p.get_full_name() or p.get_username() for p in strangers),
-                },
-                code="participant_not_member",
-                field="participants",
-            )
 
 
 def _validate_questions(proposal: Proposal, pilot: Pilot | None) -> None:
@@ -369,9 +380,14 @@ def _validate_questions(proposal: Proposal, pilot: Pilot | None) -> None:
         for i, row in enumerate(proposal.guardrails)
         if row.get("kind", Guardrail.Kind.POLICY) == Guardrail.Kind.METRIC
     ]
-    if not proposal.metrics and not guardrails:
+    if not proposal.metrics and not guardrails and not proposal.questions:
         return  # nothing measured: spare the query
     asked = measures.questions_by_key(pilot)
+    if proposal.questions:
+        # The questions the new draft will ask once created (checked as add_question will).
+        asked.update(
+            {q.key: q for q in question_keys.own_questions().check(list(proposal.questions))}
+        )
     for i, row in enumerate(proposal.metrics):
         measures.check_metric_question(asked, row.get("question_key"), prefix=f"metrics-{i}-")
     for i, row in guardrails:

@@ -69,3 +69,39 @@ def asked_questions(pilot: Pilot | None, language: str | None = None) -> list[As
     if pilot is not None and pilot.pk is None:
         pilot = None
     return list(_provider(pilot, language))
+
+
+# ---------------------------------------------------------------------------------------------
+# A pilot's own questions as data: what a template keeps and a new proposal recreates. They
+# are feedback's (pilot_questions), registered here like the provider above.
+
+
+@dataclass(frozen=True)
+class OwnQuestions:
+    """How feedback reads, checks and writes a pilot's own questions as plain data."""
+
+    # (pilot) -> the pilot's own questions as JSON-safe dicts, in the order they are asked.
+    read: Callable[[Pilot], list[dict]]
+    # (rows) -> the rows as asked questions; raises ValidationFailed naming `questions-i-…`.
+    check: Callable[[list], list[AskedQuestion]]
+    # (pilot_id, user=…, rows=…) -> adds them to a pilot, each with its rules and its record.
+    write: Callable[..., object]
+
+
+_own_questions: OwnQuestions | None = None
+
+
+def register_own_questions(handlers: OwnQuestions) -> None:
+    """Register how a pilot's own questions are read, checked and written as data."""
+    global _own_questions
+    _own_questions = handlers
+
+
+def own_questions() -> OwnQuestions:
+    """The registered handlers of own questions as data (feedback registers them)."""
+    if _own_questions is None:
+        raise ImproperlyConfigured(
+            "No handler of a pilot's own questions is registered: the feedback app registers "
+            "them in FeedbackConfig.ready(). Is 'feedback' in INSTALLED_APPS?"
+        )
+    return _own_questions

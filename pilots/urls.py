@@ -11,6 +11,11 @@ urlpatterns = [
         views.pilot_request_decision,
         name="pilot_request_decision",
     ),
+    path(
+        "pilots/<int:pk>/save-as-template/",
+        views.pilot_save_as_template,
+        name="pilot_save_as_template",
+    ),
     path("tools/", views.tool_registry, name="tool_registry"),
     path("tools/declare/", views.tool_declare, name="tool_declare"),
 ]

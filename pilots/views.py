@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -24,7 +24,17 @@ from django.views.decorators.http import require_POST
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.ops import is_ops
 
-from . import access, decision_requests, declarations, demo, hints, proposals, question_keys
+from . import (
+    access,
+    decision_requests,
+    declarations,
+    demo,
+    hints,
+    pilot_templates,
+    proposals,
+    question_keys,
+    similar,
+)
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
@@ -36,6 +46,7 @@ from .models import (
     AITool,
     ApprovedUse,
     Pilot,
+    PilotTemplate,
     Stage,
     Team,
 )
@@ -100,8 +111,14 @@ def _refused(request: HttpRequest, error: DomainError, pilot: Pilot | None = Non
 # Proposing and editing
 
 
-def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
-    """Build the page's forms: bound on a save, re-displayed unbound when adding a row."""
+def _proposal_forms(
+    request: HttpRequest, pilot: Pilot | None, start: pilot_templates.Start | None = None
+):
+    """Build the page's forms: bound on a save, re-displayed unbound when adding a row.
+
+    `start`: a template or a pilot to clone pre-fills the new proposal (and its own questions
+    are offered to its metrics and guardrails).
+    """
     user = request.user
     teams = access.teams_led_by(user)
     if pilot is not None:
@@ -114,13 +131,32 @@ def _proposal_forms(request: HttpRequest, pilot: Pilot | None):
     )
     kwargs = {"teams": teams, "members": members}
     # The questions offered for metrics and guardrails, in the reader's language: one query.
-    rows = {"form_kwargs": {"questions": question_keys.asked_questions(pilot, get_language())}}
+    questions = question_keys.asked_questions(pilot, get_language())
+    if start is not None and start.questions:
+        try:
+            questions += question_keys.own_questions().check(start.questions)
+        except ValidationFailed as e:
+            # Saving refuses them too (create_draft), naming the row; say so from the start.
+            messages.warning(request, e.message)
+    rows = {"form_kwargs": {"questions": questions}}
     if request.method == "POST":
         form = ProposalForm(request.POST, instance=pilot, **kwargs)
         metrics = MetricFormSet(request.POST, prefix="metrics", **rows)
         guardrails = GuardrailFormSet(request.POST, prefix="guardrails", **rows)
         return form, metrics, guardrails
-    if pilot is None:
+    if pilot is None and start is not None:
+        initial = {
+            name: getattr(value, "pk", value)
+            for name, value in start.fields.items()
+            if value is not None
+        }
+        if start.team is not None:
+            initial["team"] = start.team
+        if start.participants:
+            initial["participants"] = start.participants
+        metric_rows = list(start.metrics)
+        guardrail_rows = list(start.guardrails)
+    elif pilot is None:
         initial: dict[str, Any] = {}
         metric_rows: list[dict] = []
         guardrail_rows: list[dict] = []
@@ -200,12 +236,15 @@ def _apply_error(error: ValidationFailed, form, formsets) -> None:
     form.add_error(field if field in form.fields else None, error.message)
 
 
-def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
-    form, metrics, guardrails = _proposal_forms(request, pilot)
+def _proposal_page(
+    request: HttpRequest, pilot: Pilot | None, start: pilot_templates.Start | None = None
+) -> HttpResponse:
+    form, metrics, guardrails = _proposal_forms(request, pilot, start)
     show_errors = False
     if request.method == "POST":
         action = request.POST.get("action", "save")
-        if action in ("add_metric", "add_guardrail", "tool_hints"):
+        if action in ("add_metric", "add_guardrail", "tool_hints", "similar"):
+            # "similar": show earlier pilots on this tool with a similar problem, nothing saved.
             # "tool_hints": show what earlier pilots on the chosen tool taught, nothing saved.
             form, metrics_new = _redisplay(form, metrics, add=action == "add_metric")
             guardrails = formset_redisplay(guardrails, add=action == "add_guardrail")
@@ -220,6 +259,8 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
                     metrics=_rows(metrics),
                     guardrails=_rows(guardrails),
                     participants=list(data.pop("participants")),
+                    questions=start.questions if start is not None else (),
+                    origin=start.origin if start is not None else {},
                 )
                 try:
                     if pilot is None:
@@ -269,6 +310,7 @@ def _proposal_page(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
             "new_metric_anchor": new_row_anchor(metrics),
             "new_guardrail_anchor": new_row_anchor(guardrails),
             "tool_hints": hints.tool_hints(request.user, _chosen_tool(form)),
+            **_start_context(request, pilot, start, form),
         },
         status=400 if error_list else 200,
     )
@@ -304,6 +346,66 @@ def _error_summary(form, formsets) -> list[dict]:
     return items
 
 
+def _start(request: HttpRequest) -> pilot_templates.Start | None:
+    """What a new proposal starts from: ?template=<id> or ?clone=<id> when the page opens,
+    the form's hidden `origin` ("template:<id>", "clone:<id>") once posted. 404 when the
+    template is gone or the pilot is not one the user may clone."""
+    if request.method == "POST":
+        kind, _sep, value = request.POST.get("origin", "").partition(":")
+    elif "template" in request.GET:
+        kind, value = "template", request.GET["template"]
+    elif "clone" in request.GET:
+        kind, value = "clone", request.GET["clone"]
+    else:
+        return None
+    if not value.isdigit():
+        if kind in ("template", "clone"):
+            raise Http404
+        return None
+    if kind == "template":
+        return pilot_templates.start_from_template(
+            get_object_or_404(PilotTemplate.objects.select_related("tool"), pk=value)
+        )
+    if kind == "clone":
+        source = _visible_pilot(request, int(value))
+        if not access.may_clone(request.user, source):
+            # Another team's running pilot is not theirs to copy; say no more than "not found".
+            raise Http404
+        return pilot_templates.start_from_pilot(
+            source, user=request.user, today=timezone.localdate()
+        )
+    return None
+
+
+def _start_context(
+    request: HttpRequest, pilot: Pilot | None, start: pilot_templates.Start | None, form
+) -> dict[str, Any]:
+    """The propose page's "start from what worked" parts: the templates to start from, what
+    this proposal started from, and earlier pilots on the same tool with a similar problem."""
+    origin = ""
+    if start is not None:
+        ((kind, pk),) = start.origin.items()
+        origin = f"{'clone' if kind == 'cloned_from' else 'template'}:{pk}"
+    return {
+        "templates": list(pilot_templates.usable_templates())
+        if pilot is None and start is None
+        else [],
+        "start": start,
+        "origin": origin,
+        "cloning": origin.startswith("clone:"),
+        "similar_checked": request.POST.get("action") == "similar",
+        # After a post (errors, "check for similar pilots", a row added): the problem typed.
+        "similar_pilots": similar.similar_pilots(
+            request.user,
+            tool_id=_chosen_tool(form),
+            problem=form["problem"].value() or "",
+            exclude_pilot_id=pilot.pk if pilot is not None else None,
+        )
+        if request.method == "POST"
+        else [],
+    }
+
+
 @login_required
 def pilot_propose(request: HttpRequest) -> HttpResponse:
     if not access.teams_led_by(request.user).exists():
@@ -312,7 +414,32 @@ def pilot_propose(request: HttpRequest) -> HttpResponse:
             "tool you use instead."
         )
         return _refused(request, PermissionRefused(message))
-    return _proposal_page(request, None)
+    return _proposal_page(request, None, _start(request))
+
+
+@login_required
+@require_POST
+def pilot_save_as_template(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ops save a pilot as a template from its page (pilots.pilot_templates)."""
+    pilot = _visible_pilot(request, pk)
+    try:
+        template = pilot_templates.save_from_pilot(
+            pilot.pk,
+            actor=request.user,
+            name=request.POST.get("name", ""),
+            description=request.POST.get("description", ""),
+        )
+    except PermissionRefused as e:
+        return _refused(request, e, pilot)
+    except ValidationFailed as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            _("Saved as the template “%(name)s”: leads can start from it when they propose.")
+            % {"name": template.name},
+        )
+    return redirect(pilot)
 
 
 @login_required
