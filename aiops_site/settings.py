@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "csp",
     "core",
     "pilots",
+    "governance",
     "feedback",
     "decisions",
     "notifications",

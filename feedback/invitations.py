@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from core import languages, outbox
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import Delivery
+from governance import charter
 from pilots.models import ACTIVE_STAGES, Stage
 
 from . import access
@@ -268,6 +269,7 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
     prompt_id = delivery.payload.get("prompt_id")
     now = timezone.now()
+    _wait_for_charter(prompt_id, now)
     token, token_hash = make_token()
     minted = (
         Prompt.objects.filter(pk=prompt_id, answered=False)
@@ -289,6 +291,56 @@ def _build(delivery: Delivery, template: str) -> outbox.Email | None:
         return None  # the pilot stopped or was retired: not needed any more
     prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(pk=prompt_id)
     return _email(template, prompt, token)
+
+
+def _wait_for_charter(prompt_id: int, now: datetime.datetime) -> None:
+    """Keep the email waiting while its participant owes the pilot's charter acknowledgement.
+
+    The charter gate (governance.charter) tells them why, once per pilot and charter version;
+    the delivery waits, queued, until the round closes (which cancels it) or they acknowledge
+    (`release_after_acknowledgement` makes it due at once). Nothing else changes: the prompt
+    exists like everyone's and its token is minted when the email finally goes out.
+    """
+    row = (
+        Prompt.objects.filter(pk=prompt_id, answered=False)
+        .filter(_claimable(now))
+        .values("participant_id", "round__pilot_id", "round__closes_at")
+        .first()
+    )
+    if row is None:
+        return  # answered, closed or stopped: `_build` decides
+    if not charter.may_invite(row["participant_id"], row["round__pilot_id"]):
+        raise outbox.Postpone((row["round__closes_at"] - now).total_seconds() + 60)
+
+
+def release_after_acknowledgement(user_id: int, pilot_id: int) -> int:
+    """Make a participant's waiting invitations and reminders to a pilot's open rounds due now.
+
+    Registered with governance.charter, run in the acknowledgement's transaction; the batches
+    are sent after commit. Return how many deliveries were released.
+    """
+    now = timezone.now()
+    round_ids = list(
+        FeedbackRound.objects.filter(
+            pilot_id=pilot_id, status=FeedbackRound.Status.OPEN, closes_at__gt=now
+        ).values_list("pk", flat=True)
+    )
+    if not round_ids:
+        return 0
+    batches = [batch_of(pk) for pk in round_ids]
+    released = 0
+    for kind in PARTICIPANT_KINDS:
+        count = Delivery.objects.filter(
+            kind=kind,
+            recipient_user_id=user_id,
+            batch__in=batches,
+            status=Status.QUEUED,
+            next_attempt_at__gt=now,
+        ).update(next_attempt_at=now)
+        if count:
+            outbox.deliver_batches_after_commit(kind, batches)
+        released += count
+    return released
 
 
 def build_invitation(delivery: Delivery) -> outbox.Email | None:

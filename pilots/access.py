@@ -174,3 +174,34 @@ def may_handle_declaration(user) -> bool:
 def may_request_decision(user, pilot: Pilot) -> bool:
     """Tell whether a user may ask Ops to promote or stop a pilot: whoever leads it."""
     return is_lead_of(user, pilot)
+
+
+# ---------------------------------------------------------------------------------------------
+# Governance: the usage charter (governance.charter asks these)
+
+
+def _participations() -> QuerySet:
+    return apps.get_model("pilots", "Participation").objects.all()
+
+
+def takes_part_in(user, pilot: Pilot | int) -> bool:
+    """Tell whether a user is a participant of a pilot (invited to its rounds)."""
+    if not _signed_in(user):
+        return False
+    pilot_id = getattr(pilot, "pk", pilot)
+    return _participations().filter(user_id=user.pk, pilot_id=pilot_id).exists()
+
+
+def may_acknowledge_charter(user, pilot: Pilot | int) -> bool:
+    """Tell whether a user may acknowledge the charter for a pilot: its participants."""
+    return takes_part_in(user, pilot)
+
+
+def may_publish_charter(user) -> bool:
+    """Tell whether a user may publish a new version of the usage charter: Ops."""
+    return _signed_in(user) and is_ops(user)
+
+
+def may_see_charter_coverage(user) -> bool:
+    """Tell whether a user may see who acknowledged the charter, per pilot and team: Ops."""
+    return _signed_in(user) and is_ops(user)
