@@ -243,9 +243,14 @@ def coverage(*, actor) -> tuple[CharterVersion | None, list[TeamCoverage]]:
     """
     if not access.may_see_charter_coverage(actor):
         raise PermissionRefused(_("Only Ops see charter coverage."))
+    return coverage_of(Pilot.objects.all())
+
+
+def coverage_of(pilots) -> tuple[CharterVersion | None, list[TeamCoverage]]:
+    """`coverage` over some pilots (a champion's teams'), without the permission check."""
     version = current_version()
     pilots = list(
-        Pilot.objects.filter(stage__in=(*ACTIVE_STAGES, Stage.PAUSED))
+        pilots.filter(stage__in=(*ACTIVE_STAGES, Stage.PAUSED))
         .select_related("team")
         .annotate(participant_count=Count("participations"))
         .order_by("team__name", "title", "pk")

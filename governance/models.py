@@ -99,3 +99,88 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.version} – {self.pilot}"
+
+
+class TeamChampion(models.Model):
+    """A person Ops named AI champion of a team: they test and spread good practice there."""
+
+    team = models.ForeignKey(
+        "pilots.Team", on_delete=models.CASCADE, related_name="champions", verbose_name=_("team")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="championships",
+        verbose_name=_("champion"),
+    )
+    duties = models.TextField(_("duties"))
+    hours_per_month = models.PositiveSmallIntegerField(_("time allotted (hours a month)"))
+    named_at = models.DateTimeField(_("named"), default=timezone.now, editable=False)
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("named by"),
+    )
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        verbose_name = _("AI champion")
+        verbose_name_plural = _("AI champions")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="governance_teamchampion_unique"),
+            models.CheckConstraint(
+                condition=Q(hours_per_month__gte=1) & Q(hours_per_month__lte=200),
+                name="governance_teamchampion_hours_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(duties=""), name="governance_teamchampion_duties_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.team}"
+
+
+class TrainingSession(models.Model):
+    """A training session a champion or Ops ran for a team (AI literacy, Art. 4 AI Act)."""
+
+    team = models.ForeignKey(
+        "pilots.Team",
+        on_delete=models.CASCADE,
+        related_name="training_sessions",
+        verbose_name=_("team"),
+    )
+    topic = models.CharField(_("topic"), max_length=200)
+    held_on = models.DateField(_("date"))
+    attendees = models.PositiveIntegerField(_("attendees"))
+    material_url = models.URLField(_("material link"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attendees__gte=1), name="governance_trainingsession_attendees"
+            ),
+            models.CheckConstraint(
+                condition=~Q(topic=""), name="governance_trainingsession_topic_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} ({self.held_on})"

@@ -5,4 +5,6 @@ from . import views
 urlpatterns = [
     path("charter/coverage/", views.coverage, name="charter_coverage"),
     path("charter/<int:pk>/", views.acknowledge, name="charter_acknowledge"),
+    path("champion/", views.champion_home, name="champion_home"),
+    path("champion/coverage/", views.champion_coverage, name="champion_coverage"),
 ]

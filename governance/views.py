@@ -14,7 +14,8 @@ from core.exceptions import ValidationFailed
 from pilots import access
 from pilots.models import Pilot
 
-from . import charter, text
+from . import champions, charter, text
+from .forms import TrainingForm
 
 
 def _refused(request: HttpRequest, message: str) -> HttpResponse:
@@ -81,3 +82,44 @@ def coverage(request: HttpRequest) -> HttpResponse:
         return _refused(request, _("Only Ops see charter coverage."))
     version, teams = charter.coverage(actor=request.user)
     return render(request, "governance/coverage.html", {"version": version, "teams": teams})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def champion_home(request: HttpRequest) -> HttpResponse:
+    # Queries: the championed teams, then one each for pilots, breaches, declarations, waiting
+    # requests, the charter version, its coverage (two) and trainings — whatever their number.
+    found = champions.home(request.user)
+    if not found.teams:
+        return _refused(request, _("This page is for AI champions; Ops name them per team."))
+    form = TrainingForm(request.POST or None, teams=found.teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            champions.record_training(
+                data["team"],
+                actor=request.user,
+                topic=data["topic"],
+                held_on=data["held_on"],
+                attendees=data["attendees"],
+                material_url=data["material_url"],
+            )
+        except ValidationFailed as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            messages.success(request, _("Training session recorded."))
+            return redirect("champion_home")
+    return render(
+        request,
+        "governance/champion_home.html",
+        {"home": found, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def champion_coverage(request: HttpRequest) -> HttpResponse:
+    if not access.may_see_champion_coverage(request.user):
+        return _refused(request, _("Only Ops see which teams lack a champion."))
+    teams = champions.teams_without_champion(actor=request.user)
+    return render(request, "governance/champion_coverage.html", {"teams": teams})
