@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("me/tokens/", include("api.token_urls")),
     path("reports/", include("decisions.report_urls")),
+    path("", include("governance.urls")),
     path("", include("notifications.urls")),
     path("", include("decisions.urls")),
     path("", include("pilots.urls")),

@@ -42,6 +42,9 @@ from decisions import guardrails
 from feedback import invitations, scheduling
 from feedback.models import Answer, FeedbackRound, Prompt, Question, Questionnaire, Response
 from feedback.tokens import make_token
+from governance import charter
+from governance import demo as charter_demo
+from governance.models import Acknowledgement
 from pilots import approvals, conclusions, lifecycle
 from pilots.demo import USERNAMES
 from pilots.lifecycle import Action
@@ -523,6 +526,7 @@ def seed(
         writer = _Writer(by_title, teams, tools, users, questionnaire, questions, now=now)
         for event in events:
             writer.run(event)
+        acknowledge_charter(users, now=now)
         open_prompts = mint_open_prompt_links(now=now)
     return SeedReport(
         created=[p.story.title for p in plans],
@@ -764,6 +768,34 @@ def _answers(
             continue
         answers.append(Answer(response=response, question=q, **value))
     return answers
+
+
+def acknowledge_charter(users: dict, *, now: datetime.datetime) -> int:
+    """Publish the demo's usage charter (unless one is) and acknowledge it for every demo
+    participant of every demo pilot, as if they had read it: the walk-through's invitations go
+    out as before. Return how many acknowledgements were added."""
+    version = charter.current_version()
+    if version is None:
+        version = charter.publish(
+            actor=users["ops"], body_en=charter_demo.CHARTER_EN, body_fr=charter_demo.CHARTER_FR
+        )
+    pairs = list(
+        Participation.objects.filter(pilot__title__in=STORY_TITLES).values_list(
+            "user_id", "pilot_id"
+        )
+    )
+    rules = {pilot_id: charter.policy_guardrails(pilot_id) for pilot_id in {p for _u, p in pairs}}
+    rows = [
+        Acknowledgement(
+            user_id=user_id,
+            pilot_id=pilot_id,
+            version=version,
+            acknowledged_at=now,
+            guardrails=rules[pilot_id],
+        )
+        for user_id, pilot_id in pairs
+    ]
+    return len(Acknowledgement.objects.bulk_create(rows, ignore_conflicts=True))
 
 
 def mint_open_prompt_links(*, now: datetime.datetime) -> list[OpenPrompt]:

@@ -10,6 +10,7 @@ class FeedbackConfig(AppConfig):
         # pilots may not import feedback: it learns which questions a pilot's rounds ask
         # through the provider registered here.
         from core import outbox
+        from governance import charter
         from pilots import question_keys
 
         from . import invitations, pilot_questions
@@ -26,3 +27,5 @@ class FeedbackConfig(AppConfig):
         # The participant emails, as kinds of the one outbox (at most once).
         outbox.register(invitations.INVITATION_KIND)
         outbox.register(invitations.REMINDER_KIND)
+        # An invitation that waited for the charter acknowledgement goes out once it is given.
+        charter.register_after_acknowledge(invitations.release_after_acknowledgement)

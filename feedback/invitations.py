@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, OuterRef
+from django.db.models import CharField, Exists, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from core import languages, outbox
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import Delivery
+from governance import charter
 from pilots.models import ACTIVE_STAGES, Stage
 
 from . import access
@@ -53,6 +54,9 @@ REMINDER = "reminder"
 PARTICIPANT_KINDS = (INVITATION, REMINDER)
 MAX_INVITATION_ATTEMPTS = 3
 POSTPONE_SECONDS = 600
+GROUPED_WITH = "grouped_with"  # payload key of an invitation sent inside another's email
+RESEND = "resend"  # payload key of an invitation Ops re-sent: never capped nor grouped
+WEEK = datetime.timedelta(days=7)
 Status = Delivery.Status
 
 
@@ -222,7 +226,7 @@ def queue_again(prompt: Prompt) -> Delivery | None:
         recipient=prompt.participant.email,
         recipient_user=prompt.participant,
         dedupe_key=f"{INVITATION}:{prompt.pk}:after:{latest}",
-        payload={"prompt_id": prompt.pk},
+        payload={"prompt_id": prompt.pk, RESEND: True},
         subject=prompt,
         batch=batch_of(prompt.round_id),
         send_after_commit=False,
@@ -266,8 +270,18 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
 
 
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
-    prompt_id = delivery.payload.get("prompt_id")
-    now = timezone.now()
+    minted = _mint(delivery.payload.get("prompt_id"), timezone.now())
+    if minted is None:
+        return None
+    return _email(template, *minted)
+
+
+def _mint(prompt_id: int, now: datetime.datetime) -> tuple[Prompt, str] | None:
+    """Mint a prompt's link for an email: (prompt, raw token), None if not needed any more.
+
+    Raises Postpone when the email must wait (charter owed, pilot paused, answered meanwhile).
+    """
+    _wait_for_charter(prompt_id, now)
     token, token_hash = make_token()
     minted = (
         Prompt.objects.filter(pk=prompt_id, answered=False)
@@ -288,11 +302,185 @@ def _build(delivery: Delivery, template: str) -> outbox.Email | None:
             raise outbox.Postpone(POSTPONE_SECONDS)
         return None  # the pilot stopped or was retired: not needed any more
     prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(pk=prompt_id)
-    return _email(template, prompt, token)
+    return prompt, token
+
+
+def _wait_for_charter(prompt_id: int, now: datetime.datetime) -> None:
+    """Keep the email waiting while its participant owes the pilot's charter acknowledgement.
+
+    The charter gate (governance.charter) tells them why, once per pilot and charter version;
+    the delivery waits, queued, until the round closes (which cancels it) or they acknowledge
+    (`release_after_acknowledgement` makes it due at once). Nothing else changes: the prompt
+    exists like everyone's and its token is minted when the email finally goes out.
+    """
+    row = (
+        Prompt.objects.filter(pk=prompt_id, answered=False)
+        .filter(_claimable(now))
+        .values("participant_id", "round__pilot_id", "round__closes_at")
+        .first()
+    )
+    if row is None:
+        return  # answered, closed or stopped: `_build` decides
+    if not charter.may_invite(row["participant_id"], row["round__pilot_id"]):
+        raise outbox.Postpone((row["round__closes_at"] - now).total_seconds() + 60)
+
+
+def release_after_acknowledgement(user_id: int, pilot_id: int) -> int:
+    """Make a participant's waiting invitations and reminders to a pilot's open rounds due now.
+
+    Registered with governance.charter, run in the acknowledgement's transaction; the batches
+    are sent after commit. Return how many deliveries were released.
+    """
+    now = timezone.now()
+    round_ids = list(
+        FeedbackRound.objects.filter(
+            pilot_id=pilot_id, status=FeedbackRound.Status.OPEN, closes_at__gt=now
+        ).values_list("pk", flat=True)
+    )
+    if not round_ids:
+        return 0
+    batches = [batch_of(pk) for pk in round_ids]
+    released = 0
+    for kind in PARTICIPANT_KINDS:
+        count = Delivery.objects.filter(
+            kind=kind,
+            recipient_user_id=user_id,
+            batch__in=batches,
+            status=Status.QUEUED,
+            next_attempt_at__gt=now,
+        ).update(next_attempt_at=now)
+        if count:
+            outbox.deliver_batches_after_commit(kind, batches)
+        released += count
+    return released
 
 
 def build_invitation(delivery: Delivery) -> outbox.Email | None:
-    return _build(delivery, "prompt")
+    cap = max_invites_per_week()
+    if not cap or delivery.recipient_user_id is None or delivery.payload.get(RESEND):
+        return _build(delivery, "prompt")
+    return _build_grouped(delivery, cap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fatigue across pilots: at most FEEDBACK_MAX_INVITES_PER_WEEK invitation emails per person
+
+
+def max_invites_per_week() -> int:
+    """The cap on invitation emails per person and week across all pilots (0: none)."""
+    return max(int(getattr(settings, "FEEDBACK_MAX_INVITES_PER_WEEK", 0) or 0), 0)
+
+
+def _emails_this_week(user_id: int, now: datetime.datetime) -> list[datetime.datetime]:
+    """When the person's invitation emails of the last 7 days went out (a group counts once)."""
+    return sorted(
+        Delivery.objects.filter(
+            kind=INVITATION, recipient_user_id=user_id, status=Status.SENT, sent_at__gt=now - WEEK
+        )
+        .exclude(payload__has_key=GROUPED_WITH)
+        .values_list("sent_at", flat=True)
+    )
+
+
+def _build_grouped(delivery: Delivery, cap: int) -> outbox.Email | None:
+    """One email for every invitation due to this person now, within the weekly cap.
+
+    The claimed delivery leads; the person's other due invitations (any pilot) are claimed by
+    the same conditional UPDATE as any claim (queued → sending), each mints its own link, and
+    they are marked sent with the leader (`_group_sent`) or failed with it (`_group_failed`).
+    One that cannot go now (charter owed, pilot paused, answered meanwhile) goes back to the
+    queue as it was; one no longer needed is cancelled. At the cap, the leader waits until
+    the oldest email of the week is 7 days old; a round that closes first cancels it, and its
+    prompt stays answerable from the inbox meanwhile: rounds keep their windows, and results
+    count the same prompts.
+    """
+    now = timezone.now()
+    user_id = delivery.recipient_user_id
+    sent = _emails_this_week(user_id, now)
+    if len(sent) >= cap:
+        raise outbox.Postpone((sent[-cap] + WEEK - now).total_seconds() + 1)
+    first = _mint(delivery.payload.get("prompt_id"), now)
+    if first is None:
+        return None
+    items = [first]
+    others = (
+        Delivery.objects.filter(kind=INVITATION, recipient_user_id=user_id)
+        .filter(
+            Q(status=Status.QUEUED, next_attempt_at__lte=now)
+            # Grouped with this one by an attempt whose send raised: its link never went out.
+            | Q(status=Status.SENDING, **{f"payload__{GROUPED_WITH}": delivery.pk})
+        )
+        .exclude(pk=delivery.pk)
+        .exclude(payload__has_key=RESEND)
+        .order_by("pk")
+        .values_list("pk", "status", "payload")
+    )
+    for pk, status, payload in others:
+        prompt_id = payload.get("prompt_id")
+        if status == Status.QUEUED and not Delivery.objects.filter(
+            pk=pk, status=Status.QUEUED
+        ).update(
+            status=Status.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            payload={"prompt_id": prompt_id, GROUPED_WITH: delivery.pk},
+        ):
+            continue  # another worker has it
+        mine = Delivery.objects.filter(pk=pk, status=Status.SENDING)
+        try:
+            minted = _mint(prompt_id, now)
+        except outbox.Postpone as later:
+            mine.update(
+                status=Status.QUEUED,
+                attempts=F("attempts") - 1,
+                next_attempt_at=now + datetime.timedelta(seconds=later.seconds),
+                payload={"prompt_id": prompt_id},
+            )
+            continue
+        if minted is None:
+            mine.update(status=Status.CANCELLED, payload={"prompt_id": prompt_id})
+            continue
+        items.append(minted)
+    if len(items) == 1:
+        return _email("prompt", *items[0])
+    return _group_email(items)
+
+
+def _group_email(items: list[tuple[Prompt, str]]) -> outbox.Email:
+    participant = items[0][0].participant
+    entries = []
+    for prompt, token in items:
+        round_ = prompt.round
+        entries.append(
+            {
+                "pilot": round_.pilot,
+                "link": answer_url(token),
+                "closes_at": round_.closes_at.astimezone(ZoneInfo(round_.pilot.team.timezone)),
+            }
+        )
+    context = {"participant": participant, "entries": entries, "site_url": settings.SITE_URL}
+    with translation.override(languages.language_of(participant)):
+        subject = render_to_string("feedback/email/prompts_subject.txt", context)
+        body = render_to_string("feedback/email/prompts.txt", context)
+    return outbox.Email(subject=subject, body=body)
+
+
+def _group_sent(delivery: Delivery) -> None:
+    """The leader went out: so did every invitation grouped with it."""
+    Delivery.objects.filter(
+        kind=INVITATION, status=Status.SENDING, **{f"payload__{GROUPED_WITH}": delivery.pk}
+    ).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+
+
+def _group_failed(delivery: Delivery, lost: bool) -> None:
+    """The leader was given up: so are those grouped with it (at most once, like it)."""
+    Delivery.objects.filter(
+        kind=INVITATION, status=Status.SENDING, **{f"payload__{GROUPED_WITH}": delivery.pk}
+    ).update(
+        status=Status.FAILED,
+        last_error="sent within another invitation's email: "
+        + ("worker lost mid-send, delivery unknown" if lost else "the email was refused"),
+    )
 
 
 def build_reminder(delivery: Delivery) -> outbox.Email | None:
@@ -317,6 +505,8 @@ INVITATION_KIND = outbox.Kind(
     outbox.AT_MOST_ONCE,
     build_invitation,
     max_attempts=MAX_INVITATION_ATTEMPTS,
+    on_sent=_group_sent,
+    on_failed=_group_failed,
     private=True,
 )
 REMINDER_KIND = outbox.Kind(

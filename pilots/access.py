@@ -200,3 +200,72 @@ def may_clone(
 def may_manage_templates(user) -> bool:
     """Tell whether a user may save or write a pilot template: Ops."""
     return _signed_in(user) and is_ops(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Governance: the usage charter (governance.charter asks these)
+
+
+def _participations() -> QuerySet:
+    return apps.get_model("pilots", "Participation").objects.all()
+
+
+def takes_part_in(user, pilot: Pilot | int) -> bool:
+    """Tell whether a user is a participant of a pilot (invited to its rounds)."""
+    if not _signed_in(user):
+        return False
+    pilot_id = getattr(pilot, "pk", pilot)
+    return _participations().filter(user_id=user.pk, pilot_id=pilot_id).exists()
+
+
+def may_acknowledge_charter(user, pilot: Pilot | int) -> bool:
+    """Tell whether a user may acknowledge the charter for a pilot: its participants."""
+    return takes_part_in(user, pilot)
+
+
+def may_publish_charter(user) -> bool:
+    """Tell whether a user may publish a new version of the usage charter: Ops."""
+    return _signed_in(user) and is_ops(user)
+
+
+def may_see_charter_coverage(user) -> bool:
+    """Tell whether a user may see who acknowledged the charter, per pilot and team: Ops."""
+    return _signed_in(user) and is_ops(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Governance: AI champions (governance.champions asks these)
+
+
+def _champions() -> QuerySet:
+    return apps.get_model("governance", "TeamChampion").objects.all()
+
+
+def championed_teams(user) -> QuerySet[Team]:
+    """The teams a user is AI champion of."""
+    if not _signed_in(user):
+        return _teams().none()
+    return _teams().filter(pk__in=_champions().filter(user_id=user.pk).values("team_id"))
+
+
+def is_champion_of(user, team: Team | int) -> bool:
+    """Tell whether a user is an AI champion of a team."""
+    if not _signed_in(user):
+        return False
+    team_id = getattr(team, "pk", team)
+    return _champions().filter(user_id=user.pk, team_id=team_id).exists()
+
+
+def may_name_champions(user) -> bool:
+    """Tell whether a user may name (or remove) a team's AI champions: Ops."""
+    return _signed_in(user) and is_ops(user)
+
+
+def may_record_training(user, team: Team | int) -> bool:
+    """Tell whether a user may record a training session for a team: Ops or its champions."""
+    return _signed_in(user) and (is_ops(user) or is_champion_of(user, team))
+
+
+def may_see_champion_coverage(user) -> bool:
+    """Tell whether a user may see which teams lack a champion: Ops."""
+    return _signed_in(user) and is_ops(user)

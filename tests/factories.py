@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.ops import OPS_GROUP
 from feedback.models import FeedbackRound, Question, Questionnaire
+from governance.models import Acknowledgement, CharterVersion
 from pilots.models import (
     AITool,
     Conclusion,
@@ -159,11 +160,38 @@ class ConclusionFactory(factory.django.DjangoModelFactory):
 
 
 class ParticipationFactory(factory.django.DjangoModelFactory):
+    """A participant who, like the demo's people, acknowledged the current charter (if any).
+
+    `ParticipationFactory(acknowledged=False)` makes one who has not: no invitation reaches
+    them while a charter version is published.
+    """
+
     class Meta:
         model = Participation
 
     pilot = factory.SubFactory(PilotFactory)
     user = factory.SubFactory(UserFactory)
+
+    # Not a post-generation hook: factory_boy logs those with the participation (and so the
+    # person's name), which the anonymity tests look for in the logs.
+    @classmethod
+    def _create(cls, model_class, *args, acknowledged: bool = True, **kwargs):
+        participation = super()._create(model_class, *args, **kwargs)
+        version = CharterVersion.objects.current() if acknowledged else None
+        if version is not None:
+            Acknowledgement.objects.get_or_create(
+                user=participation.user, version=version, pilot=participation.pilot
+            )
+        return participation
+
+
+class CharterVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CharterVersion
+
+    number = factory.Sequence(lambda n: n + 1)
+    body_en = "# AI usage charter\n\nNo confidential data in prompts."
+    body_fr = "# Charte d’usage de l’IA\n\nPas de données confidentielles dans les requêtes."
 
 
 class SuccessMetricFactory(factory.django.DjangoModelFactory):

@@ -106,7 +106,9 @@ class Command(BaseCommand):
         # The admin of the app models, and viewing accounts to look up a lead (as migration
         # pilots 0008 grants it; added again in case the group was re-created by hand).
         ops_group.permissions.add(
-            *Permission.objects.filter(content_type__app_label__in=["pilots", "feedback"]),
+            *Permission.objects.filter(
+                content_type__app_label__in=["pilots", "feedback", "governance"]
+            ),
             *Permission.objects.filter(
                 content_type__app_label="core",
                 codename__in=[

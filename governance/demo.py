@@ -1,0 +1,34 @@
+"""The demo's usage charter (version 1, in English and French): what seed_demo publishes."""
+
+from __future__ import annotations
+
+CHARTER_EN = """# AI usage charter
+
+We try AI tools to do better work, not to take risks with people's data or trust.
+
+1. **Only approved tools, within their limits.** Use a tool for data up to the classification
+   the registry allows, never above.
+2. **No confidential data in prompts** unless the pilot's rules say otherwise. If it happens,
+   report it in your feedback: the pilot pauses at once and nobody is blamed.
+3. **You stay responsible for what you send.** Read and check every AI output before it reaches
+   a customer or a colleague.
+4. **Say when AI helped** when the reader would want to know.
+5. **Your feedback is anonymous** unless the pilot says otherwise: say what really happened.
+"""
+
+CHARTER_FR = """# Charte d’usage de l’IA
+
+Nous essayons des outils d’IA pour mieux travailler, pas pour prendre des risques avec les
+données ou la confiance des gens.
+
+1. **Seulement des outils approuvés, dans leurs limites.** Utilisez un outil pour des données
+   jusqu’à la classification que le registre autorise, jamais au-delà.
+2. **Pas de données confidentielles dans les requêtes**, sauf si les règles du pilote le
+   permettent. Si cela arrive, signalez-le dans votre retour : le pilote est suspendu aussitôt
+   et personne n’est blâmé.
+3. **Vous restez responsable de ce que vous envoyez.** Relisez et vérifiez chaque résultat de
+   l’IA avant qu’il n’atteigne un client ou un collègue.
+4. **Dites quand l’IA vous a aidé**, quand le lecteur voudrait le savoir.
+5. **Vos retours sont anonymes**, sauf mention contraire du pilote : dites ce qui s’est vraiment
+   passé.
+"""
