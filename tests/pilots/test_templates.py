@@ -322,3 +322,33 @@ def test_the_propose_page_with_templates_keeps_its_query_budget(
         response = client.get(reverse("pilot_propose"))
     assert response.status_code == 200
     assert response.content.decode().count("?template=") == templates
+
+
+def test_the_pilot_list_action_saves_each_chosen_pilot_as_a_template(client, ops, source):
+    client.force_login(ops)
+    response = client.post(
+        reverse("admin:pilots_pilot_changelist"),
+        {"action": "save_as_template", "_selected_action": [str(source.pk)]},
+    )
+    assert response.status_code == 302
+    template = PilotTemplate.objects.get()
+    assert (template.name, len(template.metrics), len(template.questions)) == (source.title, 2, 1)
+    # The source pilot's history says so.
+    html = client.get(source.get_absolute_url()).content.decode()
+    assert "Saved as a pilot template" in html
+
+
+def test_only_ops_see_the_save_as_template_button_on_the_pilot_page(client, ops, lead, source):
+    client.force_login(lead)
+    assert "Save as template" not in client.get(source.get_absolute_url()).content.decode()
+    client.force_login(ops)
+    html = client.get(source.get_absolute_url()).content.decode()
+    assert reverse("pilot_save_as_template", args=[source.pk]) in html
+
+
+def test_deleting_a_template_leaves_a_change_record(ops, source):
+    template = pilot_templates.save_from_pilot(source.pk, actor=ops, name="Gone soon")
+    pilot_templates.delete(template.pk, actor=ops)
+    assert not PilotTemplate.objects.exists()
+    record = ChangeRecord.objects.get(action="template.deleted")
+    assert (record.actor, record.changes["name"]) == (ops, ["Gone soon", None])
