@@ -235,6 +235,12 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history.entries(pilot),
         "rounds": rounds,
         "conclusion": Conclusion.objects.filter(pilot=pilot).select_related("concluded_by").first(),
+        # A standard in force shows what it is approved for (two queries, for standards only).
+        "approved_use": (
+            ApprovedUse.objects.current().filter(pilot=pilot).prefetch_related("teams").first()
+            if pilot.stage in (Stage.APPROVED, Stage.PAUSED)
+            else None
+        ),
         "can_edit": can_edit,
         # Ops resolve a breach from here (an admin page that brings them back).
         "resolves_breaches": is_ops(request.user),

@@ -549,3 +549,21 @@ def test_the_pilot_s_history_says_what_the_standard_is_approved_for(ops):
     assert "Conclusion recorded" in words
     assert "Scope of the approved standard recorded" in words
     assert "Approved standard re-certified" in words
+
+
+def test_a_standard_s_page_shows_what_it_is_approved_for(client, ops):
+    finance = TeamFactory(name="Finance", slug="finance")
+    approved = standard(ops, title="Drafts")
+    approved.teams.set([finance])
+    client.force_login(ops)
+    page = client.get(reverse("pilot_detail", args=[approved.pilot_id])).content.decode()
+    assert "What this standard is approved for" in page
+    assert "Drafting replies to customer tickets." in page
+    assert "Finance" in page
+
+
+def test_a_running_pilot_s_page_shows_no_approved_use(client, ops):
+    pilot = PilotFactory(stage=Stage.PILOT)
+    client.force_login(ops)
+    page = client.get(reverse("pilot_detail", args=[pilot.pk])).content.decode()
+    assert "What this standard is approved for" not in page
