@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "feedback",
     "decisions",
     "notifications",
+    "webhooks",
     "api",
 ]
 
@@ -411,6 +412,14 @@ OUTBOX_STUCK_MINUTES = env.int("OUTBOX_STUCK_MINUTES", default=15)
 OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["sweep-followups"] = {"task": "core.tasks.sweep_followups", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sweep-outbox"] = {"task": "core.tasks.sweep_outbox", "schedule": 120.0}
+
+# Webhooks (webhooks.sending): an endpoint is disabled after this many calls in a row failed;
+# each call waits at most WEBHOOK_TIMEOUT seconds for each network step (far below
+# OUTBOX_STUCK_MINUTES). Private, loopback and link-local addresses are refused (SSRF) unless
+# WEBHOOK_ALLOW_PRIVATE_HOSTS is on (a receiver on the same network; the tests' on 127.0.0.1).
+WEBHOOK_MAX_FAILURES = env.int("WEBHOOK_MAX_FAILURES", default=5)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
 # Optional error reporting (aiops_site.sentry): personal data scrubbed before anything leaves.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
