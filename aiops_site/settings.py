@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
         "GuardrailActionEnum": "pilots.models.Guardrail.Action",
         "ConclusionOutcomeEnum": "pilots.models.Conclusion.Outcome",
         "ReviewOutcomeEnum": "pilots.models.Review.Outcome",
+        "WebhookKindEnum": "webhooks.models.Endpoint.Kind",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
 

@@ -12,7 +12,16 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "pilots", "feedback", "decisions", "notifications", "api", "aiops_site")
+APPS = (
+    "core",
+    "pilots",
+    "feedback",
+    "decisions",
+    "notifications",
+    "webhooks",
+    "api",
+    "aiops_site",
+)
 HOMES = {"core/ops.py", "pilots/access.py", "feedback/access.py"}
 # The shapes of a recomputed rule: Ops from the group's name, a lead by id or by membership.
 FORBIDDEN = {

@@ -11,7 +11,16 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "pilots", "feedback", "decisions", "notifications", "api", "aiops_site")
+APPS = (
+    "core",
+    "pilots",
+    "feedback",
+    "decisions",
+    "notifications",
+    "webhooks",
+    "api",
+    "aiops_site",
+)
 
 COPIES = {
     # A list or tuple of the two ended stages, in either order.

@@ -22,6 +22,7 @@ from .models import Attempt, Delivery, Endpoint, Event
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label=gettext_lazy("URL"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=gettext_lazy("events"), choices=Event.choices, widget=forms.CheckboxSelectMultiple
     )
