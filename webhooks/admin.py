@@ -1,17 +1,18 @@
 """Ops register and change webhook endpoints here, and read what was delivered.
 
 One more adapter over webhooks.endpoints: a new endpoint gets its secret from the server and
-the secret is shown once, on the page after saving; the change form never shows it again.
+the secret is shown once, in the answer to the saving request; nothing shows it again.
 Deliveries and their attempts are read-only. Who may: core.ops.may_manage_webhooks.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError
@@ -91,14 +92,29 @@ class EndpointAdmin(Managed):
         else:
             registered = endpoints.register(actor=request.user, **data)
             saved = registered.endpoint
-            # Shown once: the receiver needs it to check signatures; it is never shown again.
-            messages.warning(
-                request,
-                _("The signing secret of %(name)s, shown only now: %(secret)s")
-                % {"name": saved.name, "secret": registered.secret},
-            )
+            # Shown in the answer to this request only (response_add): never stored, never put
+            # in a redirect or a message, like an API token.
+            request._webhook_secret = registered.secret
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue=None):
+        secret = getattr(request, "_webhook_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/webhooks/endpoint/secret.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": obj.name,
+                "endpoint": obj,
+                "secret": secret,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         endpoints.remove(obj.pk, actor=request.user)

@@ -27,11 +27,14 @@ def form(**extra) -> dict:
 
 def test_ops_add_an_endpoint_and_see_its_secret_once(client, ops):
     client.force_login(ops)
-    answer = client.post(ADD, form(), follow=True)
+    answer = client.post(ADD, form())
     assert answer.status_code == 200
     endpoint = Endpoint.objects.get()
     assert endpoint.events == ["breach.opened", "round.closed"]
     assert endpoint.secret in answer.content.decode()
+    assert "no-store" in answer["Cache-Control"]
+    # Not in a message waiting for the next page.
+    assert endpoint.secret not in client.get(reverse("admin:index")).content.decode()
     assert ChangeRecord.objects.filter(action="webhook.registered", actor=ops).exists()
     change = client.get(reverse("admin:webhooks_endpoint_change", args=[endpoint.pk]))
     assert endpoint.secret not in change.content.decode()
