@@ -37,6 +37,7 @@ from core import changelog, languages, outbox
 from core.exceptions import ValidationFailed
 from core.models import Delivery as OutboxDelivery
 from core.ops import ops_users
+from pilots.models import Stage
 
 from . import addresses, signing
 from .events import WEBHOOK
@@ -91,6 +92,10 @@ def body_of(delivery: Delivery) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _stage(value: str) -> str:
+    return Stage(value).label if value in Stage.values else value
+
+
 def message_text(event: str, data: dict) -> tuple[str, str]:
     """A title and a line or two for a chat message (Slack, Teams)."""
     pilot = data.get("pilot") or {}
@@ -102,8 +107,8 @@ def message_text(event: str, data: dict) -> tuple[str, str]:
     elif event == Event.STAGE_CHANGED:
         title = _("%(pilot)s (%(team)s): %(from)s → %(to)s") % {
             **names,
-            "from": data.get("from_stage", ""),
-            "to": data.get("to_stage", ""),
+            "from": _stage(data.get("from_stage", "")),
+            "to": _stage(data.get("to_stage", "")),
         }
         text = "\n".join(filter(None, [data.get("rationale", ""), link]))
     elif event in (Event.BREACH_OPENED, Event.BREACH_RESOLVED):

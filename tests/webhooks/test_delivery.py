@@ -172,7 +172,7 @@ def test_slack_and_teams_endpoints_get_message_text_not_raw_json(run, ops, priva
     finally:
         teams.stop()
     assert list(slack_body) == ["text"]
-    assert "Reply drafts" in slack_body["text"] and "proposed → sandbox" in slack_body["text"]
+    assert "Reply drafts" in slack_body["text"] and "Proposed → Sandbox" in slack_body["text"]
     assert teams_body["@type"] == "MessageCard"
     assert "Reply drafts" in teams_body["title"]
 
