@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.core import mail
 
 from core import outbox
@@ -79,13 +80,15 @@ def test_a_500_is_retried_with_backoff_then_succeeds_with_the_same_key_and_body(
     run(approve, PilotFactory(stage="proposed"), ops)
     row = OutboxDelivery.objects.get(kind="webhook")
     assert (row.status, row.attempts) == ("queued", 1)
-    first_wait = row.next_attempt_at - row.claimed_at
+    assert round((row.next_attempt_at - row.claimed_at).total_seconds()) == 30
     assert outbox.deliver([row.pk]).skipped == 1  # not due yet
-    outbox.deliver([row.pk], now=row.next_attempt_at)
+    with time_machine.travel(row.next_attempt_at):
+        outbox.deliver([row.pk])
     row.refresh_from_db()
     assert row.status == "queued"
-    assert row.next_attempt_at - row.claimed_at > first_wait  # the wait grows
-    outbox.deliver([row.pk], now=row.next_attempt_at)
+    assert round((row.next_attempt_at - row.claimed_at).total_seconds()) == 60  # it doubles
+    with time_machine.travel(row.next_attempt_at):
+        outbox.deliver([row.pk])
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("sent", 3)
     codes = list(Attempt.objects.order_by("number").values_list("number", "status_code"))
@@ -207,4 +210,24 @@ def test_the_same_event_handled_twice_makes_one_delivery_per_endpoint(
         payload={"stage_change_id": change.pk},
     )
     assert Delivery.objects.count() == 1
+    assert len(receiver.received) == 1
+
+
+def test_webhooks_go_out_while_the_mail_server_is_down(run, ops, private_hosts, receiver):
+    class Down:
+        def __enter__(self):
+            raise ConnectionRefusedError("smtp down")
+
+        def __exit__(self, *exc):
+            return False
+
+    register(ops, receiver)
+    pilot = PilotFactory(stage="proposed")
+    with pytest.MonkeyPatch.context() as patch:
+        # Nothing delivered at commit: the batch below is the only send.
+        patch.setattr(outbox, "_enqueue_task", lambda *args: None)
+        run(approve, pilot, ops)
+    rows = list(OutboxDelivery.objects.filter(kind="webhook").values_list("pk", flat=True))
+    report = outbox.deliver(rows, connection=Down())
+    assert report.sent == 1
     assert len(receiver.received) == 1
