@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "feedback",
     "decisions",
     "notifications",
+    "webhooks",
     "api",
 ]
 
@@ -257,6 +258,8 @@ SPECTACULAR_SETTINGS = {
         "GuardrailActionEnum": "pilots.models.Guardrail.Action",
         "ConclusionOutcomeEnum": "pilots.models.Conclusion.Outcome",
         "ReviewOutcomeEnum": "pilots.models.Review.Outcome",
+        "WebhookKindEnum": "webhooks.models.Endpoint.Kind",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
 
@@ -436,6 +439,13 @@ CELERY_BEAT_SCHEDULE["recertification-reminders"] = {
     "task": "notifications.tasks.remind_recertifications",
     "schedule": 3600.0,
 }
+# Webhooks (webhooks.sending): an endpoint is disabled after this many calls in a row failed;
+# each call waits at most WEBHOOK_TIMEOUT seconds for each network step (far below
+# OUTBOX_STUCK_MINUTES). Private, loopback and link-local addresses are refused (SSRF) unless
+# WEBHOOK_ALLOW_PRIVATE_HOSTS is on (a receiver on the same network; the tests' on 127.0.0.1).
+WEBHOOK_MAX_FAILURES = env.int("WEBHOOK_MAX_FAILURES", default=5)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
 
 # Optional error reporting (aiops_site.sentry): personal data scrubbed before anything leaves.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -27,6 +27,7 @@ from decisions.serializers import MoveSerializer, StageChangeSerializer
 from pilots import conclusions, lifecycle, proposals, reviews
 from pilots.models import AITool, Pilot, Review, Stage, StageChange, Team
 
+from .examples import APPROVE, DRAFT, SUBMIT
 from .renderers import CSVRenderer, MarkdownRenderer
 from .serializers import (
     ChangeRecordSerializer,
@@ -87,7 +88,7 @@ class PilotViewSet(
     def get_queryset(self) -> QuerySet[Pilot]:
         return visible_pilots(self.request.user)
 
-    @extend_schema(request=ProposalSerializer, responses={201: PilotV1Serializer})
+    @extend_schema(request=ProposalSerializer, responses={201: PilotV1Serializer}, examples=[DRAFT])
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = ProposalSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,7 +111,9 @@ class PilotViewSet(
         proposals.update_draft(pilot.pk, editor=request.user, proposal=proposal, team=team)
         return Response(PilotV1Serializer(self.get_queryset().get(pk=pilot.pk)).data)
 
-    @extend_schema(request=SubmitSerializer, responses={201: StageChangeSerializer})
+    @extend_schema(
+        request=SubmitSerializer, responses={201: StageChangeSerializer}, examples=[SUBMIT]
+    )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         pilot = self.get_object()
@@ -122,7 +125,12 @@ class PilotViewSet(
         return Response(StageChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], request=None, responses={200: StageChangeSerializer(many=True)})
-    @extend_schema(methods=["POST"], request=MoveSerializer, responses={201: StageChangeSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request=MoveSerializer,
+        responses={201: StageChangeSerializer},
+        examples=[APPROVE],
+    )
     @action(detail=True, methods=["get", "post"])
     def transitions(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         """GET: the stage history. POST: move the pilot (action, expected_stage, rationale,

@@ -17,6 +17,7 @@ from decisions.serializers import AIToolSerializer
 from pilots import declarations, tools
 from pilots.models import AITool, GuardrailBreach, Pilot, ToolDeclaration
 
+from .examples import DECLARE, NOTE, TOOL
 from .serializers import (
     BreachSerializer,
     DeclarationSerializer,
@@ -34,7 +35,7 @@ class ToolViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     queryset = AITool.objects.order_by("name", "pk")
     filterset_fields = ["approval_status", "max_data_classification"]
 
-    @extend_schema(request=ToolInputSerializer, responses={201: AIToolSerializer})
+    @extend_schema(request=ToolInputSerializer, responses={201: AIToolSerializer}, examples=[TOOL])
     def create(self, request: Request, *args, **kwargs) -> Response:
         return self._save(request, None, partial=False)
 
@@ -66,7 +67,9 @@ class DeclarationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             return rows
         return rows.filter(declared_by_id=self.request.user.pk)
 
-    @extend_schema(request=DeclareSerializer, responses={201: DeclarationSerializer})
+    @extend_schema(
+        request=DeclareSerializer, responses={201: DeclarationSerializer}, examples=[DECLARE]
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         data = DeclareSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -88,7 +91,7 @@ class DeclarationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
         pilot = Pilot.objects.select_related("team", "tool", "lead").get(pk=pilot.pk)
         return Response(PilotV1Serializer(pilot).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=NoteSerializer, responses={200: DeclarationSerializer})
+    @extend_schema(request=NoteSerializer, responses={200: DeclarationSerializer}, examples=[NOTE])
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         """Close a new declaration with a note saying why nothing follows (Ops)."""
@@ -124,7 +127,7 @@ class BreachViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-created_at", "-pk")
         )
 
-    @extend_schema(request=NoteSerializer, responses={200: BreachSerializer})
+    @extend_schema(request=NoteSerializer, responses={200: BreachSerializer}, examples=[NOTE])
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None, **kwargs) -> Response:
         """Close an open breach with a note saying how it was resolved (Ops)."""

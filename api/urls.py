@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from . import deprecated, pilots, registry, rounds
+from . import deprecated, pilots, registry, rounds, webhooks
 
 v1 = DefaultRouter()
 v1.register("pilots", pilots.PilotViewSet, basename="v1-pilot")
@@ -15,6 +15,7 @@ v1.register("prompts", rounds.PromptViewSet, basename="v1-prompt")
 v1.register("tools", registry.ToolViewSet, basename="v1-tool")
 v1.register("declarations", registry.DeclarationViewSet, basename="v1-declaration")
 v1.register("breaches", registry.BreachViewSet, basename="v1-breach")
+v1.register("webhooks", webhooks.EndpointViewSet, basename="v1-webhook")
 
 urlpatterns = [
     path("v1/schema/", SpectacularAPIView.as_view(), name="api_v1_schema"),

@@ -47,3 +47,9 @@ def ops_users() -> QuerySet:
         .filter(Q(is_superuser=True) | Q(groups__name=OPS_GROUP))
         .distinct()
     )
+
+
+def may_manage_webhooks(user) -> bool:
+    """Tell whether a user may register, change, remove webhook endpoints and see their
+    deliveries: Ops only (an endpoint receives news of every team's pilots)."""
+    return is_ops(user)

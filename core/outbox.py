@@ -88,6 +88,8 @@ class Kind:
 
 _kinds: dict[str, Kind] = {}
 _channels: dict[str, Callable[[Delivery, Any, Any], None]] = {}
+# Channels that send through the batch's mail connection (the others are given None).
+_mail_channels: set[str] = set()
 
 
 def register(kind: Kind) -> None:
@@ -103,9 +105,14 @@ def kind_of(delivery: Delivery) -> Kind:
         raise LookupError(f"No delivery kind {delivery.kind!r} is registered.") from None
 
 
-def register_channel(name: str, send: Callable[[Delivery, Any, Any], None]) -> None:
-    """`send(delivery, message, connection)` sends or raises; the connection is the batch's."""
+def register_channel(
+    name: str, send: Callable[[Delivery, Any, Any], None], *, uses_mail: bool = False
+) -> None:
+    """`send(delivery, message, connection)` sends or raises; the connection is the batch's
+    mail connection for a channel that `uses_mail`, else None."""
     _channels[name] = send
+    if uses_mail:
+        _mail_channels.add(name)
 
 
 def _send_email(delivery: Delivery, message: Email, connection) -> None:
@@ -122,7 +129,7 @@ def _send_email(delivery: Delivery, message: Email, connection) -> None:
         raise RuntimeError("the mail server accepted no message")
 
 
-register_channel("email", _send_email)
+register_channel("email", _send_email, uses_mail=True)
 
 
 def _enqueue_task(kind: str, batch: str, ids: list[int] | None) -> None:
@@ -221,13 +228,38 @@ def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
     return "retrying"
 
 
+class _MailConnection:
+    """The batch's mail connection, opened at its first email (one connection for a round's
+    invitations): a batch of webhook calls never waits for the mail server, nor fails with it.
+    A server that refuses the connection fails that email's send (retried: it did not go out).
+    """
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.is_open = False
+
+    def opened(self):
+        if not self.is_open:
+            # A backend's __enter__ opens it (and returns it), as `with connection:` would.
+            self.connection = self.connection.__enter__()
+            self.is_open = True
+        return self.connection
+
+    def __enter__(self) -> _MailConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.is_open:
+            self.connection.__exit__(*exc)
+
+
 def deliver(
     delivery_ids: Iterable[int], *, now: datetime.datetime | None = None, connection=None
 ) -> Report:
     """Claim, build, send and mark each delivery; repeats are harmless."""
     report = Report()
-    mail_connection = connection or get_connection()
-    with mail_connection:
+    mail = _MailConnection(connection or get_connection())
+    with mail:
         for delivery_id in delivery_ids:
             claimed_at = now or timezone.now()
             if not _claim(delivery_id, claimed_at):
@@ -260,7 +292,9 @@ def deliver(
                 report.cancelled += 1
                 continue
             try:
-                _channels[delivery.channel](delivery, message, mail_connection)
+                _channels[delivery.channel](
+                    delivery, message, mail.opened() if delivery.channel in _mail_channels else None
+                )
             except Exception as error:
                 logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
                 outcome = _after_failure(delivery, kind, repr(error), mine)

@@ -35,14 +35,22 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import changelog, languages, outbox
+from core import changelog, followups, languages, outbox
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.models import Delivery
 from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
 from pilots import access, breach_text, lifecycle
-from pilots.models import ACTIVE_STAGES, Guardrail, GuardrailBreach, GuardrailCheck, Pilot
+from pilots.models import (
+    ACTIVE_STAGES,
+    BREACH_OPENED,
+    BREACH_RESOLVED,
+    Guardrail,
+    GuardrailBreach,
+    GuardrailCheck,
+    Pilot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +243,11 @@ def _act(pilot: Pilot, created: list[GuardrailBreach]) -> None:
     for breach in created:
         # In this transaction: a rollback alerts nobody, a lost message delays the alert.
         _alert_ops(breach)
+        # Whoever listens (webhooks) hears of it after commit. A metric breach exists only once
+        # its round closed; an exposure breach goes at once (the accepted leak of anonymity).
+        followups.announce(
+            BREACH_OPENED, key=f"breach:{breach.pk}", payload={"breach_id": breach.pk}
+        )
 
 
 def evaluate_round(round_id: int) -> list[GuardrailBreach]:
@@ -392,5 +405,8 @@ def resolve_breach(breach_id: int, *, actor, note: str) -> GuardrailBreach:
             actor=actor,
             changes={"resolved": [False, True]},
             reason=note,
+        )
+        followups.announce(
+            BREACH_RESOLVED, key=f"breach:{breach.pk}", payload={"breach_id": breach.pk}
         )
     return breach

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import changelog
+from core import changelog, followups
 from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, proposals
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 # How long a pilot opened from a declaration is planned for, until its lead edits it.
 DEFAULT_PILOT_DAYS = 90
+# The cause `declare` announces (core.followups): whoever listens (webhooks) hears of it.
+DECLARATION_RECEIVED = "declaration_received"
 
 
 def declare(
@@ -52,15 +54,22 @@ def declare(
     if team is None:
         first = memberships.select_related("team").order_by("team__name").first()
         team = first.team if first else None
-    return ToolDeclaration.objects.create(
-        declared_by=user,
-        team=team,
-        tool_name=tool_name,
-        vendor=vendor.strip(),
-        used_for=used_for.strip(),
-        data_classification=data_classification,
-        tool=AITool.objects.filter(name__iexact=tool_name).first(),
-    )
+    with transaction.atomic():
+        declaration = ToolDeclaration.objects.create(
+            declared_by=user,
+            team=team,
+            tool_name=tool_name,
+            vendor=vendor.strip(),
+            used_for=used_for.strip(),
+            data_classification=data_classification,
+            tool=AITool.objects.filter(name__iexact=tool_name).first(),
+        )
+        followups.announce(
+            DECLARATION_RECEIVED,
+            key=f"declaration:{declaration.pk}",
+            payload={"declaration_id": declaration.pk},
+        )
+    return declaration
 
 
 def register_tool(declaration_id: int, *, actor: AbstractBaseUser) -> AITool:

@@ -510,6 +510,12 @@ class Guardrail(models.Model):
         }[self.comparator]
 
 
+# Causes decisions.guardrails announces (core.followups) when a breach is recorded or resolved:
+# a layer beside decisions (webhooks) subscribes to them by these names, importing only pilots.
+BREACH_OPENED = "breach_opened"
+BREACH_RESOLVED = "breach_resolved"
+
+
 class GuardrailBreachQuerySet(models.QuerySet):
     def open(self) -> GuardrailBreachQuerySet:
         return self.filter(resolved_at__isnull=True)

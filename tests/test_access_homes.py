@@ -19,6 +19,7 @@ APPS = (
     "feedback",
     "decisions",
     "notifications",
+    "webhooks",
     "api",
     "aiops_site",
 )

@@ -18,6 +18,7 @@ APPS = (
     "feedback",
     "decisions",
     "notifications",
+    "webhooks",
     "api",
     "aiops_site",
 )

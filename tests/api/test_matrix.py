@@ -87,6 +87,10 @@ TOOL = {
 }
 
 
+# A public address written as an IP: registering it resolves nothing (no DNS in the tests).
+WEBHOOK = {"name": "Tickets", "url": "https://93.184.215.14/hook", "events": ["breach.opened"]}
+
+
 def _body(world, name):
     return {
         None: None,
@@ -102,6 +106,9 @@ def _body(world, name):
         "tool": TOOL,
         "tool_put": {**TOOL, "name": "Copilot"},
         "notes": {"notes": "x"},
+        "webhook": WEBHOOK,
+        "webhook_put": {**WEBHOOK, "name": "Chat", "kind": "slack"},
+        "deactivate": {"active": False},
     }[name]
 
 
@@ -177,6 +184,15 @@ CASES = {
     ("api/v1/tools/{pk}/", "get"): [("tool", None, "401 200 200 200 200 200")],
     ("api/v1/tools/{pk}/", "patch"): [("tool", "notes", "401 403 403 403 403 200")],
     ("api/v1/tools/{pk}/", "put"): [("tool", "tool_put", "401 403 403 403 403 200")],
+    # Webhooks: Ops only, the whole resource (403 to anyone else, whatever the id names).
+    ("api/v1/webhooks/", "get"): [(None, None, "401 403 403 403 403 200")],
+    ("api/v1/webhooks/", "post"): [(None, "webhook", "401 403 403 403 403 201")],
+    ("api/v1/webhooks/{pk}/", "get"): [("webhook", None, "401 403 403 403 403 200")],
+    ("api/v1/webhooks/{pk}/", "patch"): [("webhook", "deactivate", "401 403 403 403 403 200")],
+    ("api/v1/webhooks/{pk}/", "put"): [("webhook", "webhook_put", "401 403 403 403 403 200")],
+    ("api/v1/webhooks/{pk}/", "delete"): [("webhook", None, "401 403 403 403 403 204")],
+    ("api/v1/webhooks/{pk}/deliveries/", "get"): [("webhook", None, "401 403 403 403 403 200")],
+    ("api/v1/webhooks/{pk}/rotate-secret/", "post"): [("webhook", None, "401 403 403 403 403 200")],
 }
 
 
@@ -256,6 +272,7 @@ DETAIL = {
     "api/tools/": ("api/tools/{pk}/", "pilots.AITool"),
     "api/v1/breaches/": ("api/v1/breaches/{pk}/", "pilots.GuardrailBreach"),
     "api/v1/declarations/": ("api/v1/declarations/{pk}/", "pilots.ToolDeclaration"),
+    "api/v1/webhooks/": ("api/v1/webhooks/{pk}/", "webhooks.Endpoint"),
 }
 
 
@@ -271,7 +288,13 @@ def test_a_list_shows_exactly_what_its_detail_shows(world, list_route):
     rows = apps.get_model(model).objects.values_list("pk", flat=True)
     for caller in CALLERS[1:]:
         client = as_caller(world, caller, "read")
-        listed = {row["id"] for row in client.get(f"/{list_route}?limit=200").json()["results"]}
+        answer = client.get(f"/{list_route}?limit=200")
+        if answer.status_code == 403:
+            # A resource refused as a whole (webhooks: Ops only): every detail is refused too.
+            for pk in rows:
+                assert client.get("/" + detail_route.format(pk=pk)).status_code == 403
+            continue
+        listed = {row["id"] for row in answer.json()["results"]}
         for pk in rows:
             detail = client.get("/" + detail_route.format(pk=pk)).status_code
             assert detail in (200, 404), (caller, pk, detail)

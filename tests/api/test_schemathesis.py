@@ -59,6 +59,7 @@ ROUTE_OBJECTS = {
     "tools": ("tool",),
     "declarations": ("declaration",),
     "breaches": ("breach",),
+    "webhooks": ("webhook",),
 }
 
 

@@ -2,7 +2,7 @@
 
 Two teams (Support, with a lead and a participant; Legal, with its own lead), an outsider
 leading Finance, and Ops; pilots in draft, proposed and pilot stages, a round open and a round
-closed, a prompt waiting for the participant, a declaration and an open breach.
+closed, a prompt waiting for the participant, a declaration, an open breach and a webhook endpoint.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from webhooks import endpoints
 
 # Each kind of caller, as the matrix names them; None is anonymous.
 CALLERS = ("anonymous", "outsider", "participant", "lead", "other_lead", "ops")
@@ -98,6 +99,9 @@ def build_world() -> World:
         round=closed,
         detail="Reply time rose.",
     )
+    webhook = endpoints.register(
+        actor=ops, name="Ops chat", url="https://93.184.215.14/ops", events=["breach.opened"]
+    ).endpoint
     world.objects = {
         "team": support,
         "tool": tool,
@@ -110,6 +114,7 @@ def build_world() -> World:
         "prompt": prompt,
         "declaration": declaration,
         "breach": breach,
+        "webhook": webhook,
     }
     for name, user in world.users.items():
         if user is None:
