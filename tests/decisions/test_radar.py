@@ -166,6 +166,7 @@ def test_a_tool_banned_this_quarter_moves_its_entries_to_hold_from_that_day(outs
 
 def test_the_page_draws_the_radar_and_lists_the_same_entries_in_a_table(reader, copilot):
     PilotFactory(tool=copilot, title="Ticket reply drafts", stage=Stage.APPROVED)
+    PilotFactory(tool=copilot, title="Ticket reply drafts", stage=Stage.STOPPED)
     PilotFactory(tool=copilot, title="Knowledge base search", stage=Stage.PILOT)
     response = reader.get(URL)
     assert response.status_code == 200
@@ -178,6 +179,7 @@ def test_the_page_draws_the_radar_and_lists_the_same_entries_in_a_table(reader, 
     rows = re.findall(r'<tr class="radar-row ring-\w+" data-entry="(\d+)" data-ring="(\w+)"', html)
     assert drawn == dict(rows) == {"1": "adopt", "2": "trial"}
     assert "Ticket reply drafts" in html and "Knowledge base search" in html
+    assert "2 pilots of this use" in html
     assert f'href="{URL}" aria-current="page"' in html
 
 
