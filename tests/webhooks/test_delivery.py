@@ -231,3 +231,27 @@ def test_webhooks_go_out_while_the_mail_server_is_down(run, ops, private_hosts, 
     report = outbox.deliver(rows, connection=Down())
     assert report.sent == 1
     assert len(receiver.received) == 1
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_called(run, ops, monkeypatch):
+    """DNS rebinding: public when registered, 10.0.0.7 when called; the guard is on."""
+    import socket
+
+    answers = {"hooks.example": "93.184.215.14"}
+
+    def resolver(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a refused address must never be connected to")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+    endpoints.register(
+        actor=ops, name="Rebound", url="https://hooks.example/in", events=["pilot.stage_changed"]
+    )
+    answers["hooks.example"] = "10.0.0.7"
+    run(approve, PilotFactory(stage="proposed"), ops)
+    [attempt] = Attempt.objects.all()
+    assert (attempt.status_code, "public hosts" in attempt.error) == (None, True)
+    assert OutboxDelivery.objects.get(kind="webhook").status == "queued"  # retried later
