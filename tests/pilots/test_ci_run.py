@@ -25,7 +25,9 @@ STUBS = {
     "apt-get": "true",
     "make": (
         'echo "$1 CI=$CI LEG=$AIOPS_TEST_LEG DATABASE_URL=$DATABASE_URL'
-        ' BROKER=$CELERY_BROKER_URL" >> "$STATE/make_env"'
+        ' BROKER=$CELERY_BROKER_URL" >> "$STATE/make_env"\n'
+        'if test -n "$AIOPS_TEST_LEG" && grep -qx "$AIOPS_TEST_LEG" "$STATE/failing_legs" 2>/dev/null;'
+        ' then echo "$AIOPS_TEST_LEG leg: 1 failed"; exit 1; fi'
     ),
 }
 
@@ -52,8 +54,9 @@ def machine(tmp_path: Path) -> Path:
     return state
 
 
-# Lint, migrations written and production settings first; the tests last, on both legs.
-CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make test", "make test"]
+# Lint, migrations written and production settings first, then the virtualenv once; the tests
+# last, on both legs side by side (so in either order).
+CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make setup"]
 PG = "postgres://postgres@127.0.0.1:5432/aiops_ci"
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -85,23 +88,45 @@ def test_it_starts_the_first_cluster_pg_lsclusters_lists_then_runs_the_tests(mac
     assert calls(machine, "pg_ctlcluster") == [
         "pg_ctlcluster --skip-systemctl-redirect 16 main start"
     ]
-    assert calls(machine, "make") == CI_STEPS
-    # Every step runs strictly; the tests run first on the embedded defaults (no database or
-    # broker URL: SQLite and the filesystem broker), then on PostgreSQL and Redis.
-    assert (machine / "make_env").read_text().splitlines() == [
+    assert_steps(machine)
+    # Every step runs strictly; the tests run on the embedded defaults (no database or broker
+    # URL: SQLite and the filesystem broker) and on PostgreSQL and Redis.
+    lines = (machine / "make_env").read_text().splitlines()
+    assert lines[:4] == [
         f"lint CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
         f"check-migrations CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
         f"check-deploy CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+        f"setup CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+    ]
+    assert sorted(lines[4:]) == [
         "test CI=true LEG=embedded DATABASE_URL= BROKER=",
         f"test CI=true LEG=services DATABASE_URL={PG} BROKER={REDIS}",
     ]
+
+
+def assert_steps(state: Path) -> None:
+    made = calls(state, "make")
+    assert made[:4] == CI_STEPS
+    assert made[4:] == ["make test", "make test"]
+
+
+@pytest.mark.parametrize("failing", ["embedded", "services"])
+def test_a_failing_leg_fails_the_run_and_both_legs_are_reported(machine, failing):
+    (machine / "pg_up").touch()
+    (machine / "failing_legs").write_text(failing + "\n")
+    result = run_ci(machine)
+    assert result.returncode != 0
+    assert f"{failing} leg: 1 failed" in result.stdout
+    # The other leg ran to its end and its report is printed too.
+    assert "::::: embedded leg" in result.stdout
+    assert "::::: services leg" in result.stdout
 
 
 def test_a_running_postgresql_is_left_alone(machine):
     (machine / "pg_up").touch()
     assert run_ci(machine).returncode == 0
     assert calls(machine, "pg_ctlcluster") == []
-    assert calls(machine, "make") == CI_STEPS
+    assert_steps(machine)
 
 
 def test_no_cluster_to_start_is_a_clear_error_and_no_tests_run(machine):
