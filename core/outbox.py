@@ -33,6 +33,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db import connection as db
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -46,6 +47,8 @@ AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 FAN_OUT_TASK = "core.tasks.deliver_batches"
+# Deliveries claimed (and marked sent) by one statement.
+CHUNK = 100
 
 
 class Postpone(Exception):
@@ -84,6 +87,9 @@ class Kind:
     # those who had not answered). The Outbox admin lists such deliveries only once failed, and
     # only their own domain sends them again (with its checks): never `retry`.
     private: bool = False
+    # Optional: called once per claimed chunk before its messages are built, so a kind can
+    # read (or write) what all of them need in a few statements instead of a few per message.
+    prepare: Callable[[list[Delivery]], None] | None = None
 
 
 _kinds: dict[str, Kind] = {}
@@ -198,13 +204,26 @@ class Report:
         return dict(self.__dict__)
 
 
-def _claim(delivery_id: int, now: datetime.datetime) -> bool:
-    return (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Status.QUEUED, next_attempt_at__lte=now
-        ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        == 1
-    )
+def _claim(delivery_ids: list[int], now: datetime.datetime) -> list[Delivery]:
+    """Claim the queued, due ones of these deliveries (queued → sending); return them.
+
+    One conditional UPDATE … RETURNING: a delivery another worker claimed first is not in it,
+    so two workers never send the same delivery.
+    """
+    if not delivery_ids:
+        return []
+    table = db.ops.quote_name(Delivery._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(delivery_ids))
+    stamp = Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
+            f" WHERE id IN ({placeholders}) AND status = %s AND next_attempt_at <= %s"
+            " RETURNING id",  # nosec B608 - the model's table name only
+            [Status.SENDING, stamp, *delivery_ids, Status.QUEUED, stamp],
+        )
+        claimed = [row[0] for row in cursor.fetchall()]
+    return list(Delivery.objects.filter(pk__in=claimed).order_by("pk")) if claimed else []
 
 
 def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
@@ -224,26 +243,48 @@ def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
 def deliver(
     delivery_ids: Iterable[int], *, now: datetime.datetime | None = None, connection=None
 ) -> Report:
-    """Claim, build, send and mark each delivery; repeats are harmless."""
+    """Claim, build, send and mark each delivery; repeats are harmless.
+
+    In chunks of CHUNK: one UPDATE claims a chunk, one marks its sent deliveries, and a kind
+    with `prepare` reads what the chunk's messages need at once. Each message is still sent on
+    its own (over the one mail connection), so a failed send concerns that delivery only.
+    """
     report = Report()
     mail_connection = connection or get_connection()
+    wanted = list(dict.fromkeys(delivery_ids))
     with mail_connection:
-        for delivery_id in delivery_ids:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
             claimed_at = now or timezone.now()
-            if not _claim(delivery_id, claimed_at):
-                report.skipped += 1
-                continue
-            delivery = Delivery.objects.get(pk=delivery_id)
-            kind = kind_of(delivery)
-            # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is
-            # known after all and is recorded (sent or failed).
-            mine = Delivery.objects.filter(
-                pk=delivery_id, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
-            )
+            claimed = _claim(chunk, claimed_at)
+            report.skipped += len(chunk) - len(claimed)
+            _deliver_claimed(claimed, claimed_at, mail_connection, report)
+    return report
+
+
+def _deliver_claimed(
+    claimed: list[Delivery], claimed_at: datetime.datetime, mail_connection, report: Report
+) -> None:
+    # Only this claim's rows: if the sweep gave up on one meanwhile, the outcome is known after
+    # all and is recorded (sent or failed).
+    def mine(*pks: int):
+        return Delivery.objects.filter(
+            pk__in=pks, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+        )
+
+    by_kind: dict[str, list[Delivery]] = {}
+    for delivery in claimed:
+        by_kind.setdefault(delivery.kind, []).append(delivery)
+    for kind_name, deliveries in by_kind.items():
+        kind = kind_of(deliveries[0])
+        if kind.prepare:
+            kind.prepare(deliveries)
+        sent: list[Delivery] = []
+        for delivery in deliveries:
             try:
                 message = kind.build(delivery)
             except Postpone as later:
-                mine.update(
+                mine(delivery.pk).update(
                     status=Status.QUEUED,
                     attempts=F("attempts") - 1,
                     next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
@@ -251,26 +292,33 @@ def deliver(
                 report.postponed += 1
                 continue
             except Exception as error:
-                logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
-                outcome = _after_failure(delivery, kind, repr(error), mine)
+                logger.exception("Building delivery %s (%s) failed", delivery.pk, kind_name)
+                outcome = _after_failure(delivery, kind, repr(error), mine(delivery.pk))
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 continue
             if message is None:
-                mine.update(status=Status.CANCELLED)
+                mine(delivery.pk).update(status=Status.CANCELLED)
                 report.cancelled += 1
                 continue
             try:
                 _channels[delivery.channel](delivery, message, mail_connection)
             except Exception as error:
-                logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
-                outcome = _after_failure(delivery, kind, repr(error), mine)
+                logger.exception("Sending delivery %s (%s) failed", delivery.pk, kind_name)
+                outcome = _after_failure(delivery, kind, repr(error), mine(delivery.pk))
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 continue
-            mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-            report.sent += 1
+            sent.append(delivery)
+        if sent:
+            # One UPDATE for the chunk's sent deliveries. A worker that dies before it leaves
+            # them in "sending": the sweep settles them by their kind's rule (at most once:
+            # failed, never sent again by itself).
+            mine(*(d.pk for d in sent)).update(
+                status=Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            report.sent += len(sent)
             if kind.on_sent:
-                kind.on_sent(delivery)
-    return report
+                for delivery in sent:
+                    kind.on_sent(delivery)
 
 
 def deliver_batch(

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, OuterRef
+from django.db.models import Case, CharField, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -265,7 +265,40 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
     return outbox.Email(subject=subject, body=body)
 
 
+def prepare(deliveries: list[Delivery]) -> None:
+    """Mint the tokens of a chunk's prompts in one UPDATE and read the prompts in one SELECT.
+
+    The same conditional write as `_build` (still unanswered, round open, pilot running), for
+    every prompt at once; a prompt it minted is recognised by its new hash (random, unique).
+    `_build` then only renders those; the others go its one-by-one way, which says why.
+    """
+    tokens = {
+        d.payload["prompt_id"]: make_token()
+        for d in deliveries
+        if isinstance(d.payload.get("prompt_id"), int)
+    }
+    if not tokens:
+        return
+    Prompt.objects.filter(pk__in=tokens, answered=False).filter(_claimable(timezone.now())).update(
+        token_hash=Case(
+            *(When(pk=pk, then=Value(token_hash)) for pk, (_t, token_hash) in tokens.items()),
+            default=F("token_hash"),
+            output_field=CharField(),
+        )
+    )
+    prompts = Prompt.objects.select_related("participant", "round__pilot__team").in_bulk(tokens)
+    for delivery in deliveries:
+        pk = delivery.payload.get("prompt_id")
+        prompt = prompts.get(pk)
+        if prompt is not None and prompt.token_hash == tokens[pk][1]:
+            delivery.minted = (tokens[pk][0], prompt)
+
+
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
+    minted = getattr(delivery, "minted", None)
+    if minted is not None:
+        token, prompt = minted
+        return _email(template, prompt, token)
     prompt_id = delivery.payload.get("prompt_id")
     now = timezone.now()
     token, token_hash = make_token()
@@ -318,6 +351,7 @@ INVITATION_KIND = outbox.Kind(
     build_invitation,
     max_attempts=MAX_INVITATION_ATTEMPTS,
     private=True,
+    prepare=prepare,
 )
 REMINDER_KIND = outbox.Kind(
     REMINDER,
@@ -326,6 +360,7 @@ REMINDER_KIND = outbox.Kind(
     max_attempts=1,
     on_failed=reminder_failed,
     private=True,
+    prepare=prepare,
 )
 
 
