@@ -47,7 +47,7 @@ AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 FAN_OUT_TASK = "core.tasks.deliver_batches"
-# Deliveries claimed (and marked sent) by one statement.
+# Deliveries read (and prepared) together; each is still claimed and marked on its own.
 CHUNK = 100
 
 
@@ -87,8 +87,9 @@ class Kind:
     # those who had not answered). The Outbox admin lists such deliveries only once failed, and
     # only their own domain sends them again (with its checks): never `retry`.
     private: bool = False
-    # Optional: called once per claimed chunk before its messages are built, so a kind can
-    # read (or write) what all of them need in a few statements instead of a few per message.
+    # Optional: called with a chunk of queued deliveries before any is claimed, so a kind can
+    # read what all their messages need in one query instead of one per message. Read only:
+    # a delivery of the chunk may be claimed by another worker first.
     prepare: Callable[[list[Delivery]], None] | None = None
 
 
@@ -204,26 +205,24 @@ class Report:
         return dict(self.__dict__)
 
 
-def _claim(delivery_ids: list[int], now: datetime.datetime) -> list[Delivery]:
-    """Claim the queued, due ones of these deliveries (queued → sending); return them.
+def _claim(delivery_id: int, now: datetime.datetime) -> int | None:
+    """Claim one delivery (queued → sending); return its attempts now, or None if not claimed.
 
-    One conditional UPDATE … RETURNING: a delivery another worker claimed first is not in it,
-    so two workers never send the same delivery.
+    A conditional UPDATE … RETURNING: only the worker whose update changed the row sends it.
+    One at a time, right before its send: a worker that dies leaves at most the delivery it
+    was sending in "sending" (the rest stay queued for the next worker).
     """
-    if not delivery_ids:
-        return []
     table = db.ops.quote_name(Delivery._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(delivery_ids))
     stamp = Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db)
     with db.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
-            f" WHERE id IN ({placeholders}) AND status = %s AND next_attempt_at <= %s"
-            " RETURNING id",  # nosec B608 - the model's table name only
-            [Status.SENDING, stamp, *delivery_ids, Status.QUEUED, stamp],
+            " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
+            " RETURNING attempts",  # nosec B608 - the model's table name only
+            [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
         )
-        claimed = [row[0] for row in cursor.fetchall()]
-    return list(Delivery.objects.filter(pk__in=claimed).order_by("pk")) if claimed else []
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
@@ -245,9 +244,10 @@ def deliver(
 ) -> Report:
     """Claim, build, send and mark each delivery; repeats are harmless.
 
-    In chunks of CHUNK: one UPDATE claims a chunk, one marks its sent deliveries, and a kind
-    with `prepare` reads what the chunk's messages need at once. Each message is still sent on
-    its own (over the one mail connection), so a failed send concerns that delivery only.
+    Reads go by chunks of CHUNK: the chunk's rows in one SELECT, and a kind with `prepare`
+    reads what their messages need at once. Writes stay one delivery at a time (claimed right
+    before its send, marked right after), so a worker that dies loses at most the one
+    delivery it was sending, whatever the chunk.
     """
     report = Report()
     mail_connection = connection or get_connection()
@@ -255,70 +255,64 @@ def deliver(
     with mail_connection:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            claimed_at = now or timezone.now()
-            claimed = _claim(chunk, claimed_at)
-            report.skipped += len(chunk) - len(claimed)
-            _deliver_claimed(claimed, claimed_at, mail_connection, report)
+            rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
+            report.skipped += len(chunk) - len(rows)
+            by_kind: dict[str, list[Delivery]] = {}
+            for delivery in rows.values():
+                by_kind.setdefault(delivery.kind, []).append(delivery)
+            for deliveries in by_kind.values():
+                prepare = kind_of(deliveries[0]).prepare
+                if prepare:
+                    prepare(deliveries)
+            for delivery_id in chunk:
+                if delivery_id in rows:
+                    _deliver_one(rows[delivery_id], now, mail_connection, report)
     return report
 
 
-def _deliver_claimed(
-    claimed: list[Delivery], claimed_at: datetime.datetime, mail_connection, report: Report
-) -> None:
-    # Only this claim's rows: if the sweep gave up on one meanwhile, the outcome is known after
+def _deliver_one(delivery: Delivery, now, mail_connection, report: Report) -> None:
+    claimed_at = now or timezone.now()
+    attempts = _claim(delivery.pk, claimed_at)
+    if attempts is None:
+        report.skipped += 1
+        return
+    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
+    kind = kind_of(delivery)
+    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
     # all and is recorded (sent or failed).
-    def mine(*pks: int):
-        return Delivery.objects.filter(
-            pk__in=pks, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+    mine = Delivery.objects.filter(
+        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+    )
+    try:
+        message = kind.build(delivery)
+    except Postpone as later:
+        mine.update(
+            status=Status.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
         )
-
-    by_kind: dict[str, list[Delivery]] = {}
-    for delivery in claimed:
-        by_kind.setdefault(delivery.kind, []).append(delivery)
-    for kind_name, deliveries in by_kind.items():
-        kind = kind_of(deliveries[0])
-        if kind.prepare:
-            kind.prepare(deliveries)
-        sent: list[Delivery] = []
-        for delivery in deliveries:
-            try:
-                message = kind.build(delivery)
-            except Postpone as later:
-                mine(delivery.pk).update(
-                    status=Status.QUEUED,
-                    attempts=F("attempts") - 1,
-                    next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
-                )
-                report.postponed += 1
-                continue
-            except Exception as error:
-                logger.exception("Building delivery %s (%s) failed", delivery.pk, kind_name)
-                outcome = _after_failure(delivery, kind, repr(error), mine(delivery.pk))
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                continue
-            if message is None:
-                mine(delivery.pk).update(status=Status.CANCELLED)
-                report.cancelled += 1
-                continue
-            try:
-                _channels[delivery.channel](delivery, message, mail_connection)
-            except Exception as error:
-                logger.exception("Sending delivery %s (%s) failed", delivery.pk, kind_name)
-                outcome = _after_failure(delivery, kind, repr(error), mine(delivery.pk))
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                continue
-            sent.append(delivery)
-        if sent:
-            # One UPDATE for the chunk's sent deliveries. A worker that dies before it leaves
-            # them in "sending": the sweep settles them by their kind's rule (at most once:
-            # failed, never sent again by itself).
-            mine(*(d.pk for d in sent)).update(
-                status=Status.SENT, sent_at=timezone.now(), last_error=""
-            )
-            report.sent += len(sent)
-            if kind.on_sent:
-                for delivery in sent:
-                    kind.on_sent(delivery)
+        report.postponed += 1
+        return
+    except Exception as error:
+        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), mine)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return
+    if message is None:
+        mine.update(status=Status.CANCELLED)
+        report.cancelled += 1
+        return
+    try:
+        _channels[delivery.channel](delivery, message, mail_connection)
+    except Exception as error:
+        logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), mine)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return
+    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    report.sent += 1
+    if kind.on_sent:
+        kind.on_sent(delivery)
 
 
 def deliver_batch(

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Exists, F, OuterRef, Value, When
+from django.db.models import CharField, Exists, OuterRef
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -266,39 +266,20 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
 
 
 def prepare(deliveries: list[Delivery]) -> None:
-    """Mint the tokens of a chunk's prompts in one UPDATE and read the prompts in one SELECT.
+    """Read the prompts of a chunk of deliveries (with what their emails show) in one query.
 
-    The same conditional write as `_build` (still unanswered, round open, pilot running), for
-    every prompt at once; a prompt it minted is recognised by its new hash (random, unique).
-    `_build` then only renders those; the others go its one-by-one way, which says why.
+    Read only, before any claim: each token is still minted by `_build` after its delivery is
+    claimed, so a delivery another worker takes first keeps that worker's link.
     """
-    tokens = {
-        d.payload["prompt_id"]: make_token()
-        for d in deliveries
-        if isinstance(d.payload.get("prompt_id"), int)
-    }
-    if not tokens:
-        return
-    Prompt.objects.filter(pk__in=tokens, answered=False).filter(_claimable(timezone.now())).update(
-        token_hash=Case(
-            *(When(pk=pk, then=Value(token_hash)) for pk, (_t, token_hash) in tokens.items()),
-            default=F("token_hash"),
-            output_field=CharField(),
-        )
+    ids = [d.payload.get("prompt_id") for d in deliveries]
+    prompts = Prompt.objects.select_related("participant", "round__pilot__team").in_bulk(
+        [pk for pk in ids if isinstance(pk, int)]
     )
-    prompts = Prompt.objects.select_related("participant", "round__pilot__team").in_bulk(tokens)
-    for delivery in deliveries:
-        pk = delivery.payload.get("prompt_id")
-        prompt = prompts.get(pk)
-        if prompt is not None and prompt.token_hash == tokens[pk][1]:
-            delivery.minted = (tokens[pk][0], prompt)
+    for delivery, pk in zip(deliveries, ids, strict=True):
+        delivery.prefetched_prompt = prompts.get(pk)
 
 
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
-    minted = getattr(delivery, "minted", None)
-    if minted is not None:
-        token, prompt = minted
-        return _email(template, prompt, token)
     prompt_id = delivery.payload.get("prompt_id")
     now = timezone.now()
     token, token_hash = make_token()
@@ -320,7 +301,11 @@ def _build(delivery: Delivery, template: str) -> outbox.Email | None:
         if round_.pilot.stage == Stage.PAUSED:
             raise outbox.Postpone(POSTPONE_SECONDS)
         return None  # the pilot stopped or was retired: not needed any more
-    prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(pk=prompt_id)
+    prompt = getattr(delivery, "prefetched_prompt", None)  # read with its chunk (prepare)
+    if prompt is None:
+        prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(
+            pk=prompt_id
+        )
     return _email(template, prompt, token)
 
 
