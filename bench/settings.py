@@ -12,3 +12,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The send benchmark's baseline task (bench/bench_send_invitations.py), in its worker only.
+CELERY_IMPORTS = ("bench.worker_support",)

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db import connection as db
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -46,6 +47,8 @@ AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 FAN_OUT_TASK = "core.tasks.deliver_batches"
+# Deliveries read (and prepared) together; each is still claimed and marked on its own.
+CHUNK = 100
 
 
 class Postpone(Exception):
@@ -84,6 +87,10 @@ class Kind:
     # those who had not answered). The Outbox admin lists such deliveries only once failed, and
     # only their own domain sends them again (with its checks): never `retry`.
     private: bool = False
+    # Optional: called with a chunk of queued deliveries before any is claimed, so a kind can
+    # read what all their messages need in one query instead of one per message. Read only:
+    # a delivery of the chunk may be claimed by another worker first.
+    prepare: Callable[[list[Delivery]], None] | None = None
 
 
 _kinds: dict[str, Kind] = {}
@@ -205,13 +212,24 @@ class Report:
         return dict(self.__dict__)
 
 
-def _claim(delivery_id: int, now: datetime.datetime) -> bool:
-    return (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Status.QUEUED, next_attempt_at__lte=now
-        ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        == 1
-    )
+def _claim(delivery_id: int, now: datetime.datetime) -> int | None:
+    """Claim one delivery (queued → sending); return its attempts now, or None if not claimed.
+
+    A conditional UPDATE … RETURNING: only the worker whose update changed the row sends it.
+    One at a time, right before its send: a worker that dies leaves at most the delivery it
+    was sending in "sending" (the rest stay queued for the next worker).
+    """
+    table = db.ops.quote_name(Delivery._meta.db_table)
+    stamp = Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
+            " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
+            " RETURNING attempts",  # nosec B608 - the model's table name only
+            [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
@@ -256,55 +274,79 @@ class _MailConnection:
 def deliver(
     delivery_ids: Iterable[int], *, now: datetime.datetime | None = None, connection=None
 ) -> Report:
-    """Claim, build, send and mark each delivery; repeats are harmless."""
+    """Claim, build, send and mark each delivery; repeats are harmless.
+
+    Reads go by chunks of CHUNK: the chunk's rows in one SELECT, and a kind with `prepare`
+    reads what their messages need at once. Writes stay one delivery at a time (claimed right
+    before its send, marked right after), so a worker that dies loses at most the one
+    delivery it was sending, whatever the chunk.
+    """
     report = Report()
     mail = _MailConnection(connection or get_connection())
+    wanted = list(dict.fromkeys(delivery_ids))
     with mail:
-        for delivery_id in delivery_ids:
-            claimed_at = now or timezone.now()
-            if not _claim(delivery_id, claimed_at):
-                report.skipped += 1
-                continue
-            delivery = Delivery.objects.get(pk=delivery_id)
-            kind = kind_of(delivery)
-            # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is
-            # known after all and is recorded (sent or failed).
-            mine = Delivery.objects.filter(
-                pk=delivery_id, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
-            )
-            try:
-                message = kind.build(delivery)
-            except Postpone as later:
-                mine.update(
-                    status=Status.QUEUED,
-                    attempts=F("attempts") - 1,
-                    next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
-                )
-                report.postponed += 1
-                continue
-            except Exception as error:
-                logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
-                outcome = _after_failure(delivery, kind, repr(error), mine)
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                continue
-            if message is None:
-                mine.update(status=Status.CANCELLED)
-                report.cancelled += 1
-                continue
-            try:
-                _channels[delivery.channel](
-                    delivery, message, mail.opened() if delivery.channel in _mail_channels else None
-                )
-            except Exception as error:
-                logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
-                outcome = _after_failure(delivery, kind, repr(error), mine)
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                continue
-            mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-            report.sent += 1
-            if kind.on_sent:
-                kind.on_sent(delivery)
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
+            report.skipped += len(chunk) - len(rows)
+            by_kind: dict[str, list[Delivery]] = {}
+            for delivery in rows.values():
+                by_kind.setdefault(delivery.kind, []).append(delivery)
+            for deliveries in by_kind.values():
+                prepare = kind_of(deliveries[0]).prepare
+                if prepare:
+                    prepare(deliveries)
+            for delivery_id in chunk:
+                if delivery_id in rows:
+                    _deliver_one(rows[delivery_id], now, mail, report)
     return report
+
+
+def _deliver_one(delivery: Delivery, now, mail: _MailConnection, report: Report) -> None:
+    claimed_at = now or timezone.now()
+    attempts = _claim(delivery.pk, claimed_at)
+    if attempts is None:
+        report.skipped += 1
+        return
+    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
+    kind = kind_of(delivery)
+    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
+    # all and is recorded (sent or failed).
+    mine = Delivery.objects.filter(
+        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+    )
+    try:
+        message = kind.build(delivery)
+    except Postpone as later:
+        mine.update(
+            status=Status.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
+        )
+        report.postponed += 1
+        return
+    except Exception as error:
+        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), mine)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return
+    if message is None:
+        mine.update(status=Status.CANCELLED)
+        report.cancelled += 1
+        return
+    try:
+        _channels[delivery.channel](
+            delivery, message, mail.opened() if delivery.channel in _mail_channels else None
+        )
+    except Exception as error:
+        logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), mine)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return
+    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    report.sent += 1
+    if kind.on_sent:
+        kind.on_sent(delivery)
 
 
 def deliver_batch(

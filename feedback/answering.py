@@ -499,26 +499,55 @@ def scatter_rows(feedback_round: FeedbackRound) -> None:
     again in a random order, all in the closing transaction (one row version stamp, xmin, for
     all of them), and the edit keys, useless from now on, are dropped. Deleted row contents
     are overwritten on SQLite (secure_delete, settings) rather than left in free pages.
+
+    One statement per table on PostgreSQL (a DELETE … RETURNING feeding an INSERT in random
+    order: nothing travels to Python); on SQLite the rows are read, shuffled in Python and
+    written again with plain statements (no temporary table: its file would hold the rows).
     """
-    shuffle = secrets.SystemRandom().shuffle
-    prompt_fields = [f.attname for f in Prompt._meta.concrete_fields]
-    answer_fields = [f.attname for f in Answer._meta.concrete_fields]
-    prompts = list(Prompt.objects.filter(round=feedback_round).values(*prompt_fields))
-    response_ids = list(
-        Response.objects.filter(round=feedback_round).values_list("pk", "respondent_id")
-    )
-    answers = list(Answer.objects.filter(response__round=feedback_round).values(*answer_fields))
-    Answer.objects.filter(response__round=feedback_round).delete()
-    Response.objects.filter(round=feedback_round).delete()
-    Prompt.objects.filter(round=feedback_round).delete()
-    for rows in (prompts, response_ids, answers):
-        shuffle(rows)
-    Prompt.objects.bulk_create(Prompt(**row) for row in prompts)
-    Response.objects.bulk_create(
-        Response(pk=pk, round=feedback_round, respondent_id=respondent, edit_key_hash=None)
-        for pk, respondent in response_ids
-    )
-    Answer.objects.bulk_create(Answer(**row) for row in answers)
+    rows_of = [
+        (Prompt, "round_id = %s", {}),
+        (Response, "round_id = %s", {"edit_key_hash": "NULL"}),
+        (
+            Answer,
+            f"response_id IN (SELECT id FROM {Response._meta.db_table} WHERE round_id = %s)",  # noqa: S608
+            {},
+        ),
+    ]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model, where, replaced in rows_of:
+            table = quote(model._meta.db_table)
+            names = [f.column for f in model._meta.concrete_fields]
+            columns = ", ".join(quote(name) for name in names)
+            if connection.vendor == "postgresql":
+                picked = ", ".join(replaced.get(name, quote(name)) for name in names)
+                # gen_random_uuid draws from the strong random source (pg_strong_random).
+                cursor.execute(
+                    f"WITH gone AS (DELETE FROM {table} WHERE {where} RETURNING {columns})"  # noqa: S608
+                    f" INSERT INTO {table} ({columns}) SELECT {picked} FROM gone"
+                    " ORDER BY gen_random_uuid()",  # nosec B608 - names from the models only
+                    [feedback_round.pk],
+                )
+                continue
+            cursor.execute(
+                f"SELECT {columns} FROM {table} WHERE {where}",  # noqa: S608 # nosec B608
+                [feedback_round.pk],
+            )
+            rows = [
+                tuple(
+                    None if name in replaced else value
+                    for name, value in zip(names, row, strict=True)
+                )
+                for row in cursor.fetchall()
+            ]
+            secrets.SystemRandom().shuffle(rows)
+            cursor.execute(f"DELETE FROM {table} WHERE {where}", [feedback_round.pk])  # noqa: S608 # nosec B608
+            if rows:
+                placeholders = ", ".join(["%s"] * len(names))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 # nosec B608
+                    rows,
+                )
 
 
 def _blur_row_versions(round_id: int) -> None:

@@ -269,19 +269,57 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
     return outbox.Email(subject=subject, body=body)
 
 
+def prepare(deliveries: list[Delivery]) -> None:
+    """Read the prompts of a chunk of deliveries (with what their emails show) in one query.
+
+    Read only, before any claim: each token is still minted by `_build` after its delivery is
+    claimed, so a delivery another worker takes first keeps that worker's link.
+    """
+    ids = [d.payload.get("prompt_id") for d in deliveries]
+    prompts = Prompt.objects.select_related("participant", "round__pilot__team").in_bulk(
+        [pk for pk in ids if isinstance(pk, int)]
+    )
+    cleared = charter.cleared_pairs(
+        {(prompt.participant_id, prompt.round.pilot_id) for prompt in prompts.values()}
+    )
+    for delivery, pk in zip(deliveries, ids, strict=True):
+        prompt = prompts.get(pk)
+        delivery.prefetched_prompt = prompt
+        # Read before the claim: an acknowledgement is never withdrawn, and a charter version
+        # published meanwhile asks for the next email, not this one.
+        delivery.charter_cleared = (
+            prompt is not None and (prompt.participant_id, prompt.round.pilot_id) in cleared
+        )
+
+
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
-    minted = _mint(delivery.payload.get("prompt_id"), timezone.now())
+    minted = _mint(
+        delivery.payload.get("prompt_id"),
+        timezone.now(),
+        prefetched=getattr(delivery, "prefetched_prompt", None),
+        charter_cleared=getattr(delivery, "charter_cleared", False),
+    )
     if minted is None:
         return None
     return _email(template, *minted)
 
 
-def _mint(prompt_id: int, now: datetime.datetime) -> tuple[Prompt, str] | None:
+def _mint(
+    prompt_id: int,
+    now: datetime.datetime,
+    *,
+    prefetched: Prompt | None = None,
+    charter_cleared: bool = False,
+) -> tuple[Prompt, str] | None:
     """Mint a prompt's link for an email: (prompt, raw token), None if not needed any more.
+
+    `prefetched`: the prompt as its chunk read it (`prepare`), to save a query per email;
+    `charter_cleared`: `prepare` found the participant owes the pilot no acknowledgement.
 
     Raises Postpone when the email must wait (charter owed, pilot paused, answered meanwhile).
     """
-    _wait_for_charter(prompt_id, now)
+    if not charter_cleared:
+        _wait_for_charter(prompt_id, now)
     token, token_hash = make_token()
     minted = (
         Prompt.objects.filter(pk=prompt_id, answered=False)
@@ -301,7 +339,11 @@ def _mint(prompt_id: int, now: datetime.datetime) -> tuple[Prompt, str] | None:
         if round_.pilot.stage == Stage.PAUSED:
             raise outbox.Postpone(POSTPONE_SECONDS)
         return None  # the pilot stopped or was retired: not needed any more
-    prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(pk=prompt_id)
+    prompt = prefetched  # read with its chunk (prepare)
+    if prompt is None:
+        prompt = Prompt.objects.select_related("participant", "round__pilot__team").get(
+            pk=prompt_id
+        )
     return prompt, token
 
 
@@ -358,6 +400,9 @@ def release_after_acknowledgement(user_id: int, pilot_id: int) -> int:
 def build_invitation(delivery: Delivery) -> outbox.Email | None:
     cap = max_invites_per_week()
     if not cap or delivery.recipient_user_id is None or delivery.payload.get(RESEND):
+        # Not grouped: nothing for `_group_sent` to mark (a group left half-sent by a cap
+        # turned off between two attempts is settled by the sweep, as a lost send is).
+        delivery.grouped_others = False
         return _build(delivery, "prompt")
     return _build_grouped(delivery, cap)
 
@@ -441,6 +486,9 @@ def _build_grouped(delivery: Delivery, cap: int) -> outbox.Email | None:
             mine.update(status=Status.CANCELLED, payload={"prompt_id": prompt_id})
             continue
         items.append(minted)
+    # Every other delivery grouped with this one is in `items` now (or back in the queue):
+    # `_group_sent` has rows to mark only when some joined.
+    delivery.grouped_others = len(items) > 1
     if len(items) == 1:
         return _email("prompt", *items[0])
     return _group_email(items)
@@ -467,6 +515,8 @@ def _group_email(items: list[tuple[Prompt, str]]) -> outbox.Email:
 
 def _group_sent(delivery: Delivery) -> None:
     """The leader went out: so did every invitation grouped with it."""
+    if not getattr(delivery, "grouped_others", True):
+        return  # built alone by this worker: no query
     Delivery.objects.filter(
         kind=INVITATION, status=Status.SENDING, **{f"payload__{GROUPED_WITH}": delivery.pk}
     ).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
@@ -508,6 +558,7 @@ INVITATION_KIND = outbox.Kind(
     on_sent=_group_sent,
     on_failed=_group_failed,
     private=True,
+    prepare=prepare,
 )
 REMINDER_KIND = outbox.Kind(
     REMINDER,
@@ -516,6 +567,7 @@ REMINDER_KIND = outbox.Kind(
     max_attempts=1,
     on_failed=reminder_failed,
     private=True,
+    prepare=prepare,
 )
 
 

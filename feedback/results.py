@@ -26,16 +26,23 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from django.db import NotSupportedError
-from django.db.models import Count, F, Func, JSONField, Q, Value
+from django.db.models import Count, F, Func, JSONField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from . import stats
 from .anonymity import anonymity_threshold
-from .models import Answer, LocalizedQuestion, Question, Response, response_rate
+from .models import (
+    Answer,
+    FeedbackRound,
+    LocalizedQuestion,
+    Prompt,
+    Question,
+    Response,
+    response_rate,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-    from .models import FeedbackRound
 
 # Version 2 stores each number and scale question's step (version 1 results: a step of 1).
 RESULTS_VERSION = 2
@@ -84,6 +91,35 @@ def _question_result(question: Question, *, n: int, shown: bool) -> dict:
         # say that one of them reported an incident.
         entry["n"] = n
     return entry
+
+
+def _count_of(model) -> Subquery:
+    return Subquery(
+        model.objects.filter(round_id=OuterRef("pk"))
+        .order_by()
+        .values("round_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+
+
+def round_figures(feedback_round: FeedbackRound) -> tuple[int, int, dict]:
+    """Return (invited, responses, results) of a round, as its close stores them.
+
+    Three queries: both counts in one statement, the round's questions, one scan of its
+    answers (compute_results). Run it after locking the round (close_round): a statement
+    that began before the lock was granted would not see answers committed meanwhile.
+    """
+    invited, responses = (
+        FeedbackRound.objects.filter(pk=feedback_round.pk)
+        .values_list(
+            Coalesce(_count_of(Prompt), 0),
+            Coalesce(_count_of(Response), 0),
+        )
+        .get()
+    )
+    feedback_round.invited_count = invited
+    return invited, responses, compute_results(feedback_round, responses=responses)
 
 
 def compute_results(feedback_round: FeedbackRound, *, responses: int | None = None) -> dict:

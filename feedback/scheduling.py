@@ -594,9 +594,10 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
             return None
         round_.status = FeedbackRound.Status.CLOSED
         round_.closed_at = now
-        round_.invited_count = round_.prompts.count()
-        round_.response_count = round_.responses.count()
-        round_.results = round_results.compute_results(round_, responses=round_.response_count)
+        # Read after the lock: answers committed while the close waited are counted.
+        round_.invited_count, round_.response_count, round_.results = round_results.round_figures(
+            round_
+        )
         round_.save(
             update_fields=["status", "closed_at", "invited_count", "response_count", "results"]
         )

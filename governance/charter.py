@@ -145,6 +145,25 @@ def needs_acknowledgement(user_id: int, pilot_id: int) -> CharterVersion | None:
     return version
 
 
+def cleared_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (user id, pilot id) pairs owe no acknowledgement now: two queries for a chunk.
+
+    What `needs_acknowledgement` answers one pair at a time, for the outbox's chunks of
+    invitations (feedback.invitations.prepare): the pairs cleared here skip that check.
+    """
+    if not pairs:
+        return set()
+    version = current_version()
+    if version is None:
+        return set(pairs)
+    acknowledged = Acknowledgement.objects.filter(
+        version=version,
+        user_id__in={user_id for user_id, _ in pairs},
+        pilot_id__in={pilot_id for _, pilot_id in pairs},
+    ).values_list("user_id", "pilot_id")
+    return set(pairs) & set(acknowledged)
+
+
 def may_invite(user_id: int, pilot_id: int) -> bool:
     """Tell whether an invitation to a pilot may go to a person now.
 

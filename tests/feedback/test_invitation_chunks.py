@@ -1,0 +1,74 @@
+"""Invitations are read in chunks and still claimed, sent and marked one at a time."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from core import outbox
+from core.models import Delivery
+from feedback import invitations
+from feedback.models import Prompt
+from feedback.tokens import hash_token
+from tests.feedback.test_invitations import TOKEN_RE, open_one, send, status_of, wednesday
+
+pytestmark = pytest.mark.django_db
+__all__ = ["wednesday"]  # the autouse fixture of test_invitations, reused here
+
+
+def _send_counting_queries(round_) -> tuple[outbox.Report, int]:
+    with CaptureQueriesContext(connection) as captured:
+        report = send(round_)
+    return report, len(captured)
+
+
+def test_sending_a_round_costs_a_few_statements_per_chunk_not_per_email(settings):
+    settings.OUTBOX_BATCH = 1000
+    small, small_queries = _send_counting_queries(open_one(3))
+    large, large_queries = _send_counting_queries(open_one(outbox.CHUNK + 20))
+    assert (small.sent, large.sent) == (3, outbox.CHUNK + 20)
+    # Per email: its claim, its token, its mark and its reader's language; the deliveries and
+    # their prompts are read by chunk (two chunks here). One by one it was six per email.
+    extra = large_queries - small_queries
+    assert extra <= 4 * (large.sent - small.sent) + 2 * 3
+
+
+def test_every_email_of_a_chunk_carries_its_own_working_link():
+    round_ = open_one(outbox.CHUNK + 5)
+    assert send(round_).sent == outbox.CHUNK + 5
+    prompts = {p.participant.email: p for p in Prompt.objects.select_related("participant")}
+    tokens = set()
+    for message in mail.outbox:
+        [to] = message.to
+        token = TOKEN_RE.search(message.body).group(1)
+        assert prompts[to].token_hash == hash_token(token)
+        tokens.add(token)
+    assert len(tokens) == len(mail.outbox) == outbox.CHUNK + 5
+    assert {status_of(p) for p in prompts.values()} == {"sent"}
+
+
+def test_deliveries_another_worker_claimed_are_skipped_and_the_rest_sent():
+    round_ = open_one(4)
+    ids = list(Delivery.objects.filter(kind=invitations.INVITATION).values_list("pk", flat=True))
+    now = timezone.now()
+    assert [outbox._claim(pk, now) for pk in ids[:3]] == [1, 1, 1]  # another worker has them
+    report = outbox.deliver(ids)
+    assert (report.sent, report.skipped) == (1, 3)
+    assert len(mail.outbox) == 1
+    assert outbox.deliver(ids).skipped == 4 and len(mail.outbox) == 1
+    assert round_.prompts.count() == 4
+
+
+def test_a_prompt_answered_before_its_chunk_is_built_gets_no_email_but_the_others_do():
+    round_ = open_one(3)
+    answered = round_.prompts.order_by("pk").first()
+    Prompt.objects.filter(pk=answered.pk).update(answered=True)
+    before = Prompt.objects.get(pk=answered.pk).token_hash
+    report = send(round_)
+    assert (report.sent, report.postponed) == (2, 1)
+    assert answered.participant.email not in {m.to[0] for m in mail.outbox}
+    # Its link in use is kept: no new token was minted for it.
+    assert Prompt.objects.get(pk=answered.pk).token_hash == before
