@@ -18,7 +18,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from feedback import answering, scheduling
+from feedback import access, answering, scheduling
 from feedback.models import FeedbackRound, Prompt
 from pilots.models import Pilot
 
@@ -98,9 +98,11 @@ class PromptViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filter_backends: list = []
 
     def get_queryset(self) -> QuerySet[Prompt]:
-        # Only ever the caller's own prompts: someone else's is a 404.
+        # Only ever the caller's own prompts: someone else's is a 404. Each says, in the same
+        # query, whether the pilot's usage charter is still owed before answering.
         return (
-            Prompt.objects.filter(participant_id=self.request.user.pk)
+            access.charter_owed(Prompt.objects.all(), self.request.user)
+            .filter(participant_id=self.request.user.pk)
             .select_related("round__pilot")
             .order_by("round__closes_at", "pk")
         )
@@ -119,10 +121,17 @@ class PromptViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         context = {**self.get_serializer_context(), **kwargs.pop("context", {})}
         return self.get_serializer_class()(*args, context=context, **kwargs)
 
-    @extend_schema(request=AnswerSerializer, responses={201: AnsweredSerializer})
+    # 403 charter_not_acknowledged: the pilot's usage charter must be acknowledged first.
+    @extend_schema(
+        request=AnswerSerializer, responses={201: AnsweredSerializer, 403: ErrorSerializer}
+    )
     @action(detail=True, methods=["post"])
     def answer(self, request: Request, pk: str | None = None, **kwargs) -> Response:
-        """Answer one of your prompts (or replace a named round's answers), as in the inbox."""
+        """Answer one of your prompts (or replace a named round's answers), as in the inbox.
+
+        Refused (403, code charter_not_acknowledged, nothing stored) while the pilot's usage
+        charter is owed (the prompt's charter_owed).
+        """
         prompt = self.get_object()
         data = AnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)

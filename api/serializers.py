@@ -166,6 +166,11 @@ class PromptSerializer(serializers.ModelSerializer):
     round = serializers.IntegerField(source="round_id", read_only=True)
     closes_at = serializers.DateTimeField(source="round.closes_at", read_only=True)
     anonymous = serializers.BooleanField(source="round.anonymous", read_only=True)
+    charter_owed = serializers.BooleanField(
+        read_only=True,
+        help_text="True while the pilot's usage charter must be acknowledged (on its /charter/ "
+        "page) before answering: answering is refused with charter_not_acknowledged.",
+    )
     questions = serializers.SerializerMethodField()
 
     class Meta:
@@ -178,6 +183,7 @@ class PromptSerializer(serializers.ModelSerializer):
             "closes_at",
             "anonymous",
             "answered",
+            "charter_owed",
             "questions",
         ]
         read_only_fields = fields

@@ -1,15 +1,18 @@
 """Who may do what with prompts, answers, rounds and absences: the one home of those rules.
 
 Rules about pilots are asked of `pilots.access` (a round is seen by whoever may see its pilot);
-"is Ops" of `core.ops`. Domain writes (scheduling, invitations, absences, questionnaires,
-answering) check their actor here; the views, admin and API ask the same functions.
+"is Ops" of `core.ops`; "still owes the pilot's usage charter" of `governance.charter`. Domain
+writes (scheduling, invitations, absences, questionnaires, answering) check their actor here;
+the views, admin and API ask the same functions.
 """
 
 from __future__ import annotations
 
+from django.db import models
 from django.db.models import QuerySet
 
 from core.ops import is_ops
+from governance import charter
 from pilots import access as pilot_access
 from pilots.models import Pilot
 
@@ -23,6 +26,33 @@ def _signed_in(user) -> bool:
 def may_answer(user, prompt: Prompt) -> bool:
     """Tell whether a signed-in user may answer a prompt: it is theirs."""
     return _signed_in(user) and prompt.participant_id == user.pk
+
+
+def charter_owed(prompts: QuerySet[Prompt], user) -> QuerySet[Prompt]:
+    """Annotate `charter_owed` on a user's prompts: True while the pilot's usage charter must
+    be acknowledged before answering (governance.charter decides which version; no extra
+    query: subqueries of the prompts' own query).
+    """
+    if not _signed_in(user):
+        return prompts
+    owed = charter.owes(user.pk, pilot_field="round__pilot_id", opened_field="round__opens_at")
+    return prompts.annotate(
+        charter_owed=models.ExpressionWrapper(owed, output_field=models.BooleanField())
+    )
+
+
+def owes_charter(user, prompt: Prompt) -> bool:
+    """Tell whether a user must acknowledge the usage charter before answering a prompt.
+
+    Answering from the inbox (web or API) is refused until they do; nothing is said about
+    anyone else. One query.
+    """
+    return (
+        charter_owed(Prompt.objects.filter(pk=prompt.pk), user)
+        .values_list("charter_owed", flat=True)
+        .first()
+        is True
+    )
 
 
 def own_prompts(prompts: QuerySet[Prompt], user) -> QuerySet[Prompt]:

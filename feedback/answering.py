@@ -67,6 +67,33 @@ class AnsweringClosed(DomainError):
     status = 409
 
 
+class CharterNotAcknowledged(PermissionRefused):
+    """The participant must first acknowledge the pilot's usage charter (governance.charter)."""
+
+    code = "charter_not_acknowledged"
+
+
+def charter_refusal(user: AbstractBaseUser, prompt: Prompt) -> CharterNotAcknowledged | None:
+    """Return why a participant may not answer a prompt from the inbox yet, or None.
+
+    Asked of feedback.access (the rule lives in governance.charter); a prompt read by
+    `own_prompt` carries the answer already (no query). The message is about them and the
+    pilot only.
+    """
+    owed = getattr(prompt, "charter_owed", None)
+    if owed is None:
+        owed = access.owes_charter(user, prompt)
+    if not owed:
+        return None
+    return CharterNotAcknowledged(
+        _(
+            "Acknowledge the usage charter of the pilot “%(pilot)s” first: then you can answer "
+            "this round, until it closes."
+        )
+        % {"pilot": prompt.round.pilot.title}
+    )
+
+
 class AlreadyAnswered(DomainError):
     code = "already_answered"
     status = 409
@@ -103,9 +130,12 @@ def prompt_for_token(token: str) -> Prompt:
 
 
 def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
-    """Return a logged-in participant's own prompt, or raise PermissionRefused."""
+    """Return a logged-in participant's own prompt, or raise PermissionRefused.
+
+    It carries `charter_owed` (feedback.access.charter_owed), read in the same query.
+    """
     prompt = (
-        access.own_prompts(Prompt.objects.all(), user)
+        access.charter_owed(access.own_prompts(Prompt.objects.all(), user), user)
         .select_related("round__pilot", "round__questionnaire")
         .filter(pk=prompt_id)
         .first()
@@ -376,7 +406,8 @@ def submit_response(
     of that same response. For an anonymous pilot answered from the inbox the prompt gets a new
     token, returned once as ``response.edit_token`` (stored nowhere). A caller that already
     read the prompt (by this token, or the user's own) and the round's questions passes them,
-    to save their queries. Raises UnknownLink, PermissionRefused, AnsweringClosed (codes
+    to save their queries. Raises UnknownLink, PermissionRefused (CharterNotAcknowledged
+    from the inbox while the pilot's usage charter is owed), AnsweringClosed (codes
     round_closed, pilot_paused, pilot_stopped), AlreadyAnswered or AnswersInvalid.
     """
     if (token is None) == (prompt_id is None):
@@ -399,6 +430,11 @@ def submit_response(
             .get(pk=prompt.round_id)
         )
         reason = refusal(feedback_round, feedback_round.pilot)
+        if reason is None and prompt_id is not None:
+            # From the inbox (web or API): the pilot's charter first. An emailed link went out
+            # only once the invitation's own charter gate passed (feedback.invitations).
+            prompt.round = feedback_round
+            reason = charter_refusal(user, prompt)
         if reason is not None:
             raise reason
         if questions is None:

@@ -113,6 +113,15 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
             message=closed.message,
             code=closed.code,
         )
+    owed = None if token is not None else answering.charter_refusal(request.user, prompt)
+    if owed is not None:
+        # Nothing is read or stored before the pilot's usage charter is acknowledged.
+        return render(
+            request,
+            "feedback/message.html",
+            {"title": _("Usage charter first"), "message": owed.message, "charter_pilot": pilot},
+            status=403,
+        )
     if token is None and feedback_round.anonymous and prompt.answered:
         return page(
             "feedback/message.html",
@@ -243,11 +252,13 @@ def _remember_edit_link(
 @private_page
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    # Queries: open prompts with round and pilot; participations with pilot, team and tool;
-    # current absences; pilots the user leads. Four, whatever the number of prompts.
+    # Queries: open prompts with round and pilot (and whether each pilot's usage charter is
+    # still owed, in the same query); participations with pilot, team and tool; current
+    # absences; pilots the user leads. Four, whatever the number of prompts.
     now = timezone.now()
     prompts = list(
-        Prompt.objects.filter(
+        access.charter_owed(Prompt.objects.all(), request.user)
+        .filter(
             participant=request.user,
             round__status=FeedbackRound.Status.OPEN,
             round__closes_at__gt=now,
@@ -262,6 +273,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "round": p.round,
             "pilot": p.round.pilot,
             "closed": answering.refusal(p.round, p.round.pilot, now),
+            "charter_owed": p.charter_owed,
             "edit_url": _edit_url(p, links.get(p.pk)),
         }
         for p in prompts

@@ -13,6 +13,11 @@
   exactly as for anyone else; only the moment the email goes out moves.
 * An acknowledgement is a record (who, which version, which pilot, when), not a change of the
   pilot: it writes no change record of its own. Publishing writes one.
+* Answering from the inbox (web or API) asks the same record (`owes`, used by
+  `feedback.access`): a round asks for the version in force when it opened (the first version
+  for a round opened before any), and an acknowledgement of that version or a later one for
+  the pilot answers it. A new version therefore asks again for the rounds opened after it;
+  prompts of rounds already open stay answerable (their emailed links do too).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -162,6 +167,23 @@ def cleared_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
         pilot_id__in={pilot_id for _, pilot_id in pairs},
     ).values_list("user_id", "pilot_id")
     return set(pairs) & set(acknowledged)
+
+
+def owes(user_id: int, *, pilot_field: str, opened_field: str) -> Q:
+    """A filter, on rows that hold a round's pilot and opening time, true while `user_id` owes
+    the charter for that round (the rows' own query: subqueries, no query of its own).
+
+    The version owed is the one in force when the round opened, or the first one for a round
+    opened before any. An acknowledgement for the pilot settles it when no version published
+    by the opening is newer than the one acknowledged. No version published: nothing owed.
+    """
+    newer_by_opening = CharterVersion.objects.filter(
+        published_at__lte=OuterRef(OuterRef(opened_field)), number__gt=OuterRef("version__number")
+    )
+    settled = Acknowledgement.objects.filter(
+        user_id=user_id, pilot_id=OuterRef(pilot_field)
+    ).filter(~Exists(newer_by_opening))
+    return Q(Exists(CharterVersion.objects.all())) & ~Q(Exists(settled))
 
 
 def may_invite(user_id: int, pilot_id: int) -> bool:
