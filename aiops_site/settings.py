@@ -353,6 +353,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "close-due-rounds": {"task": "feedback.tasks.close_due_rounds", "schedule": 300.0},
 }
 
+# An approved tool's transparency facts are checked again this many days after the last check.
+TOOL_RECHECK_DAYS = env.int("TOOL_RECHECK_DAYS", default=365)
+
 # Feedback.
 # Read through feedback.anonymity.anonymity_threshold(), which never goes below 3.
 FEEDBACK_ANONYMITY_THRESHOLD = env.int("FEEDBACK_ANONYMITY_THRESHOLD", default=5)

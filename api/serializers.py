@@ -14,7 +14,7 @@ from decisions.serializers import (
 )
 from feedback.api import FeedbackRoundSerializer
 from feedback.models import Prompt
-from pilots import breach_text, proposals
+from pilots import breach_text, proposals, tools
 from pilots.models import (
     AITool,
     Guardrail,
@@ -211,7 +211,7 @@ class AnsweredSerializer(serializers.Serializer):
 class ToolInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AITool
-        fields = ["name", "vendor", "approval_status", "max_data_classification", "notes"]
+        fields = list(tools.TOOL_FIELDS)
 
 
 class DeclarationSerializer(serializers.ModelSerializer):

@@ -30,6 +30,7 @@ from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     ENDED_STAGES,
     STAGE_DESCRIPTIONS,
+    AITool,
     Conclusion,
     DecisionRequest,
     Guardrail,
@@ -191,6 +192,12 @@ def _ops_home() -> dict[str, Any]:
         "new_declarations": ToolDeclaration.objects.filter(
             status=ToolDeclaration.Status.NEW
         ).count(),
+        # Transparency facts past their re-check (TOOL_RECHECK_DAYS) or approved incomplete.
+        "tools_to_check": list(
+            AITool.objects.recheck_due(timezone.localdate()).order_by(
+                F("transparency_checked_on").asc(nulls_first=True), "name"
+            )[:HOME_LIST]
+        ),
     }
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from core.exceptions import DomainError
 from core.ops import is_ops
 
-from . import access, conclusions, lifecycle, proposals, registry, reviews
+from . import access, conclusions, lifecycle, proposals, registry, reviews, tools
 from .admin_measures import DraftOnlyInline, GuardrailInline, SuccessMetricInline
 from .models import (
     AITool,
@@ -70,9 +70,48 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(AITool)
 class AIToolAdmin(admin.ModelAdmin):
-    list_display = ["name", "vendor", "approval_status", "max_data_classification"]
-    list_filter = ["approval_status", "max_data_classification"]
+    list_display = [
+        "name",
+        "vendor",
+        "approval_status",
+        "max_data_classification",
+        "transparency_checked_on",
+    ]
+    list_filter = ["approval_status", "max_data_classification", "trains_on_customer_data"]
     search_fields = ["name", "vendor", "notes"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["name", "vendor", "approval_status", "max_data_classification", "notes"]},
+        ),
+        (
+            gettext_lazy("Transparency and data ownership"),
+            {
+                "description": gettext_lazy(
+                    "Required before the tool can be approved (the model version only where "
+                    "the vendor states it). Everyone sees these on the tool's page."
+                ),
+                "fields": [
+                    ("model_name", "model_version"),
+                    "data_processed_in",
+                    "data_stored_in",
+                    "vendor_retention",
+                    "trains_on_customer_data",
+                    "output_ownership",
+                    "model_card_url",
+                    "dpa_url",
+                    "security_docs_url",
+                    "transparency_checked_on",
+                ],
+            },
+        ),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: AITool, form, change: bool) -> None:
+        # The admin is one more adapter: the same write (and change record) as the API.
+        fields = {name: getattr(obj, name) for name in tools.TOOL_FIELDS}
+        saved = tools.save_tool(obj.pk if change else None, actor=request.user, fields=fields)
+        obj.pk = saved.pk
 
 
 class ParticipationInline(DraftOnlyInline, admin.TabularInline):

@@ -33,3 +33,11 @@ class TeamRole(models.TextChoices):
 
     LEAD = "lead", _("Team lead")
     MEMBER = "member", _("Member")
+
+
+class TrainsOnData(models.TextChoices):
+    """Whether a tool's vendor trains its models on what customers send (AITool)."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")

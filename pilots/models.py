@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
 from . import access
-from .choices import DataClassification, Stage, TeamRole
+from .choices import DataClassification, Stage, TeamRole, TrainsOnData
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -78,6 +80,16 @@ class AIToolQuerySet(models.QuerySet):
     def usable(self) -> AIToolQuerySet:
         return self.exclude(approval_status=AITool.ApprovalStatus.NOT_ALLOWED)
 
+    def recheck_due(self, today: datetime.date) -> AIToolQuerySet:
+        """Tools in use whose facts are past their re-check, or approved while incomplete."""
+        from .transparency import incomplete_q, recheck_cutoff
+
+        return self.usable().filter(
+            Q(transparency_checked_on__isnull=True)
+            | Q(transparency_checked_on__lt=recheck_cutoff(today))
+            | (Q(approval_status=AITool.ApprovalStatus.APPROVED) & incomplete_q())
+        )
+
 
 class AITool(models.Model):
     class ApprovalStatus(models.TextChoices):
@@ -103,15 +115,69 @@ class AITool(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
+    # Transparency and data ownership (pilots.transparency decides what "complete" means).
+    model_name = models.CharField(_("model"), max_length=120, blank=True)
+    model_version = models.CharField(
+        _("model version"),
+        max_length=60,
+        blank=True,
+        help_text=_("Only where the vendor states it."),
+    )
+    data_processed_in = models.CharField(
+        _("where data is processed"),
+        max_length=200,
+        blank=True,
+        help_text=_("Countries or regions, e.g. 'EU (Ireland, Germany)'."),
+    )
+    data_stored_in = models.CharField(_("where data is stored"), max_length=200, blank=True)
+    vendor_retention = models.CharField(
+        _("how long the vendor keeps prompts and outputs"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. '30 days for abuse monitoring, then deleted'."),
+    )
+    trains_on_customer_data = models.CharField(
+        _("vendor trains its models on our data"),
+        max_length=8,
+        choices=TrainsOnData,
+        default=TrainsOnData.UNKNOWN,
+    )
+    output_ownership = models.CharField(_("who owns the outputs"), max_length=200, blank=True)
+    model_card_url = models.URLField(_("model card"), max_length=500, blank=True)
+    dpa_url = models.URLField(_("data processing agreement"), max_length=500, blank=True)
+    security_docs_url = models.URLField(_("security documents"), max_length=500, blank=True)
+    transparency_checked_on = models.DateField(_("last checked by Ops"), null=True, blank=True)
+
     objects = AIToolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("AI tool")
         verbose_name_plural = _("AI tools")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trains_on_customer_data__in=TrainsOnData.values),
+                name="pilots_aitool_trains_on_data_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tool_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from core.exceptions import ValidationFailed
+
+        from .transparency import validate_approval
+
+        try:
+            validate_approval(self)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
 
 
 class PilotQuerySet(models.QuerySet):

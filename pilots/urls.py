@@ -12,5 +12,6 @@ urlpatterns = [
         name="pilot_request_decision",
     ),
     path("tools/", views.tool_registry, name="tool_registry"),
+    path("tools/<int:pk>/", views.tool_detail, name="tool_detail"),
     path("tools/declare/", views.tool_declare, name="tool_declare"),
 ]

@@ -15,6 +15,7 @@ from django.contrib.auth.views import LoginView
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -23,7 +24,16 @@ from django.views.decorators.http import require_POST
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from core.ops import is_ops
 
-from . import access, decision_requests, declarations, demo, hints, proposals, question_keys
+from . import (
+    access,
+    decision_requests,
+    declarations,
+    demo,
+    hints,
+    proposals,
+    question_keys,
+    transparency,
+)
 from .forms import (
     DeclarationForm,
     GuardrailFormSet,
@@ -370,6 +380,25 @@ def tool_registry(request: HttpRequest) -> HttpResponse:
         running=Count("pilots", filter=Q(pilots__stage__in=ACTIVE_STAGES)),
     ).order_by("name")
     return render(request, "tools/registry.html", {"tools": tools})
+
+
+@login_required
+def tool_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One tool in plain words: who makes it, where data goes, who owns what (everyone)."""
+    tool = get_object_or_404(AITool, pk=pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "tools/detail.html",
+        {
+            "tool": tool,
+            "facts": transparency.plain_words(tool),
+            "incomplete": bool(transparency.missing_facts(tool)),
+            "recheck_due_on": transparency.recheck_due_on(tool),
+            "recheck_due": transparency.is_recheck_due(tool, today),
+            "is_ops": is_ops(request.user),
+        },
+    )
 
 
 @login_required
