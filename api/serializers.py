@@ -40,6 +40,8 @@ class PilotV1Serializer(PilotSerializer):
             "data_description",
             "cadence_weekday",
             "response_window_days",
+            "risk_answers",
+            "ai_act_category",
         ]
         read_only_fields = fields
 
@@ -89,10 +91,17 @@ class ProposalSerializer(serializers.ModelSerializer):
         slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),
     )
+    # The intake risk questionnaire: the keys of the answers ticked (listed in the README and
+    # the admin's Risk rules). The risk level and AI Act category follow from them
+    # (pilots.risk); without them the risk level is as given.
+    risk_answers = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, allow_null=True
+    )
 
     class Meta:
         model = Pilot
         fields = ["team", *proposals.PILOT_FIELDS, "metrics", "guardrails", "participants"]
+        read_only_fields = ["ai_act_category"]
 
     def to_proposal(self) -> tuple[Team | None, proposals.Proposal]:
         data = dict(self.validated_data)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt, response_rate_sql
-from pilots import access, history, lifecycle, proposals
+from pilots import access, history, lifecycle, proposals, risk
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     ENDED_STAGES,
@@ -233,6 +233,8 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     context.update(evidence.page_context(pilot))
+    # The AI Act category with its reasoning (pilots.risk), when the questionnaire was answered.
+    context["ai_act"] = risk.explained(pilot)
     context["decision_request"] = (
         DecisionRequest.objects.filter(pilot=pilot, status=DecisionRequest.Status.OPEN)
         .select_related("requested_by")

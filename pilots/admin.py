@@ -28,6 +28,7 @@ from .models import (
     Conclusion,
     DecisionRequest,
     Membership,
+    RiskRule,
     Participation,
     Pilot,
     Review,
@@ -112,6 +113,25 @@ class AIToolAdmin(admin.ModelAdmin):
         fields = {name: getattr(obj, name) for name in tools.TOOL_FIELDS}
         saved = tools.save_tool(obj.pk if change else None, actor=request.user, fields=fields)
         obj.pk = saved.pk
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    """The EU AI Act mapping of the risk questionnaire: shipped by migration, read by Ops."""
+
+    list_display = ["article", "answer_en", "category", "question"]
+    list_filter = ["category", "question"]
+    search_fields = ["key", "answer_en", "answer_fr", "article", "explanation_en"]
+    ordering = ["question", "position"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class ParticipationInline(DraftOnlyInline, admin.TabularInline):
@@ -394,8 +414,9 @@ class PilotAdmin(admin.ModelAdmin):
             except DomainError as e:
                 row["problem"] = e.message
             else:
-                row["has_gate"] = transition.gate is not None
-                row["gates"] = lifecycle.evaluate_gates(pilot, transition.gate)
+                gate = lifecycle.gate_of(pilot, transition)
+                row["has_gate"] = gate is not None
+                row["gates"] = lifecycle.evaluate_gates(pilot, gate)
                 row["concludes"] = transition.concludes
                 if transition.concludes:
                     row["outcomes"] = [

@@ -41,3 +41,12 @@ class TrainsOnData(models.TextChoices):
     YES = "yes", _("Yes")
     NO = "no", _("No")
     UNKNOWN = "unknown", _("Unknown")
+
+
+class AIActCategory(models.TextChoices):
+    """The EU AI Act (Regulation (EU) 2024/1689) category a use falls in, most severe first."""
+
+    PROHIBITED = "prohibited", _("Prohibited practice (Art. 5)")
+    HIGH = "high", _("High risk (Art. 6, Annex III)")
+    TRANSPARENCY = "transparency", _("Transparency duties (Art. 50)")
+    MINIMAL = "minimal", _("Minimal risk")

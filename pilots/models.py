@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
 from . import access
-from .choices import DataClassification, Stage, TeamRole, TrainsOnData
+from .choices import AIActCategory, DataClassification, Stage, TeamRole, TrainsOnData
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -253,6 +253,17 @@ class Pilot(models.Model):
     risk_level = models.CharField(
         _("risk level"), max_length=16, choices=RiskLevel, default=RiskLevel.LIMITED
     )
+    # The intake questionnaire (pilots.risk): the RiskRule keys the lead ticked; None for a
+    # pilot written before it existed (its risk level is then the lead's own choice).
+    risk_answers = models.JSONField(_("risk questionnaire answers"), null=True, blank=True)
+    ai_act_category = models.CharField(
+        _("EU AI Act category"),
+        max_length=16,
+        choices=AIActCategory,
+        blank=True,
+        default="",
+        help_text=_("Derived from the risk questionnaire; empty when it was not answered."),
+    )
     planned_start = models.DateField(_("planned start"))
     planned_end = models.DateField(_("planned end"))
     anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
@@ -316,6 +327,22 @@ class Pilot(models.Model):
             models.CheckConstraint(
                 condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
                 name="pilots_pilot_window_1_to_14_days",
+            ),
+            # A prohibited practice (AI Act Art. 5) is refused, never stored.
+            models.CheckConstraint(
+                condition=Q(
+                    ai_act_category__in=[
+                        "",
+                        AIActCategory.HIGH,
+                        AIActCategory.TRANSPARENCY,
+                        AIActCategory.MINIMAL,
+                    ]
+                ),
+                name="pilots_pilot_ai_act_category_not_prohibited",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ai_act_category=AIActCategory.HIGH) | Q(risk_level="high"),
+                name="pilots_pilot_ai_act_high_is_high_risk",
             ),
         ]
 
@@ -1056,3 +1083,46 @@ class ToolDeclaration(models.Model):
 
     def __str__(self) -> str:
         return self.tool_name
+
+
+class RiskRule(models.Model):
+    """One answer of the intake risk questionnaire and what the EU AI Act makes of it.
+
+    Shipped by migration (pilots.0017_risk_rules) from Regulation (EU) 2024/1689; read-only in
+    the admin. pilots.risk derives a pilot's category from the rules its lead ticked.
+    """
+
+    Category = AIActCategory
+
+    class Question(models.TextChoices):
+        PRACTICES = "practices", _("Will the tool be used to do any of these?")
+        DECISIONS = "decisions", _("Will it decide, or help people decide, about any of these?")
+        DISCLOSURE = "disclosure", _("Will it do any of these?")
+
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    question = models.CharField(_("question"), max_length=16, choices=Question)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    answer_en = models.CharField(_("answer (English)"), max_length=300)
+    answer_fr = models.CharField(_("answer (French)"), max_length=300)
+    category = models.CharField(_("EU AI Act category"), max_length=16, choices=AIActCategory)
+    article = models.CharField(_("article"), max_length=60)
+    explanation_en = models.TextField(_("explanation (English)"))
+    explanation_fr = models.TextField(_("explanation (French)"))
+
+    class Meta:
+        ordering = ["question", "position", "key"]
+        verbose_name = _("risk rule")
+        verbose_name_plural = _("risk rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=AIActCategory.values),
+                name="pilots_riskrule_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(question__in=["practices", "decisions", "disclosure"]),
+                name="pilots_riskrule_question_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article}: {self.answer_en}"
