@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "core",
     "pilots",
     "feedback",
+    "incidents",
     "decisions",
     "notifications",
     "api",

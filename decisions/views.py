@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt, response_rate_sql
+from incidents.models import Incident
 from pilots import access, history, lifecycle, proposals, risk
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
@@ -192,6 +193,7 @@ def _ops_home() -> dict[str, Any]:
         "new_declarations": ToolDeclaration.objects.filter(
             status=ToolDeclaration.Status.NEW
         ).count(),
+        "open_incidents": Incident.objects.open().count(),
         # Transparency facts past their re-check (TOOL_RECHECK_DAYS) or approved incomplete.
         "tools_to_check": list(
             AITool.objects.recheck_due(timezone.localdate()).order_by(
