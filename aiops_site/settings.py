@@ -356,6 +356,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # An approved tool's transparency facts are checked again this many days after the last check.
 TOOL_RECHECK_DAYS = env.int("TOOL_RECHECK_DAYS", default=365)
+# The currency of tool costs and pilot budgets (pilots.costs).
+COST_CURRENCY = env.str("COST_CURRENCY", default="EUR")
+# Ops see how many people declared a tool in a team only from this count (never below 2).
+DECLARATION_COUNT_THRESHOLD = env.int("DECLARATION_COUNT_THRESHOLD", default=3)
 
 # Feedback.
 # Read through feedback.anonymity.anonymity_threshold(), which never goes below 3.

@@ -23,8 +23,8 @@ def redact(text: str) -> str:
 
 
 # Pages whose request line would say who sent something anonymous (an anonymous incident
-# report): left out of the request logs like answer pages.
-ANONYMOUS_PATHS = re.compile(r"/incidents/report/anonymous/")
+# report, an anonymous tool declaration): left out of the request logs like answer pages.
+ANONYMOUS_PATHS = re.compile(r"/(?:incidents/report|tools/declare)/anonymous/")
 
 
 def is_answer_request(text: str) -> bool:

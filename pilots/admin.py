@@ -106,6 +106,7 @@ class AIToolAdmin(admin.ModelAdmin):
                 ],
             },
         ),
+        (gettext_lazy("Cost"), {"fields": ["cost_model", "cost_amount"]}),
     ]
 
     def save_model(self, request: HttpRequest, obj: AITool, form, change: bool) -> None:

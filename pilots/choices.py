@@ -50,3 +50,11 @@ class AIActCategory(models.TextChoices):
     HIGH = "high", _("High risk (Art. 6, Annex III)")
     TRANSPARENCY = "transparency", _("Transparency duties (Art. 50)")
     MINIMAL = "minimal", _("Minimal risk")
+
+
+class CostModel(models.TextChoices):
+    """How a tool is paid for (AITool.cost_model)."""
+
+    NONE = "none", _("Unknown or free")
+    PER_SEAT = "per_seat", _("Per seat per month")
+    FLAT = "flat", _("Flat fee per month")

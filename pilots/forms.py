@@ -65,6 +65,7 @@ class ProposalForm(forms.ModelForm):
             "data_description",
             "planned_start",
             "planned_end",
+            "budget_cap",
             "participants",
             "cadence",
             "cadence_weekday",
@@ -258,9 +259,15 @@ class DeclarationForm(forms.Form):
         empty_label=_("My first team"),
     )
 
-    def __init__(self, *args: Any, teams, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, teams, anonymous: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        if anonymous:
+            # No default team: naming one is the person's choice.
+            self.fields["team"].empty_label = _("No team")
+            self.fields["team"].help_text = _(
+                "Optional. Ops see counts per team only when several people declared the tool."
+            )
 
 
 class PortfolioFilterForm(forms.Form):

@@ -7,13 +7,14 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
 from . import access
-from .choices import AIActCategory, DataClassification, Stage, TeamRole, TrainsOnData
+from .choices import AIActCategory, CostModel, DataClassification, Stage, TeamRole, TrainsOnData
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -147,6 +148,19 @@ class AITool(models.Model):
     dpa_url = models.URLField(_("data processing agreement"), max_length=500, blank=True)
     security_docs_url = models.URLField(_("security documents"), max_length=500, blank=True)
     transparency_checked_on = models.DateField(_("last checked by Ops"), null=True, blank=True)
+    # What the tool costs (pilots.costs): per seat per month, or a flat monthly fee, in
+    # COST_CURRENCY; empty when unknown.
+    cost_model = models.CharField(
+        _("cost model"), max_length=8, choices=CostModel, default=CostModel.NONE
+    )
+    cost_amount = models.DecimalField(
+        _("cost per month"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Per seat, or for the whole company, as the cost model says."),
+    )
 
     objects = AIToolQuerySet.as_manager()
 
@@ -158,6 +172,11 @@ class AITool(models.Model):
             models.CheckConstraint(
                 condition=Q(trains_on_customer_data__in=TrainsOnData.values),
                 name="pilots_aitool_trains_on_data_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(cost_model=CostModel.NONE) & Q(cost_amount__isnull=True))
+                | (Q(cost_model__in=[CostModel.PER_SEAT, CostModel.FLAT]) & Q(cost_amount__gte=0)),
+                name="pilots_aitool_cost_amount_iff_cost_model",
             ),
         ]
 
@@ -183,6 +202,38 @@ class AITool(models.Model):
 class PilotQuerySet(models.QuerySet):
     def active(self) -> PilotQuerySet:
         return self.filter(stage__in=ACTIVE_STAGES)
+
+    def with_monthly_cost(self) -> PilotQuerySet:
+        """Annotate `monthly_cost`: the tool's cost for the pilot's participants (pilots.costs)."""
+        seats = Coalesce(
+            models.Subquery(
+                Participation.objects.filter(pilot=models.OuterRef("pk"))
+                .order_by()
+                .values("pilot")
+                .annotate(n=models.Count("pk"))
+                .values("n")[:1]
+            ),
+            0,
+        )
+        return self.annotate(
+            monthly_cost=models.Case(
+                models.When(
+                    tool__cost_model=CostModel.PER_SEAT, then=models.F("tool__cost_amount") * seats
+                ),
+                models.When(tool__cost_model=CostModel.FLAT, then=models.F("tool__cost_amount")),
+                default=None,
+                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            )
+        )
+
+    def over_budget(self) -> PilotQuerySet:
+        """Running pilots whose projected monthly cost is above their budget cap."""
+        return (
+            self.active()
+            .filter(budget_cap__isnull=False)
+            .with_monthly_cost()
+            .filter(monthly_cost__gt=models.F("budget_cap"))
+        )
 
     def visible_to(self, user) -> PilotQuerySet:
         """Pilots a user may see (the rule lives in pilots.access)."""
@@ -264,6 +315,14 @@ class Pilot(models.Model):
         default="",
         help_text=_("Derived from the risk questionnaire; empty when it was not answered."),
     )
+    budget_cap = models.DecimalField(
+        _("budget cap per month"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Ops are told when the tool's projected monthly cost goes above it."),
+    )
     planned_start = models.DateField(_("planned start"))
     planned_end = models.DateField(_("planned end"))
     anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
@@ -327,6 +386,10 @@ class Pilot(models.Model):
             models.CheckConstraint(
                 condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
                 name="pilots_pilot_window_1_to_14_days",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_cap__isnull=True) | Q(budget_cap__gte=0),
+                name="pilots_pilot_budget_cap_not_negative",
             ),
             # A prohibited practice (AI Act Art. 5) is refused, never stored.
             models.CheckConstraint(
@@ -1015,6 +1078,12 @@ class DecisionRequest(models.Model):
         return f"{self.pilot}: {self.get_action_display()}"
 
 
+class ToolDeclarationQuerySet(models.QuerySet):
+    def named(self) -> ToolDeclarationQuerySet:
+        """Declarations that name their person: the only ones listed one by one."""
+        return self.filter(declared_by__isnull=False)
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 
@@ -1024,8 +1093,13 @@ class ToolDeclaration(models.Model):
         PILOTED = "piloted", _("Turned into a draft pilot")
         DISMISSED = "dismissed", _("Dismissed")
 
+    # Empty for an anonymous declaration (shadow-AI amnesty): it never names the person.
     declared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tool_declarations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tool_declarations",
     )
     team = models.ForeignKey(
         Team,
@@ -1064,6 +1138,8 @@ class ToolDeclaration(models.Model):
     )
     handled_at = models.DateTimeField(_("handled"), null=True, blank=True, editable=False)
     ops_note = models.TextField(_("note from Ops"), blank=True)
+
+    objects = ToolDeclarationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

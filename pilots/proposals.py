@@ -41,6 +41,7 @@ PILOT_FIELDS = (
     "ai_act_category",
     "planned_start",
     "planned_end",
+    "budget_cap",
     "anonymous_feedback",
     "cadence",
     "cadence_weekday",

@@ -27,6 +27,8 @@ TOOL_FIELDS = (
     "max_data_classification",
     "notes",
     *TRANSPARENCY_FIELDS,
+    "cost_model",
+    "cost_amount",
 )
 
 

@@ -105,6 +105,7 @@ def test_the_admin_refuses_approval_without_the_facts_on_the_field(client, ops):
         "approval_status": "approved",
         "max_data_classification": "internal",
         "trains_on_customer_data": "unknown",
+        "cost_model": "none",
         "notes": "",
     }
 
