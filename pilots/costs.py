@@ -34,10 +34,17 @@ def currency() -> str:
 
 def monthly_cost(tool: AITool, seats: int) -> Decimal | None:
     """The tool's cost per month for this many seats (None: its cost is not known)."""
-    if tool.cost_model == CostModel.PER_SEAT and tool.cost_amount is not None:
-        return tool.cost_amount * seats
-    if tool.cost_model == CostModel.FLAT and tool.cost_amount is not None:
-        return tool.cost_amount
+    return monthly_cost_of(tool.cost_model, tool.cost_amount, seats)
+
+
+def monthly_cost_of(model: str, amount: Decimal | None, seats: int) -> Decimal | None:
+    """`monthly_cost` from the tool's two fields (for pages that read them as values)."""
+    if amount is None:
+        return None
+    if model == CostModel.PER_SEAT:
+        return amount * seats
+    if model == CostModel.FLAT:
+        return amount
     return None
 
 

@@ -110,3 +110,29 @@ def test_the_database_refuses_a_cost_without_a_model_and_a_negative_cap():
 def test_the_database_refuses_a_negative_budget_cap():
     with pytest.raises(IntegrityError):
         PilotFactory(budget_cap=Decimal("-1"))
+
+
+def test_the_portfolio_shows_each_teams_cost_and_cost_per_hour_saved_from_its_hours():
+    tool = AIToolFactory(cost_model="per_seat", cost_amount=Decimal("30"))
+    pilot = PilotFactory(stage="pilot", cadence="weekly", tool=tool)
+    for _ in range(4):
+        ParticipationFactory(pilot=pilot)
+    add_round(pilot, scores("minutes_saved", [60, 90, 120, 30, 60, 90]))
+    unknown = PilotFactory(stage="sandbox", cadence="weekly", tool=AIToolFactory())
+    ParticipationFactory(pilot=unknown)
+    add_round(unknown, scores("minutes_saved", [10, 20, 30, 40, 50, 60]))
+    hours = evidence.page_context(pilot)["hours_saved"]
+
+    context = evidence.portfolio_context(Pilot.objects.all())
+
+    [row] = [r for r in context["hours_by_team"] if r["key"] == pilot.team.name]
+    assert row["hours"] == pytest.approx(hours.estimate)
+    # The team's interval combines its pilots' (stats.sum_intervals); the cost follows it.
+    expected = (120 / row["hours"], 120 / row["ci_high"], 120 / row["ci_low"])
+    assert row["cost"] == Decimal("120")
+    per_hour = row["cost_per_hour"]
+    assert (per_hour.estimate, per_hour.ci_low, per_hour.ci_high) == pytest.approx(expected)
+    # A group with a pilot whose tool cost is unknown shows no cost rather than a partial one.
+    [sandbox] = [r for r in context["hours_by_stage"] if r["key"] == "sandbox"]
+    assert sandbox["cost"] is None
+    assert sandbox["cost_per_hour"].estimate is None
