@@ -192,3 +192,26 @@ def test_ops_triage_on_the_incident_page(client, ops, participant, running):
     assert done.status_code == 302
     incident.refresh_from_db()
     assert incident.status == "investigating"
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_the_register_costs_the_same_queries_at_every_size(
+    client, ops, participant, running, size, django_assert_max_num_queries
+):
+    tool = AIToolFactory()
+    for i in range(size):
+        reporting.report(
+            actor=participant,
+            pilot=running if i % 2 else None,
+            tool=tool,
+            kind="other",
+            severity="low",
+            description=f"Incident {i}",
+        )
+    client.force_login(ops)
+    # Session and user, Ops check, the navigation's "leads a team", the incidents with pilot
+    # and tool, their count.
+    with django_assert_max_num_queries(6):
+        page = client.get(reverse("incident_register"))
+    assert page.status_code == 200
+    assert len(page.context["incidents"]) == size

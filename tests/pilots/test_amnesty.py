@@ -129,3 +129,19 @@ def test_anonymous_declarations_are_not_listed_one_by_one_to_ops(client, ops, pa
 def test_declaration_counts_are_for_ops_only(client, participant):
     client.force_login(participant)
     assert client.get(reverse("declaration_counts")).status_code == 403
+
+
+@pytest.mark.parametrize("size", [3, 60])
+def test_the_declaration_counts_cost_the_same_queries_at_every_size(
+    client, ops, size, django_assert_max_num_queries
+):
+    team = TeamFactory()
+    for i in range(size):
+        person = UserFactory()
+        MembershipFactory(team=team, user=person)
+        declare(person, team=team, tool_name=f"Tool {i % 3}")
+    client.force_login(ops)
+    # Session and user, Ops check, the navigation's "leads a team", one grouped count.
+    with django_assert_max_num_queries(5):
+        page = client.get(reverse("declaration_counts"))
+    assert page.status_code == 200
