@@ -30,6 +30,17 @@ from pilots.models import (
 class PilotV1Serializer(PilotSerializer):
     """A pilot with the hypothesis parts its draft is edited by."""
 
+    # The answer keys ticked in the risk questionnaire; null when it was never answered.
+    risk_answers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    # Empty until the risk questionnaire is answered: a plain string keeps "" inside the schema.
+    ai_act_category = serializers.CharField(
+        read_only=True,
+        help_text="EU AI Act category derived from risk_answers: high, transparency, minimal, "
+        "or empty when not answered.",
+    )
+
     class Meta(PilotSerializer.Meta):
         fields = [
             *PilotSerializer.Meta.fields,
