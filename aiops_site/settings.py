@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "pilots",
     "governance",
     "feedback",
+    "incidents",
     "decisions",
     "notifications",
     "webhooks",
@@ -356,6 +357,13 @@ CELERY_BEAT_SCHEDULE: dict = {
     "remind": {"task": "feedback.tasks.remind", "schedule": 900.0},
     "close-due-rounds": {"task": "feedback.tasks.close_due_rounds", "schedule": 300.0},
 }
+
+# An approved tool's transparency facts are checked again this many days after the last check.
+TOOL_RECHECK_DAYS = env.int("TOOL_RECHECK_DAYS", default=365)
+# The currency of tool costs and pilot budgets (pilots.costs).
+COST_CURRENCY = env.str("COST_CURRENCY", default="EUR")
+# Ops see how many people declared a tool in a team only from this count (never below 2).
+DECLARATION_COUNT_THRESHOLD = env.int("DECLARATION_COUNT_THRESHOLD", default=3)
 
 # Feedback.
 # Read through feedback.anonymity.anonymity_threshold(), which never goes below 3.

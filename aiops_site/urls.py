@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("decisions.urls")),
     path("", include("pilots.urls")),
+    path("", include("incidents.urls")),
 ]

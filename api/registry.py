@@ -62,7 +62,12 @@ class DeclarationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     filterset_fields = ["status"]
 
     def get_queryset(self) -> QuerySet[ToolDeclaration]:
-        rows = ToolDeclaration.objects.select_related("declared_by").order_by("-created_at", "-pk")
+        # Anonymous declarations are only counted (pilots.declarations), never listed.
+        rows = (
+            ToolDeclaration.objects.named()
+            .select_related("declared_by")
+            .order_by("-created_at", "-pk")
+        )
         if is_ops(self.request.user):
             return rows
         return rows.filter(declared_by_id=self.request.user.pk)

@@ -14,7 +14,7 @@ from decisions.serializers import (
 )
 from feedback.api import FeedbackRoundSerializer
 from feedback.models import Prompt
-from pilots import breach_text, proposals
+from pilots import breach_text, proposals, tools
 from pilots.models import (
     AITool,
     Guardrail,
@@ -30,6 +30,17 @@ from pilots.models import (
 class PilotV1Serializer(PilotSerializer):
     """A pilot with the hypothesis parts its draft is edited by."""
 
+    # The answer keys ticked in the risk questionnaire; null when it was never answered.
+    risk_answers = serializers.ListField(
+        child=serializers.CharField(), read_only=True, allow_null=True
+    )
+    # Empty until the risk questionnaire is answered: a plain string keeps "" inside the schema.
+    ai_act_category = serializers.CharField(
+        read_only=True,
+        help_text="EU AI Act category derived from risk_answers: high, transparency, minimal, "
+        "or empty when not answered.",
+    )
+
     class Meta(PilotSerializer.Meta):
         fields = [
             *PilotSerializer.Meta.fields,
@@ -40,6 +51,8 @@ class PilotV1Serializer(PilotSerializer):
             "data_description",
             "cadence_weekday",
             "response_window_days",
+            "risk_answers",
+            "ai_act_category",
         ]
         read_only_fields = fields
 
@@ -89,10 +102,17 @@ class ProposalSerializer(serializers.ModelSerializer):
         slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),
     )
+    # The intake risk questionnaire: the keys of the answers ticked (listed in the README and
+    # the admin's Risk rules). The risk level and AI Act category follow from them
+    # (pilots.risk); without them the risk level is as given.
+    risk_answers = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, allow_null=True
+    )
 
     class Meta:
         model = Pilot
         fields = ["team", *proposals.PILOT_FIELDS, "metrics", "guardrails", "participants"]
+        read_only_fields = ["ai_act_category"]
 
     def to_proposal(self) -> tuple[Team | None, proposals.Proposal]:
         data = dict(self.validated_data)
@@ -217,7 +237,7 @@ class AnsweredSerializer(serializers.Serializer):
 class ToolInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = AITool
-        fields = ["name", "vendor", "approval_status", "max_data_classification", "notes"]
+        fields = list(tools.TOOL_FIELDS)
 
 
 class DeclarationSerializer(serializers.ModelSerializer):

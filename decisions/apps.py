@@ -26,6 +26,8 @@ class DecisionsConfig(AppConfig):
         # feedback.answering write the follow-up rows; the names are theirs).
         followups.register("round_closed", guardrails.evaluate_round)
         followups.register("exposure_reported", guardrails.record_exposure_incident)
+        # An incident "confidential data exposed" reported at any time (incidents.reporting).
+        followups.register("incident_exposure", guardrails.record_incident_exposure)
         outbox.register(guardrails.ALERT_KIND)
         # The propose page shows what earlier pilots on the chosen tool taught.
         hints.register_tool_hint(learnings.about_tool)

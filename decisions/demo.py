@@ -213,6 +213,8 @@ STORIES: list[Story] = [
         quality={Stage.PILOT: CONVINCING, Stage.APPROVED: CONVINCING},
         steps=(
             Move(Action.SUBMIT, "lead", 7),
+            # High risk: security and legal clear it before the sandbox (pilots.lifecycle).
+            REVIEWS,
             APPROVE,
             Rounds(3),
             Move(Action.PROMOTE, "ops", 2, "Good response rate in the sandbox."),

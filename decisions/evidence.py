@@ -75,6 +75,7 @@ from feedback.results import (
     summary_of,
     summary_of_entry,
 )
+from pilots import costs
 from pilots.breach_text import OUTCOME_LABELS
 from pilots.lifecycle import GateResult, GateStatus
 from pilots.models import GuardrailCheck, Participation, Pilot, Stage, StageChange
@@ -839,7 +840,17 @@ def portfolio_context(pilots) -> dict:
     Four queries whatever the number of pilots: the pilots, their participant counts, the last
     RECENT_ROUNDS closed rounds of each (a window function), their stage changes.
     """
-    rows = list(pilots.order_by().values("pk", "stage", "cadence", "created_at", "team__name"))
+    rows = list(
+        pilots.order_by().values(
+            "pk",
+            "stage",
+            "cadence",
+            "created_at",
+            "team__name",
+            "tool__cost_model",
+            "tool__cost_amount",
+        )
+    )
     ids = [r["pk"] for r in rows]
     participants = dict(
         Participation.objects.filter(pilot_id__in=ids)
@@ -881,13 +892,20 @@ def portfolio_context(pilots) -> dict:
             pooled.mean * scale,
             stats.Interval(interval.low * scale, interval.high * scale) if interval else None,
         )
-        by_stage.setdefault(row["stage"], []).append(item)
-        by_team.setdefault(row["team__name"], []).append(item)
+        # What the pilot's tool costs a month for its participants (None: not known).
+        cost = costs.monthly_cost_of(
+            row["tool__cost_model"], row["tool__cost_amount"], participants.get(row["pk"], 0)
+        )
+        by_stage.setdefault(row["stage"], []).append((*item, cost))
+        by_team.setdefault(row["team__name"], []).append((*item, cost))
 
     def totals(groups: dict[str, list], label) -> list[dict]:
         out = []
         for key, items in groups.items():
-            total, interval = stats.sum_intervals(items)
+            total, interval = stats.sum_intervals([(h, i) for h, i, _cost in items])
+            # A group's cost only when every pilot's is known: a partial sum would flatter it.
+            known = [c for _h, _i, c in items if c is not None]
+            cost = sum(known) if len(known) == len(items) else None
             out.append(
                 {
                     "key": key,
@@ -896,6 +914,13 @@ def portfolio_context(pilots) -> dict:
                     "hours": total,
                     "ci_low": interval.low if interval else None,
                     "ci_high": interval.high if interval else None,
+                    "cost": cost,
+                    "cost_per_hour": costs.cost_per_hour(
+                        cost,
+                        total,
+                        interval.low if interval else None,
+                        interval.high if interval else None,
+                    ),
                 }
             )
         return out
@@ -936,6 +961,7 @@ def portfolio_context(pilots) -> dict:
     return {
         "hours_by_stage": stage_hours,
         "hours_by_team": team_hours,
+        "cost_currency": costs.currency(),
         "stage_history": {
             "months": [label for label, _at in points],
             "stages": [

@@ -41,6 +41,7 @@ from core.models import Delivery
 from core.ops import ops_users
 from feedback.anonymity import EXPOSURE_VALUE, anonymity_threshold
 from feedback.models import Answer, FeedbackRound, Question
+from incidents.models import EXPOSURE_KIND, Incident
 from pilots import access, breach_text, lifecycle
 from pilots.models import (
     ACTIVE_STAGES,
@@ -361,6 +362,37 @@ def record_exposure_incident(round_id: int) -> list[GuardrailBreach]:
             breach.detail = breach_text.describe(breach)
             breach.save()
             created.append(breach)
+        _act(pilot, created)
+    return created
+
+
+def record_incident_exposure(incident_id: str) -> list[GuardrailBreach]:
+    """Breach every exposure guardrail of the pilot an exposure incident is about, at once.
+
+    The follow-up of `incidents.reporting.report`. Repeats are harmless: an incident already
+    linked to breaches is done.
+    """
+    with transaction.atomic():
+        incident = Incident.objects.filter(pk=incident_id, kind=EXPOSURE_KIND).first()
+        if incident is None or incident.pilot_id is None:
+            return []
+        pilot = Pilot.objects.select_for_update().get(pk=incident.pilot_id)
+        if incident.breaches.exists():
+            return []
+        created = []
+        for guardrail in pilot.guardrails.enabled().filter(forbids_data_exposure=True):
+            breach = GuardrailBreach(
+                guardrail=guardrail,
+                pilot=pilot,
+                trigger=GuardrailBreach.Trigger.EXPOSURE,
+                exposure_reports=1,
+                rule={**breach_text.incident_facts(guardrail, incident.reported_on)},
+                created_at=timezone.now(),
+            )
+            breach.detail = breach_text.describe(breach)
+            breach.save()
+            created.append(breach)
+        incident.breaches.add(*created)
         _act(pilot, created)
     return created
 

@@ -18,6 +18,7 @@ from pilots.models import (
     SuccessMetric,
     Team,
 )
+from pilots.tools import TOOL_FIELDS
 
 from . import evidence
 
@@ -31,7 +32,7 @@ class TeamSerializer(serializers.ModelSerializer):
 class AIToolSerializer(serializers.ModelSerializer):
     class Meta:
         model = AITool
-        fields = ["id", "name", "vendor", "approval_status", "max_data_classification", "notes"]
+        fields = ["id", *TOOL_FIELDS]
 
 
 class SuccessMetricSerializer(serializers.ModelSerializer):

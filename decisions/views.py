@@ -25,11 +25,13 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt, response_rate_sql
-from pilots import access, history, lifecycle, proposals, review_sla
+from incidents.models import Incident
+from pilots import access, costs, history, lifecycle, proposals, review_sla, risk
 from pilots.forms import PortfolioFilterForm
 from pilots.models import (
     ENDED_STAGES,
     STAGE_DESCRIPTIONS,
+    AITool,
     ApprovedUse,
     Conclusion,
     DecisionRequest,
@@ -211,9 +213,20 @@ def _ops_home() -> dict[str, Any]:
             GuardrailBreach.objects.open().select_related("pilot", "guardrail")[:HOME_LIST]
         ),
         "falling": falling,
-        "new_declarations": ToolDeclaration.objects.filter(
-            status=ToolDeclaration.Status.NEW
-        ).count(),
+        "new_declarations": ToolDeclaration.objects.named()
+        .filter(status=ToolDeclaration.Status.NEW)
+        .count(),
+        "open_incidents": Incident.objects.open().count(),
+        # The budget guardrail: running pilots whose projected monthly cost is above their cap.
+        "over_budget": list(
+            Pilot.objects.over_budget().select_related("team").order_by("title")[:HOME_LIST]
+        ),
+        # Transparency facts past their re-check (TOOL_RECHECK_DAYS) or approved incomplete.
+        "tools_to_check": list(
+            AITool.objects.recheck_due(timezone.localdate()).order_by(
+                F("transparency_checked_on").asc(nulls_first=True), "name"
+            )[:HOME_LIST]
+        ),
     }
 
 
@@ -255,6 +268,22 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
     }
     context.update(evidence.page_context(pilot))
+    # Cost per month and per hour saved (pilots.costs), from the evidence's hours saved.
+    monthly = costs.monthly_cost(pilot.tool, len(context["participations"]))
+    hours = context.get("hours_saved")
+    context["cost"] = {
+        "currency": costs.currency(),
+        "monthly": monthly,
+        "over_budget": costs.over_budget(monthly, pilot.budget_cap),
+        "per_hour": costs.cost_per_hour(
+            monthly,
+            hours.estimate if hours else None,
+            hours.ci_low if hours else None,
+            hours.ci_high if hours else None,
+        ),
+    }
+    # The AI Act category with its reasoning (pilots.risk), when the questionnaire was answered.
+    context["ai_act"] = risk.explained(pilot)
     context["decision_request"] = (
         DecisionRequest.objects.filter(pilot=pilot, status=DecisionRequest.Status.OPEN)
         .select_related("requested_by")

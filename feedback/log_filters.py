@@ -22,9 +22,15 @@ def redact(text: str) -> str:
     return TOKEN_IN_PATH.sub(REDACTED, text)
 
 
+# Pages whose request line would say who sent something anonymous (an anonymous incident
+# report, an anonymous tool declaration): left out of the request logs like answer pages.
+ANONYMOUS_PATHS = re.compile(r"/(?:incidents/report|tools/declare)/anonymous/")
+
+
 def is_answer_request(text: str) -> bool:
-    """Tell whether a log line is about an answer page (by link or from the inbox)."""
-    return bool(TOKEN_IN_PATH.search(text))
+    """Tell whether a log line is about an answer page (by link or from the inbox), or any
+    other page that sends something anonymous."""
+    return bool(TOKEN_IN_PATH.search(text) or ANONYMOUS_PATHS.search(text))
 
 
 class DropAnswerRequests(logging.Filter):

@@ -23,13 +23,23 @@ from django.utils.translation import gettext_lazy
 from core.exceptions import DomainError
 from core.ops import is_ops
 
-from . import access, admin_templates, conclusions, lifecycle, proposals, registry, reviews
+from . import (
+    access,
+    admin_templates,
+    conclusions,
+    lifecycle,
+    proposals,
+    registry,
+    reviews,
+    tools,
+)
 from .admin_measures import DraftOnlyInline, GuardrailInline, SuccessMetricInline
 from .models import (
     AITool,
     Conclusion,
     DecisionRequest,
     Membership,
+    RiskRule,
     Participation,
     Pilot,
     Review,
@@ -72,9 +82,68 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(AITool)
 class AIToolAdmin(admin.ModelAdmin):
-    list_display = ["name", "vendor", "approval_status", "max_data_classification"]
-    list_filter = ["approval_status", "max_data_classification"]
+    list_display = [
+        "name",
+        "vendor",
+        "approval_status",
+        "max_data_classification",
+        "transparency_checked_on",
+    ]
+    list_filter = ["approval_status", "max_data_classification", "trains_on_customer_data"]
     search_fields = ["name", "vendor", "notes"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["name", "vendor", "approval_status", "max_data_classification", "notes"]},
+        ),
+        (
+            gettext_lazy("Transparency and data ownership"),
+            {
+                "description": gettext_lazy(
+                    "Required before the tool can be approved (the model version only where "
+                    "the vendor states it). Everyone sees these on the tool's page."
+                ),
+                "fields": [
+                    ("model_name", "model_version"),
+                    "data_processed_in",
+                    "data_stored_in",
+                    "vendor_retention",
+                    "trains_on_customer_data",
+                    "output_ownership",
+                    "model_card_url",
+                    "dpa_url",
+                    "security_docs_url",
+                    "transparency_checked_on",
+                ],
+            },
+        ),
+        (gettext_lazy("Cost"), {"fields": ["cost_model", "cost_amount"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: AITool, form, change: bool) -> None:
+        # The admin is one more adapter: the same write (and change record) as the API.
+        fields = {name: getattr(obj, name) for name in tools.TOOL_FIELDS}
+        saved = tools.save_tool(obj.pk if change else None, actor=request.user, fields=fields)
+        obj.pk = saved.pk
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    """The EU AI Act mapping of the risk questionnaire: shipped by migration, read by Ops."""
+
+    list_display = ["article", "answer_en", "category", "question"]
+    list_filter = ["category", "question"]
+    search_fields = ["key", "answer_en", "answer_fr", "article", "explanation_en"]
+    ordering = ["question", "position"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class ParticipationInline(DraftOnlyInline, admin.TabularInline):
@@ -366,8 +435,9 @@ class PilotAdmin(admin.ModelAdmin):
             except DomainError as e:
                 row["problem"] = e.message
             else:
-                row["has_gate"] = transition.gate is not None
-                row["gates"] = lifecycle.evaluate_gates(pilot, transition.gate)
+                gate = lifecycle.gate_of(pilot, transition)
+                row["has_gate"] = gate is not None
+                row["gates"] = lifecycle.evaluate_gates(pilot, gate)
                 row["concludes"] = transition.concludes
                 if transition.concludes:
                     row["outcomes"] = [

@@ -49,6 +49,11 @@ class ToolDeclarationAdmin(admin.ModelAdmin):
         # Declarations come from the people who use the tools, through the web form.
         return False
 
+    def get_queryset(self, request):
+        # Anonymous declarations are never listed one by one (their team and day would point
+        # at someone): Ops see them only as counts above the threshold (/tools/declarations/).
+        return super().get_queryset(request).named()
+
     @admin.action(description=gettext_lazy("Turn into a registered AI tool"))
     def register_as_tool(self, request, queryset) -> None:
         for declaration in queryset:

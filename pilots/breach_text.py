@@ -45,6 +45,20 @@ def rule_facts(guardrail: Guardrail, feedback_round: FeedbackRound, *, shown: bo
     }
 
 
+def incident_facts(guardrail: Guardrail, day: datetime.date) -> dict:
+    """The facts of an exposure breach from an incident reported outside a round (that day)."""
+    return {
+        "description": guardrail.description,
+        "question_key": "",
+        "statistic": "",
+        "comparator": "",
+        "threshold": None,
+        "date": day.isoformat(),
+        "shown": False,
+        "incident": True,
+    }
+
+
 def withheld_facts(feedback_round: FeedbackRound, *, action: str) -> dict:
     """The facts of a withheld breach: its round's date and what was done, no rule."""
     return {"withheld": True, "date": feedback_round.period_start.isoformat(), "action": action}
@@ -80,6 +94,14 @@ def describe(breach: GuardrailBreach) -> str:
         else "",
         "threshold": _number(facts["threshold"]) if facts.get("threshold") is not None else "",
     }
+    if breach.trigger == GuardrailBreach.Trigger.EXPOSURE and facts.get("incident"):
+        return (
+            _(
+                "Guardrail “%(rule)s” broken: an incident “confidential data exposed” was "
+                "reported on %(date)s."
+            )
+            % params
+        )
     if breach.trigger == GuardrailBreach.Trigger.EXPOSURE:
         return (
             _(

@@ -33,3 +33,28 @@ class TeamRole(models.TextChoices):
 
     LEAD = "lead", _("Team lead")
     MEMBER = "member", _("Member")
+
+
+class TrainsOnData(models.TextChoices):
+    """Whether a tool's vendor trains its models on what customers send (AITool)."""
+
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class AIActCategory(models.TextChoices):
+    """The EU AI Act (Regulation (EU) 2024/1689) category a use falls in, most severe first."""
+
+    PROHIBITED = "prohibited", _("Prohibited practice (Art. 5)")
+    HIGH = "high", _("High risk (Art. 6, Annex III)")
+    TRANSPARENCY = "transparency", _("Transparency duties (Art. 50)")
+    MINIMAL = "minimal", _("Minimal risk")
+
+
+class CostModel(models.TextChoices):
+    """How a tool is paid for (AITool.cost_model)."""
+
+    NONE = "none", _("Unknown or free")
+    PER_SEAT = "per_seat", _("Per seat per month")
+    FLAT = "flat", _("Flat fee per month")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,8 +41,13 @@ def declare(
     data_classification: str,
     vendor: str = "",
     team: Team | None = None,
+    anonymous: bool = False,
 ) -> ToolDeclaration:
-    """Record that a person uses an AI tool, for their team (default: their first team)."""
+    """Record that a person uses an AI tool, for their team (default: their first team).
+
+    An anonymous declaration (the amnesty) stores the tool, the use and the data, never the
+    person: no declarer, the team only if they chose one, and only the day it was made.
+    """
     tool_name = tool_name.strip()
     if not tool_name:
         raise ValidationFailed(_("Name the tool."), code="required", field="tool_name")
@@ -51,12 +58,19 @@ def declare(
             code="not_a_member",
             field="team",
         )
-    if team is None:
+    if team is None and not anonymous:
         first = memberships.select_related("team").order_by("team__name").first()
         team = first.team if first else None
+    declared_at = timezone.now()
+    if anonymous:
+        # The day only: a time would pair the declaration with whoever was busy then.
+        declared_at = timezone.make_aware(
+            datetime.datetime.combine(timezone.localdate(), datetime.time())
+        )
     with transaction.atomic():
         declaration = ToolDeclaration.objects.create(
-            declared_by=user,
+            declared_by=None if anonymous else user,
+            created_at=declared_at,
             team=team,
             tool_name=tool_name,
             vendor=vendor.strip(),
@@ -64,11 +78,15 @@ def declare(
             data_classification=data_classification,
             tool=AITool.objects.filter(name__iexact=tool_name).first(),
         )
-        followups.announce(
-            DECLARATION_RECEIVED,
-            key=f"declaration:{declaration.pk}",
-            payload={"declaration_id": declaration.pk},
-        )
+        if not anonymous:
+            # An anonymous declaration is not announced (no webhook): a message sent at once
+            # would date it to the minute, which its day-only record refuses to do; Ops see
+            # anonymous ones only as counts per tool and team.
+            followups.announce(
+                DECLARATION_RECEIVED,
+                key=f"declaration:{declaration.pk}",
+                payload={"declaration_id": declaration.pk},
+            )
     return declaration
 
 
@@ -93,6 +111,15 @@ def turn_into_pilot(declaration_id: int, *, actor: AbstractBaseUser) -> Pilot:
     with transaction.atomic():
         declaration = _lock_new(declaration_id)
         team = declaration.team
+        if declaration.declared_by_id is None:
+            raise ValidationFailed(
+                _(
+                    "This declaration is anonymous: nobody can lead a pilot from it. "
+                    "Register the tool, or ask for a named declaration."
+                ),
+                code="anonymous_declaration",
+                field="declared_by",
+            )
         if team is None:
             raise ValidationFailed(
                 _(
@@ -148,6 +175,41 @@ def dismiss(declaration_id: int, *, actor: AbstractBaseUser, note: str) -> ToolD
         declaration.ops_note = note
         _mark_handled(declaration, ToolDeclaration.Status.DISMISSED, actor=actor)
     return declaration
+
+
+def amnesty_threshold() -> int:
+    """Fewest declarations of a tool in a team before Ops see that count (never below 2)."""
+    return max(2, int(getattr(settings, "DECLARATION_COUNT_THRESHOLD", 3)))
+
+
+def counts_by_tool_and_team() -> list[dict]:
+    """How many people declared each tool, per team, only where the count reaches the
+    threshold (named and anonymous together): what tells Ops which tools deserve a pilot.
+
+    A smaller count would let Ops guess who declared; it shows only in the tool's total, and
+    only where that total reaches the threshold too.
+    """
+    threshold = amnesty_threshold()
+    rows = list(
+        ToolDeclaration.objects.annotate(tool_key=Lower("tool_name"))
+        .values("tool_key", "team__name")
+        .annotate(n=Count("pk"), name=Min("tool_name"))
+        .order_by("tool_key", "team__name")
+    )
+    by_tool: dict[str, dict] = {}
+    for row in rows:
+        tool = by_tool.setdefault(
+            row["tool_key"], {"tool": row["name"], "total": 0, "teams": [], "hidden": 0}
+        )
+        tool["total"] += row["n"]
+        if row["n"] >= threshold:
+            tool["teams"].append({"team": row["team__name"], "count": row["n"]})
+        else:
+            tool["hidden"] += row["n"]
+    return sorted(
+        (t for t in by_tool.values() if t["total"] >= threshold),
+        key=lambda t: (-t["total"], t["tool"]),
+    )
 
 
 def declarations_of(user) -> QuerySet[ToolDeclaration]:
@@ -219,7 +281,9 @@ def _tool_for(declaration: ToolDeclaration) -> AITool:
                 max_data_classification=DataClassification.PUBLIC,
                 notes=_("Declared by %(person)s: %(used_for)s")
                 % {
-                    "person": declaration.declared_by.get_username(),
+                    "person": declaration.declared_by.get_username()
+                    if declaration.declared_by
+                    else _("someone, anonymously"),
                     "used_for": declaration.used_for,
                 },
             )

@@ -43,6 +43,32 @@ TOOLS = [
         "Keeps prompts for training: not allowed.",
     ),
 ]
+# What Ops recorded about the approved demo tools (pilots.transparency); the others show gaps.
+TOOL_FACTS = {
+    "Support Copilot": {
+        "model_name": "Acme Assist",
+        "model_version": "4.2",
+        "data_processed_in": "EU (Ireland, Germany)",
+        "data_stored_in": "EU (Ireland)",
+        "vendor_retention": "30 days for abuse monitoring, then deleted",
+        "trains_on_customer_data": "no",
+        "output_ownership": "Our company owns every output",
+        "model_card_url": "https://acme.example/assist/model-card",
+        "dpa_url": "https://acme.example/legal/dpa",
+        "security_docs_url": "https://acme.example/trust",
+    },
+    "Code Assistant": {
+        "model_name": "DevTools Coder",
+        "data_processed_in": "EU (France)",
+        "data_stored_in": "Not stored: processed in memory only",
+        "vendor_retention": "Not kept after the answer",
+        "trains_on_customer_data": "no",
+        "output_ownership": "Our company owns every output",
+        "model_card_url": "https://devtools.example/coder/card",
+        "dpa_url": "https://devtools.example/dpa",
+        "security_docs_url": "https://devtools.example/security",
+    },
+}
 # username, first name, last name, Ops?, (team slug, role) or None. All sign in with
 # DEMO_PASSWORD. Customer support has six members besides its lead, so a round of a pilot the
 # lead proposes can reach FEEDBACK_ANONYMITY_THRESHOLD (5) answers from people who sign in.

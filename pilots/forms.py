@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import measures, proposals
+from . import measures, proposals, risk
 from .models import (
     AITool,
     DataClassification,
@@ -39,6 +39,16 @@ class ProposalForm(forms.ModelForm):
         label=_("Participants"),
         help_text=_("Members of your team who will use the tool and answer feedback prompts."),
     )
+    # The intake risk questionnaire (pilots.risk): it sets the risk level and AI Act category.
+    risk_answers = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("What will the tool be used for?"),
+        help_text=_(
+            "Tick every use that applies; leave all unticked if none does. The risk level "
+            "follows from your answers (EU AI Act)."
+        ),
+    )
 
     class Meta:
         model = Pilot
@@ -53,9 +63,9 @@ class ProposalForm(forms.ModelForm):
             "tool",
             "data_classification",
             "data_description",
-            "risk_level",
             "planned_start",
             "planned_end",
+            "budget_cap",
             "participants",
             "cadence",
             "cadence_weekday",
@@ -74,6 +84,11 @@ class ProposalForm(forms.ModelForm):
         self.fields["team"].queryset = teams
         self.fields["tool"].queryset = AITool.objects.usable()
         self.fields["participants"].queryset = members
+        self.fields["risk_answers"].choices = [
+            (question, answers) for _key, question, answers in risk.questions() if answers
+        ]
+        if self.instance.pk and not self.is_bound:
+            self.initial["risk_answers"] = self.instance.risk_answers or []
         window = self.fields["response_window_days"]
         window.min_value, window.max_value = proposals.RESPONSE_WINDOW_DAYS
         window.widget.attrs.update(min=window.min_value, max=window.max_value)
@@ -244,9 +259,15 @@ class DeclarationForm(forms.Form):
         empty_label=_("My first team"),
     )
 
-    def __init__(self, *args: Any, teams, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, teams, anonymous: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        if anonymous:
+            # No default team: naming one is the person's choice.
+            self.fields["team"].empty_label = _("No team")
+            self.fields["team"].help_text = _(
+                "Optional. Ops see counts per team only when several people declared the tool."
+            )
 
 
 class PortfolioFilterForm(forms.Form):

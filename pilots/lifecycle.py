@@ -319,6 +319,11 @@ def evaluate_gates(pilot: Pilot, gate: str | None) -> list[GateResult]:
     """Check the named criteria of a gate; an empty list means the move has no gate."""
     if gate == "to_pilot":
         return [_closed_round_with_half_responding(pilot), _no_open_breach(pilot)]
+    if gate == "high_risk_reviews":
+        return [
+            _review_cleared(pilot, Review.Kind.SECURITY),
+            _review_cleared(pilot, Review.Kind.LEGAL),
+        ]
     if gate == "to_approved":
         return [
             *_metrics_met(pilot),
@@ -329,9 +334,17 @@ def evaluate_gates(pilot: Pilot, gate: str | None) -> list[GateResult]:
     return []
 
 
+def gate_of(pilot: Pilot, transition: Transition) -> str | None:
+    """The gate a move passes: its transition's, or both reviews to take a high-risk pilot
+    into the sandbox (EU AI Act Art. 6: reviewed before any real use, not only at approval)."""
+    if transition.action == Action.APPROVE and pilot.risk_level == Pilot.RiskLevel.HIGH:
+        return "high_risk_reviews"
+    return transition.gate
+
+
 def gates_for(pilot: Pilot, action: str) -> list[GateResult]:
     """Gate results for an action from the pilot's current stage (for intermediate pages)."""
-    return evaluate_gates(pilot, find_transition(pilot.stage, action).gate)
+    return evaluate_gates(pilot, gate_of(pilot, find_transition(pilot.stage, action)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +515,7 @@ def move(
                 _("Give a reason for this move."), code="rationale_required", field="rationale"
             )
         _check_tool(pilot, transition)
-        gate_results = evaluate_gates(pilot, transition.gate)
+        gate_results = evaluate_gates(pilot, gate_of(pilot, transition))
         failing = [g for g in gate_results if not g.passed]
         if failing:
             if not override:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
 from . import access
-from .choices import DataClassification, Stage, TeamRole
+from .choices import AIActCategory, CostModel, DataClassification, Stage, TeamRole, TrainsOnData
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -78,6 +81,16 @@ class AIToolQuerySet(models.QuerySet):
     def usable(self) -> AIToolQuerySet:
         return self.exclude(approval_status=AITool.ApprovalStatus.NOT_ALLOWED)
 
+    def recheck_due(self, today: datetime.date) -> AIToolQuerySet:
+        """Tools in use whose facts are past their re-check, or approved while incomplete."""
+        from .transparency import incomplete_q, recheck_cutoff
+
+        return self.usable().filter(
+            Q(transparency_checked_on__isnull=True)
+            | Q(transparency_checked_on__lt=recheck_cutoff(today))
+            | (Q(approval_status=AITool.ApprovalStatus.APPROVED) & incomplete_q())
+        )
+
 
 class AITool(models.Model):
     class ApprovalStatus(models.TextChoices):
@@ -103,20 +116,124 @@ class AITool(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
+    # Transparency and data ownership (pilots.transparency decides what "complete" means).
+    model_name = models.CharField(_("model"), max_length=120, blank=True)
+    model_version = models.CharField(
+        _("model version"),
+        max_length=60,
+        blank=True,
+        help_text=_("Only where the vendor states it."),
+    )
+    data_processed_in = models.CharField(
+        _("where data is processed"),
+        max_length=200,
+        blank=True,
+        help_text=_("Countries or regions, e.g. 'EU (Ireland, Germany)'."),
+    )
+    data_stored_in = models.CharField(_("where data is stored"), max_length=200, blank=True)
+    vendor_retention = models.CharField(
+        _("how long the vendor keeps prompts and outputs"),
+        max_length=200,
+        blank=True,
+        help_text=_("e.g. '30 days for abuse monitoring, then deleted'."),
+    )
+    trains_on_customer_data = models.CharField(
+        _("vendor trains its models on our data"),
+        max_length=8,
+        choices=TrainsOnData,
+        default=TrainsOnData.UNKNOWN,
+    )
+    output_ownership = models.CharField(_("who owns the outputs"), max_length=200, blank=True)
+    model_card_url = models.URLField(_("model card"), max_length=500, blank=True)
+    dpa_url = models.URLField(_("data processing agreement"), max_length=500, blank=True)
+    security_docs_url = models.URLField(_("security documents"), max_length=500, blank=True)
+    transparency_checked_on = models.DateField(_("last checked by Ops"), null=True, blank=True)
+    # What the tool costs (pilots.costs): per seat per month, or a flat monthly fee, in
+    # COST_CURRENCY; empty when unknown.
+    cost_model = models.CharField(
+        _("cost model"), max_length=8, choices=CostModel, default=CostModel.NONE
+    )
+    cost_amount = models.DecimalField(
+        _("cost per month"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Per seat, or for the whole company, as the cost model says."),
+    )
+
     objects = AIToolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("AI tool")
         verbose_name_plural = _("AI tools")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trains_on_customer_data__in=TrainsOnData.values),
+                name="pilots_aitool_trains_on_data_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(cost_model=CostModel.NONE) & Q(cost_amount__isnull=True))
+                | (Q(cost_model__in=[CostModel.PER_SEAT, CostModel.FLAT]) & Q(cost_amount__gte=0)),
+                name="pilots_aitool_cost_amount_iff_cost_model",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tool_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from core.exceptions import ValidationFailed
+
+        from .transparency import validate_approval
+
+        try:
+            validate_approval(self)
+        except ValidationFailed as e:
+            raise ValidationError({e.field: e.message}, code=e.code) from e
 
 
 class PilotQuerySet(models.QuerySet):
     def active(self) -> PilotQuerySet:
         return self.filter(stage__in=ACTIVE_STAGES)
+
+    def with_monthly_cost(self) -> PilotQuerySet:
+        """Annotate `monthly_cost`: the tool's cost for the pilot's participants (pilots.costs)."""
+        seats = Coalesce(
+            models.Subquery(
+                Participation.objects.filter(pilot=models.OuterRef("pk"))
+                .order_by()
+                .values("pilot")
+                .annotate(n=models.Count("pk"))
+                .values("n")[:1]
+            ),
+            0,
+        )
+        return self.annotate(
+            monthly_cost=models.Case(
+                models.When(
+                    tool__cost_model=CostModel.PER_SEAT, then=models.F("tool__cost_amount") * seats
+                ),
+                models.When(tool__cost_model=CostModel.FLAT, then=models.F("tool__cost_amount")),
+                default=None,
+                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            )
+        )
+
+    def over_budget(self) -> PilotQuerySet:
+        """Running pilots whose projected monthly cost is above their budget cap."""
+        return (
+            self.active()
+            .filter(budget_cap__isnull=False)
+            .with_monthly_cost()
+            .filter(monthly_cost__gt=models.F("budget_cap"))
+        )
 
     def visible_to(self, user) -> PilotQuerySet:
         """Pilots a user may see (the rule lives in pilots.access)."""
@@ -187,6 +304,25 @@ class Pilot(models.Model):
     risk_level = models.CharField(
         _("risk level"), max_length=16, choices=RiskLevel, default=RiskLevel.LIMITED
     )
+    # The intake questionnaire (pilots.risk): the RiskRule keys the lead ticked; None for a
+    # pilot written before it existed (its risk level is then the lead's own choice).
+    risk_answers = models.JSONField(_("risk questionnaire answers"), null=True, blank=True)
+    ai_act_category = models.CharField(
+        _("EU AI Act category"),
+        max_length=16,
+        choices=AIActCategory,
+        blank=True,
+        default="",
+        help_text=_("Derived from the risk questionnaire; empty when it was not answered."),
+    )
+    budget_cap = models.DecimalField(
+        _("budget cap per month"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Ops are told when the tool's projected monthly cost goes above it."),
+    )
     planned_start = models.DateField(_("planned start"))
     planned_end = models.DateField(_("planned end"))
     anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
@@ -250,6 +386,26 @@ class Pilot(models.Model):
             models.CheckConstraint(
                 condition=Q(response_window_days__gte=1) & Q(response_window_days__lte=14),
                 name="pilots_pilot_window_1_to_14_days",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_cap__isnull=True) | Q(budget_cap__gte=0),
+                name="pilots_pilot_budget_cap_not_negative",
+            ),
+            # A prohibited practice (AI Act Art. 5) is refused, never stored.
+            models.CheckConstraint(
+                condition=Q(
+                    ai_act_category__in=[
+                        "",
+                        AIActCategory.HIGH,
+                        AIActCategory.TRANSPARENCY,
+                        AIActCategory.MINIMAL,
+                    ]
+                ),
+                name="pilots_pilot_ai_act_category_not_prohibited",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ai_act_category=AIActCategory.HIGH) | Q(risk_level="high"),
+                name="pilots_pilot_ai_act_high_is_high_risk",
             ),
         ]
 
@@ -1017,6 +1173,12 @@ class ApprovedUse(models.Model):
         return f"{self.pilot}: {self.use[:60]}"
 
 
+class ToolDeclarationQuerySet(models.QuerySet):
+    def named(self) -> ToolDeclarationQuerySet:
+        """Declarations that name their person: the only ones listed one by one."""
+        return self.filter(declared_by__isnull=False)
+
+
 class ToolDeclaration(models.Model):
     """An AI tool someone already uses, declared without blame (shadow AI made visible)."""
 
@@ -1026,8 +1188,13 @@ class ToolDeclaration(models.Model):
         PILOTED = "piloted", _("Turned into a draft pilot")
         DISMISSED = "dismissed", _("Dismissed")
 
+    # Empty for an anonymous declaration (shadow-AI amnesty): it never names the person.
     declared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tool_declarations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tool_declarations",
     )
     team = models.ForeignKey(
         Team,
@@ -1066,6 +1233,8 @@ class ToolDeclaration(models.Model):
     )
     handled_at = models.DateTimeField(_("handled"), null=True, blank=True, editable=False)
     ops_note = models.TextField(_("note from Ops"), blank=True)
+
+    objects = ToolDeclarationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -1173,3 +1342,46 @@ class PilotTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RiskRule(models.Model):
+    """One answer of the intake risk questionnaire and what the EU AI Act makes of it.
+
+    Shipped by migration (pilots.0019_risk_rules) from Regulation (EU) 2024/1689; read-only in
+    the admin. pilots.risk derives a pilot's category from the rules its lead ticked.
+    """
+
+    Category = AIActCategory
+
+    class Question(models.TextChoices):
+        PRACTICES = "practices", _("Will the tool be used to do any of these?")
+        DECISIONS = "decisions", _("Will it decide, or help people decide, about any of these?")
+        DISCLOSURE = "disclosure", _("Will it do any of these?")
+
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    question = models.CharField(_("question"), max_length=16, choices=Question)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    answer_en = models.CharField(_("answer (English)"), max_length=300)
+    answer_fr = models.CharField(_("answer (French)"), max_length=300)
+    category = models.CharField(_("EU AI Act category"), max_length=16, choices=AIActCategory)
+    article = models.CharField(_("article"), max_length=60)
+    explanation_en = models.TextField(_("explanation (English)"))
+    explanation_fr = models.TextField(_("explanation (French)"))
+
+    class Meta:
+        ordering = ["question", "position", "key"]
+        verbose_name = _("risk rule")
+        verbose_name_plural = _("risk rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=AIActCategory.values),
+                name="pilots_riskrule_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(question__in=["practices", "decisions", "disclosure"]),
+                name="pilots_riskrule_question_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article}: {self.answer_en}"

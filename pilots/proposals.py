@@ -8,6 +8,7 @@ form can show each message next to its input.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 
-from . import access, lifecycle, measures, question_keys, registry
+from . import access, lifecycle, measures, question_keys, registry, risk
 from .models import Guardrail, Membership, Participation, Pilot, Stage, SuccessMetric, Team
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ PILOT_FIELDS = (
     "data_classification",
     "data_description",
     "risk_level",
+    "risk_answers",
+    "ai_act_category",
     "planned_start",
     "planned_end",
+    "budget_cap",
     "anonymous_feedback",
     "cadence",
     "cadence_weekday",
@@ -97,6 +101,7 @@ def create_draft(
             _("Only a lead of %(team)s can propose a pilot for it.") % {"team": team.name},
             field="team",
         )
+    proposal = _assessed(proposal, None)
     _validate(team, proposal, check_tool_ceiling=check_tool_ceiling)
     with transaction.atomic():
         pilot = Pilot(team=team, lead=lead, stage=Stage.DRAFT)
@@ -147,6 +152,7 @@ def update_draft(
                     field="team",
                 )
             pilot.team = team
+        proposal = _assessed(proposal, pilot)
         _validate(pilot.team, proposal, pilot=pilot)
         before = _state(pilot)
         for name in PILOT_FIELDS:
@@ -194,6 +200,7 @@ def correct_draft(
             pilot.team = team
         if lead is not None:
             pilot.lead = lead
+        proposal = _assessed(proposal, pilot)
         _validate(pilot.team, proposal, pilot=pilot)
         before = _state(Pilot.objects.get(pk=pilot.pk))
         for name in PILOT_FIELDS:
@@ -284,6 +291,27 @@ def submit(pilot_id: int, *, actor: AbstractBaseUser, expected_stage: str):
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _assessed(proposal: Proposal, pilot: Pilot | None) -> Proposal:
+    """The proposal with its AI Act category and risk level derived from its risk answers.
+
+    Refuses a prohibited practice (pilots.risk). The category is never taken from the caller;
+    without answers in the proposal, a draft that has answers keeps its derived level.
+    """
+    fields = {k: v for k, v in proposal.fields.items() if k != "ai_act_category"}
+    if "risk_answers" not in fields:
+        if pilot is not None and pilot.risk_answers is not None:
+            fields.pop("risk_level", None)
+        return dataclasses.replace(proposal, fields=fields)
+    assessment = risk.validate(fields["risk_answers"])
+    if assessment is None:
+        fields["ai_act_category"] = ""
+    else:
+        fields["risk_answers"] = sorted(r.key for r in assessment.rules)
+        fields["ai_act_category"] = assessment.category
+        fields["risk_level"] = assessment.risk_level
+    return dataclasses.replace(proposal, fields=fields)
 
 
 def _validate(

@@ -13,11 +13,23 @@ from core.exceptions import PermissionRefused, ValidationFailed
 from core.ops import is_ops
 
 from .models import AITool
+from .transparency import REQUIRED_FACTS, validate_approval
+
+TRANSPARENCY_FIELDS = ("model_version", *REQUIRED_FACTS)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-TOOL_FIELDS = ("name", "vendor", "approval_status", "max_data_classification", "notes")
+TOOL_FIELDS = (
+    "name",
+    "vendor",
+    "approval_status",
+    "max_data_classification",
+    "notes",
+    *TRANSPARENCY_FIELDS,
+    "cost_model",
+    "cost_amount",
+)
 
 
 def save_tool(tool_id: int | None, *, actor: AbstractBaseUser, fields: dict[str, Any]) -> AITool:
@@ -35,6 +47,8 @@ def save_tool(tool_id: int | None, *, actor: AbstractBaseUser, fields: dict[str,
             before = changelog.snapshot(tool, TOOL_FIELDS)
         for name, value in fields.items():
             setattr(tool, name, value)
+        # Asked first for its own code (full_clean asks it too, for the admin's form).
+        validate_approval(tool)
         try:
             tool.full_clean()
         except ValidationError as e:

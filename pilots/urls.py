@@ -17,5 +17,14 @@ urlpatterns = [
         name="pilot_save_as_template",
     ),
     path("tools/", views.tool_registry, name="tool_registry"),
+    path("tools/<int:pk>/", views.tool_detail, name="tool_detail"),
     path("tools/declare/", views.tool_declare, name="tool_declare"),
+    # Its own path, so the request log can leave it out (feedback.log_filters).
+    path(
+        "tools/declare/anonymous/",
+        views.tool_declare,
+        {"anonymous": True},
+        name="tool_declare_anonymous",
+    ),
+    path("tools/declarations/", views.declaration_counts, name="declaration_counts"),
 ]

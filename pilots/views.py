@@ -34,6 +34,7 @@ from . import (
     proposals,
     question_keys,
     similar,
+    transparency,
 )
 from .forms import (
     DeclarationForm,
@@ -519,23 +520,62 @@ def tool_registry(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def tool_declare(request: HttpRequest) -> HttpResponse:
+def declaration_counts(request: HttpRequest) -> HttpResponse:
+    """Ops: how many people declared each tool, per team, above the amnesty threshold."""
+    if not is_ops(request.user):
+        return _refused(request, PermissionRefused(_("Only Ops see declaration counts.")))
+    return render(
+        request,
+        "tools/declaration_counts.html",
+        {
+            "tools": declarations.counts_by_tool_and_team(),
+            "threshold": declarations.amnesty_threshold(),
+        },
+    )
+
+
+@login_required
+def tool_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One tool in plain words: who makes it, where data goes, who owns what (everyone)."""
+    tool = get_object_or_404(AITool, pk=pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "tools/detail.html",
+        {
+            "tool": tool,
+            "facts": transparency.plain_words(tool),
+            "incomplete": bool(transparency.missing_facts(tool)),
+            "recheck_due_on": transparency.recheck_due_on(tool),
+            "recheck_due": transparency.is_recheck_due(tool, today),
+            "is_ops": is_ops(request.user),
+        },
+    )
+
+
+@login_required
+def tool_declare(request: HttpRequest, *, anonymous: bool = False) -> HttpResponse:
+    """Declare a tool; at /tools/declare/anonymous/ without a name (and no log line)."""
     teams = Team.objects.filter(memberships__user=request.user).distinct()
-    form = DeclarationForm(request.POST or None, teams=teams)
+    form = DeclarationForm(request.POST or None, teams=teams, anonymous=anonymous)
     if request.method == "POST" and form.is_valid():
         try:
-            declarations.declare(user=request.user, **form.cleaned_data)
+            declarations.declare(user=request.user, anonymous=anonymous, **form.cleaned_data)
         except ValidationFailed as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
         else:
             messages.success(
-                request, _("Thank you: Ops now know about this tool and will get back to you.")
+                request,
+                _("Thank you: Ops now know about this tool, without knowing who told them.")
+                if anonymous
+                else _("Thank you: Ops now know about this tool and will get back to you."),
             )
-            return redirect("tool_declare")
+            return redirect("tool_declare_anonymous" if anonymous else "tool_declare")
     return render(
         request,
         "tools/declare.html",
         {
+            "anonymous": anonymous,
             "form": form,
             "error_list": _error_summary(form, []) if form.is_bound else [],
             "declarations": list(declarations.declarations_of(request.user)[:HOME_LIST]),

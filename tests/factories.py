@@ -87,6 +87,22 @@ class AIToolFactory(factory.django.DjangoModelFactory):
     approval_status = AITool.ApprovalStatus.UNDER_EVALUATION
     max_data_classification = "confidential"
 
+    class Params:
+        # Every transparency fact an approved tool needs, checked today.
+        transparent = factory.Trait(
+            model_name="Acme-LM",
+            model_version="2.1",
+            data_processed_in="EU (Ireland)",
+            data_stored_in="EU (Ireland)",
+            vendor_retention="30 days, then deleted",
+            trains_on_customer_data="no",
+            output_ownership="The customer owns all outputs",
+            model_card_url="https://vendor.example/model-card",
+            dpa_url="https://vendor.example/dpa",
+            security_docs_url="https://vendor.example/security",
+            transparency_checked_on=factory.LazyFunction(timezone.localdate),
+        )
+
 
 class PilotFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -82,7 +82,8 @@ def draft_input(world, **extra) -> dict:
 TOOL = {
     "name": "New",
     "vendor": "V",
-    "approval_status": "approved",
+    # Approving needs the transparency facts (tests/pilots/test_transparency.py).
+    "approval_status": "under_evaluation",
     "max_data_classification": "internal",
 }
 

@@ -26,7 +26,8 @@ STUBS = {
     "make": (
         'echo "$1 CI=$CI LEG=$AIOPS_TEST_LEG DATABASE_URL=$DATABASE_URL'
         ' BROKER=$CELERY_BROKER_URL" >> "$STATE/make_env"\n'
-        'if test -n "$AIOPS_TEST_LEG" && grep -qx "$AIOPS_TEST_LEG" "$STATE/failing_legs" 2>/dev/null;'
+        'if test -n "$AIOPS_TEST_LEG"'
+        ' && grep -qx "$AIOPS_TEST_LEG" "$STATE/failing_legs" 2>/dev/null;'
         ' then echo "$AIOPS_TEST_LEG leg: 1 failed"; exit 1; fi'
     ),
 }

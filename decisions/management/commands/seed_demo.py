@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.ops import OPS_GROUP
 from feedback.anonymity import anonymity_threshold
-from pilots.demo import DEMO_PASSWORD, PEOPLE, TEAMS, TOOLS
+from pilots.demo import DEMO_PASSWORD, PEOPLE, TEAMS, TOOL_FACTS, TOOLS
 from pilots.models import AITool, Membership, Team
 
 
@@ -44,6 +44,9 @@ class Command(BaseCommand):
                     "approval_status": status,
                     "max_data_classification": classification,
                     "notes": notes,
+                    **TOOL_FACTS.get(name, {}),
+                    # Checked when the demo is seeded, so it is not due for a re-check.
+                    "transparency_checked_on": timezone.localdate() if name in TOOL_FACTS else None,
                 },
             )
         users = self._people(teams)
