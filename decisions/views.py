@@ -251,7 +251,8 @@ def pilot_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # A standard in force shows what it is approved for (two queries, for standards only).
         "approved_use": (
             ApprovedUse.objects.current().filter(pilot=pilot).prefetch_related("teams").first()
-            if pilot.stage in (Stage.APPROVED, Stage.PAUSED)
+            if pilot.stage == Stage.APPROVED
+            or (pilot.stage == Stage.PAUSED and pilot.paused_from == Stage.APPROVED)
             else None
         ),
         "can_edit": can_edit,

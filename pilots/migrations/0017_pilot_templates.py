@@ -7,6 +7,15 @@ from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
+class TrigramExtensionOnPostgreSQL(TrigramExtension):
+    """pg_trgm on PostgreSQL, nothing elsewhere, both ways (Django's own operation checks the
+    database only going forwards: unapplying it on SQLite asked SQLite for pg_extension)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -16,8 +25,8 @@ class Migration(migrations.Migration):
 
     operations = [
         # Duplicate detection (pilots/similar.py) compares problem statements by trigrams on
-        # PostgreSQL; the operation does nothing on another database (SQLite).
-        TrigramExtension(),
+        # PostgreSQL; the operation does nothing on another database (SQLite), either way.
+        TrigramExtensionOnPostgreSQL(),
         migrations.CreateModel(
             name='PilotTemplate',
             fields=[

@@ -116,6 +116,7 @@ def test_the_ops_home_pays_the_same_queries_at_10_and_200_running_pilots(
 
 
 # The home's own queries, plus four for the review queue (pilots, metrics, recent rounds,
-# open breach counts), two for the leads' requests for a decision (list, count) and one for the
-# standards due for re-certification.
-OPS_HOME_QUERIES = 22
+# open breach counts), two for the leads' requests for a decision (list, count), one for the
+# standards due for re-certification, and three for the AI tools to check again, the open
+# incidents and the pilots over their budget.
+OPS_HOME_QUERIES = 25

@@ -347,7 +347,10 @@ def admin_snapshot(client, urls: list[str]) -> dict[str, str]:
     pages = {}
     for url in urls:
         response = client.get(url)
-        text = response.content.decode() if response.status_code == 200 else ""
+        body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        )  # exports (the audit log, the incident register) are streamed
+        text = body.decode() if response.status_code == 200 else ""
         pages[url] = f"{response.status_code} " + CSRF_VALUE.sub(r'\1"', text)
     return pages
 
