@@ -88,7 +88,8 @@ def coverage(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def champion_home(request: HttpRequest) -> HttpResponse:
     # Queries: the championed teams, then one each for pilots, breaches, declarations, waiting
-    # requests, the charter version, its coverage (two) and trainings — whatever their number.
+    # requests, the charter version, its coverage (two), trainings and (in the template, from
+    # incidents) the open incidents — whatever their number.
     found = champions.home(request.user)
     if not found.teams:
         return _refused(request, _("This page is for AI champions; Ops name them per team."))
