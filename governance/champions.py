@@ -155,7 +155,8 @@ class Home:
 def home(user) -> Home:
     """What a champion watches in their teams; empty for someone who champions no team.
 
-    Declarations are shown by tool, use and status, never by who declared.
+    Named declarations are shown by tool, use and status, never by who declared; anonymous
+    ones (including those the champion relayed) are not listed.
     """
     teams = list(access.championed_teams(user).order_by("name"))
     if not teams:
@@ -176,7 +177,10 @@ def home(user) -> Home:
             .order_by("-pk")
         ),
         declarations=list(
-            ToolDeclaration.objects.filter(team__in=teams)
+            # Named ones only: an anonymous declaration is never listed one by one (its use
+            # and its place in the list could point at someone); it shows in Ops' counts.
+            ToolDeclaration.objects.named()
+            .filter(team__in=teams)
             .only("tool_name", "used_for", "status", "created_at", "team")
             .order_by("-created_at")[:50]
         ),

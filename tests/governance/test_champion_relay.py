@@ -48,6 +48,8 @@ def test_a_relayed_declaration_names_nobody_and_counts_for_the_tool_and_team(cli
     assert not ToolDeclaration.objects.named().filter(pk=relayed.pk).exists()
     assert not declarations.declarations_of(champion).exists()
     assert not ChangeRecord.objects.filter(actor=champion).exists()
+    home = client.get(reverse("champion_home")).content.decode()
+    assert "transcribing customer calls" not in home  # anonymous: never listed one by one
     assert declarations.counts_by_tool_and_team() == [
         {"tool": "Whisper", "total": 3, "teams": [{"team": "Support", "count": 3}], "hidden": 0}
     ]
