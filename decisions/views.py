@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops
 from feedback.models import FeedbackRound, Prompt, response_rate_sql
+from governance import champions
 from incidents.models import Incident
 from pilots import access, costs, history, lifecycle, proposals, review_sla, risk
 from pilots.forms import PortfolioFilterForm
@@ -361,6 +362,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "total": sum(counts.values()),
     }
     context.update(evidence.portfolio_context(qs))
+    context["champions_by_team"] = champions.per_team_summary(qs)
     return render(request, "pilots/portfolio.html", context)
 
 

@@ -10,7 +10,9 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import changelog
@@ -153,7 +155,8 @@ class Home:
 def home(user) -> Home:
     """What a champion watches in their teams; empty for someone who champions no team.
 
-    Declarations are shown by tool, use and status, never by who declared.
+    Named declarations are shown by tool, use and status, never by who declared; anonymous
+    ones (including those the champion relayed) are not listed.
     """
     teams = list(access.championed_teams(user).order_by("name"))
     if not teams:
@@ -174,7 +177,10 @@ def home(user) -> Home:
             .order_by("-pk")
         ),
         declarations=list(
-            ToolDeclaration.objects.filter(team__in=teams)
+            # Named ones only: an anonymous declaration is never listed one by one (its use
+            # and its place in the list could point at someone); it shows in Ops' counts.
+            ToolDeclaration.objects.named()
+            .filter(team__in=teams)
             .only("tool_name", "used_for", "status", "created_at", "team")
             .order_by("-created_at")[:50]
         ),
@@ -188,3 +194,65 @@ def home(user) -> Home:
         coverage=[team for team in coverage if team.acknowledged < team.participants],
         trainings=list(TrainingSession.objects.filter(team__in=teams).select_related("team")[:20]),
     )
+
+
+# How far back the portfolio counts a team's training sessions.
+SESSIONS_WINDOW_DAYS = 365
+
+
+@dataclass
+class TeamSummary:
+    team: Team
+    champions: list[str]
+    recent_sessions: int
+    last_session: datetime.date | None
+
+
+def per_team_summary(pilots) -> list[TeamSummary]:
+    """Champions and training sessions of the teams of `pilots` (a queryset of visible pilots),
+    for the portfolio: teams with a champion or a session only.
+
+    Two queries whatever the numbers: the teams with their session count over the last
+    SESSIONS_WINDOW_DAYS and last session date (subqueries), then their champions' names.
+    """
+    since = timezone.localdate() - datetime.timedelta(days=SESSIONS_WINDOW_DAYS)
+    sessions = TrainingSession.objects.filter(team=OuterRef("pk")).order_by()
+    teams = list(
+        Team.objects.filter(pk__in=pilots.order_by().values("team_id"))
+        .annotate(
+            has_champion=Exists(TeamChampion.objects.filter(team=OuterRef("pk"))),
+            recent_sessions=Coalesce(
+                Subquery(
+                    sessions.filter(held_on__gte=since)
+                    .values("team")
+                    .annotate(n=Count("pk"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            last_session=Subquery(sessions.order_by("-held_on").values("held_on")[:1]),
+        )
+        .filter(Q(has_champion=True) | Q(last_session__isnull=False))
+        .order_by("name")
+    )
+    if not teams:
+        return []
+    names: dict[int, list[str]] = {}
+    for champion in (
+        TeamChampion.objects.filter(team__in=teams)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user__username")
+    ):
+        names.setdefault(champion.team_id, []).append(
+            champion.user.get_full_name() or champion.user.get_username()
+        )
+    return [
+        TeamSummary(
+            team=team,
+            champions=names.get(team.pk, []),
+            recent_sessions=team.recent_sessions,
+            last_session=team.last_session,
+        )
+        for team in teams
+    ]

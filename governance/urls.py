@@ -6,5 +6,6 @@ urlpatterns = [
     path("charter/coverage/", views.coverage, name="charter_coverage"),
     path("charter/<int:pk>/", views.acknowledge, name="charter_acknowledge"),
     path("champion/", views.champion_home, name="champion_home"),
+    path("champion/relay/", views.champion_relay, name="champion_relay"),
     path("champion/coverage/", views.champion_coverage, name="champion_coverage"),
 ]

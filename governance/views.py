@@ -10,12 +10,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from core.exceptions import ValidationFailed
-from pilots import access
+from core.exceptions import PermissionRefused, ValidationFailed
+from pilots import access, declarations
 from pilots.models import Pilot
 
 from . import champions, charter, text
-from .forms import TrainingForm
+from .forms import RelayForm, TrainingForm
 
 
 def _refused(request: HttpRequest, message: str) -> HttpResponse:
@@ -88,7 +88,8 @@ def coverage(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def champion_home(request: HttpRequest) -> HttpResponse:
     # Queries: the championed teams, then one each for pilots, breaches, declarations, waiting
-    # requests, the charter version, its coverage (two) and trainings — whatever their number.
+    # requests, the charter version, its coverage (two), trainings and (in the template, from
+    # incidents) the open incidents — whatever their number.
     found = champions.home(request.user)
     if not found.teams:
         return _refused(request, _("This page is for AI champions; Ops name them per team."))
@@ -113,6 +114,42 @@ def champion_home(request: HttpRequest) -> HttpResponse:
         request,
         "governance/champion_home.html",
         {"home": found, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def champion_relay(request: HttpRequest) -> HttpResponse:
+    teams = list(access.championed_teams(request.user).order_by("name"))
+    if not teams:
+        return _refused(request, _("This page is for AI champions; Ops name them per team."))
+    form = RelayForm(request.POST or None, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            declarations.relay(
+                data["team"],
+                champion=request.user,
+                tool_name=data["tool_name"],
+                vendor=data["vendor"],
+                used_for=data["used_for"],
+                data_classification=data["data_classification"],
+            )
+        except PermissionRefused as e:
+            return _refused(request, str(e))
+        except ValidationFailed as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+        else:
+            messages.success(
+                request,
+                _("Declaration relayed. It names nobody, neither the person nor you."),
+            )
+            return redirect("champion_home")
+    return render(
+        request,
+        "governance/champion_relay.html",
+        {"form": form},
         status=400 if form.errors else 200,
     )
 

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core import changelog, followups
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.ops import is_ops
-from pilots.models import AITool, GuardrailBreach, Pilot
+from pilots.models import AITool, GuardrailBreach, Pilot, ToolDeclaration
 
 from .models import EXPOSURE_KIND, Incident, Triage
 
@@ -173,3 +174,25 @@ def register_rows(incidents) -> Iterator[list[str]]:
             incident.description,
             " ".join(str(b.pk) for b in incident.breaches.all()),
         ]
+
+
+def open_for_teams(teams) -> list[Incident]:
+    """Incidents not closed about the teams' pilots or the tools they use (piloted or declared).
+
+    One query. What a champion watches: kind, severity, status, subject and day, never the
+    reporter nor the description (free text can say who wrote it), so the rows load neither.
+    """
+    team_ids = [getattr(team, "pk", team) for team in teams]
+    if not team_ids:
+        return []
+    used_tools = Pilot.objects.filter(team__in=team_ids).values("tool_id")
+    declared_tools = ToolDeclaration.objects.filter(team__in=team_ids, tool__isnull=False).values(
+        "tool_id"
+    )
+    return list(
+        Incident.objects.open()
+        .filter(Q(pilot__team__in=team_ids) | Q(tool__in=used_tools) | Q(tool__in=declared_tools))
+        .select_related("pilot", "tool")
+        .only("kind", "severity", "status", "reported_on", "pilot__title", "tool__name")
+        .order_by("-reported_on", "status", "pk")
+    )

@@ -266,6 +266,14 @@ def may_record_training(user, team: Team | int) -> bool:
     return _signed_in(user) and (is_ops(user) or is_champion_of(user, team))
 
 
+def may_relay_declaration(user, team: Team | int) -> bool:
+    """Tell whether a user may relay an anonymous tool declaration for a team: its champions.
+
+    Not Ops: the amnesty is for people who would rather not tell Ops themselves.
+    """
+    return is_champion_of(user, team)
+
+
 def may_see_champion_coverage(user) -> bool:
     """Tell whether a user may see which teams lack a champion: Ops."""
     return _signed_in(user) and is_ops(user)

@@ -90,6 +90,34 @@ def declare(
     return declaration
 
 
+def relay(
+    team: Team,
+    *,
+    champion: AbstractBaseUser,
+    tool_name: str,
+    used_for: str,
+    data_classification: str,
+    vendor: str = "",
+) -> ToolDeclaration:
+    """Record, as one of `team`'s champions, an anonymous declaration for someone in the team.
+
+    The row is an ordinary anonymous declaration: no declarer (not the champion either), the
+    team, the day. It carries no "relayed" mark and no change record names the champion: in a
+    team with one champion, either would tell Ops that the person is someone who talked to them.
+    """
+    if not access.may_relay_declaration(champion, team):
+        raise PermissionRefused(_("Only the team's AI champions relay declarations for it."))
+    return declare(
+        user=champion,
+        team=team,
+        anonymous=True,
+        tool_name=tool_name,
+        used_for=used_for,
+        data_classification=data_classification,
+        vendor=vendor,
+    )
+
+
 def register_tool(declaration_id: int, *, actor: AbstractBaseUser) -> AITool:
     """Turn a new declaration into a registered tool (under evaluation), or link the known one."""
     _require_ops(actor)

@@ -7,12 +7,13 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.models import ChangeRecord
 from governance import champions
 from governance.models import TeamChampion, TrainingSession
-from pilots.models import DecisionRequest, GuardrailBreach, ToolDeclaration
+from pilots.models import DecisionRequest, GuardrailBreach, Pilot, ToolDeclaration
 from tests.factories import (
     CharterVersionFactory,
     GuardrailFactory,
@@ -186,3 +187,26 @@ def test_only_ops_see_the_champion_coverage_page(client):
     assert client.get(reverse("champion_coverage")).status_code == 403
     client.force_login(OpsUserFactory())
     assert client.get(reverse("champion_coverage")).status_code == 200
+
+
+def test_the_portfolio_shows_champions_and_recent_sessions_per_team(client):
+    support = TeamFactory(name="Support")
+    named(support, member(support, first_name="Ada", last_name="Lovelace"))
+    today = timezone.localdate()
+    for days in (10, 100, 400):  # the last one is older than 12 months
+        TrainingSession.objects.create(
+            team=support, topic="x", held_on=today - datetime.timedelta(days=days), attendees=4
+        )
+    quiet = TeamFactory(name="Quiet")  # a pilot, no champion, no session: not listed
+    hidden = TeamFactory(name="Hidden")  # a champion, but no pilot the viewer sees
+    named(hidden)
+    for team in (support, quiet, hidden):
+        PilotFactory(team=team, stage="pilot")
+    summary = champions.per_team_summary(Pilot.objects.exclude(team=hidden))
+    assert [(s.team.name, s.champions, s.recent_sessions) for s in summary] == [
+        ("Support", ["Ada Lovelace"], 2)
+    ]
+    assert summary[0].last_session == today - datetime.timedelta(days=10)
+    client.force_login(OpsUserFactory())
+    page = client.get(reverse("portfolio")).content.decode()
+    assert "AI champions and training, by team" in page and "Ada Lovelace" in page

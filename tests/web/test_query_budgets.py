@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from feedback.models import FeedbackRound, Prompt
 from feedback.tokens import make_token
+from governance.models import TeamChampion, TrainingSession
 from pilots.models import (
     ACTIVE_STAGES,
     Guardrail,
@@ -21,7 +22,7 @@ from pilots.models import (
     StageChange,
     SuccessMetric,
 )
-from tests.factories import AIToolFactory, QuestionnaireFactory, TeamFactory
+from tests.factories import AIToolFactory, QuestionnaireFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,18 @@ def populate(n: int, *, team, lead, participant) -> list[Pilot]:
     GuardrailBreach.objects.bulk_create(
         GuardrailBreach(guardrail=by_pilot[p.pk], pilot=p) for p in active
     )
+    # Each team has a champion and n // 10 training sessions (the portfolio's champions block).
+    for t in (team, other_team):
+        TeamChampion.objects.create(team=t, user=UserFactory(), duties="d", hours_per_month=4)
+    TrainingSession.objects.bulk_create(
+        TrainingSession(
+            team=team if i % 2 else other_team,
+            topic="t",
+            held_on=today - datetime.timedelta(days=i),
+            attendees=5,
+        )
+        for i in range(n // 10)
+    )
     return pilots
 
 
@@ -122,7 +135,8 @@ def pilots(request, team, lead, participant):
 # - Lead home: + the same for the lead, and the promotion gates of at most HOME_PILOTS
 #   pilots (a few queries each), so the budget holds however many pilots there are.
 # - Portfolio: + counts per stage, the cards, the evidence figures (pilots, participants,
-#   results, stage history), the filter choices (teams, tools).
+#   results, stage history), the filter choices (teams, tools), the champions block (teams with
+#   their sessions, champions).
 # - Pilot page: + the pilot, rounds, metrics, guardrails, participants, stage changes, and
 #   the evidence section (rounds, metrics, breaches, participants, guardrail checks),
 #   whether the viewer watches it (the watch button), and the history: its change records,
@@ -132,8 +146,8 @@ BUDGETS = {
     ("home", "ops"): 25,
     ("home", "lead"): 23,
     ("home", "participant"): 8,
-    ("portfolio", "ops"): 12,
-    ("portfolio", "lead"): 12,
+    ("portfolio", "ops"): 14,
+    ("portfolio", "lead"): 14,
     ("detail", "lead"): 22,
 }
 
