@@ -53,8 +53,13 @@ from django.db.models import (
     CharField,
     Count,
     F,
+    FloatField,
+    Max,
+    Min,
     OuterRef,
+    Q,
     Subquery,
+    Sum,
     Value,
     When,
     Window,
@@ -65,15 +70,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from feedback import stats
-from feedback.models import FeedbackRound
+from feedback.models import FeedbackRound, RoundQuestionSummary
 from feedback.results import (
     INCIDENT_KIND_KEY,
-    QuestionEntry,
     localized_incidents,
     localized_result,
     question_words,
     summary_of,
-    summary_of_entry,
 )
 from pilots.breach_text import OUTCOME_LABELS
 from pilots.lifecycle import GateResult, GateStatus
@@ -833,11 +836,77 @@ def _month_ends(
     return list(reversed(points))
 
 
+def pooled_summaries(pilot_ids, key: str) -> dict[int, tuple[stats.Summary, int]]:
+    """Each pilot's question `key` pooled over its last RECENT_ROUNDS answered rounds, in SQL.
+
+    One query, a row per pilot with a figure: what `stats.pool` and `stats.effective_n` give
+    for the rounds' shown summaries (feedback.RoundQuestionSummary rows, written at close from
+    the stored results), as sums grouped by pilot: Σn, Σn·m, Σ((n − 1)·s² + n·m²) and max n,
+    and the pooled grid (`stats.Grid.combine`). The pooled sum of squares is then
+    Σ((n − 1)·s² + n·m²) − N·m̄², the same figure as the pooled deviations (up to rounding).
+    """
+    recent = (
+        FeedbackRound.objects.answered()
+        .filter(pilot_id__in=pilot_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
+            )
+        )
+        .filter(rank__lte=RECENT_ROUNDS)
+        .values("pk")
+    )
+    sd = Coalesce(F("sd"), Value(0.0), output_field=FloatField())
+    rows = (
+        RoundQuestionSummary.objects.filter(key=key, round__in=recent)
+        .values("round__pilot_id")
+        .annotate(
+            total=Sum("n"),
+            sum_x=Sum(F("n") * F("mean"), output_field=FloatField()),
+            sum_xx=Sum(
+                (F("n") - 1) * sd * sd + F("n") * F("mean") * F("mean"), output_field=FloatField()
+            ),
+            n_eff=Max("n"),
+            means=Count("pk", filter=Q(proportion=False)),
+            grids=Count("pk", filter=Q(step__isnull=False)),
+            coarsest=Max("step"),
+            open_low=Count("pk", filter=Q(step__isnull=False, min_value__isnull=True)),
+            low=Min("min_value"),
+            open_high=Count("pk", filter=Q(step__isnull=False, max_value__isnull=True)),
+            high=Max("max_value"),
+            counted=Count("pk", filter=Q(counts=True)),
+        )
+        .order_by()
+    )
+    pooled = {}
+    for row in rows:
+        total = row["total"]
+        mean = row["sum_x"] / total
+        grid = (
+            stats.Grid(
+                step=row["coarsest"],
+                minimum=None if row["open_low"] else row["low"],
+                maximum=None if row["open_high"] else row["high"],
+                counts=row["counted"] > 0,
+            )
+            if row["grids"]
+            else None
+        )
+        spread = None
+        if total >= 2:
+            squares = row["sum_xx"] - total * mean * mean
+            spread = math.sqrt(max(squares, 0.0) / (total - 1))
+        summary = stats.Summary(total, mean, spread, row["means"] == 0, grid)
+        pooled[row["round__pilot_id"]] = (summary, row["n_eff"])
+    return pooled
+
+
 def portfolio_context(pilots) -> dict:
     """Context for templates/pilots/_portfolio_evidence.html on the portfolio.
 
-    Four queries whatever the number of pilots: the pilots, their participant counts, the last
-    RECENT_ROUNDS closed rounds of each (a window function), their stage changes.
+    Four queries whatever the number of pilots: the pilots, their participant counts, their
+    minutes saved pooled over their last RECENT_ROUNDS answered rounds (`pooled_summaries`),
+    their stage at each month end.
     """
     rows = list(pilots.order_by().values("pk", "stage", "cadence", "created_at", "team__name"))
     ids = [r["pk"] for r in rows]
@@ -848,35 +917,16 @@ def portfolio_context(pilots) -> dict:
         .order_by()
         .values_list("pilot_id", "c")
     )
-    # Only the minutes-saved entry of each round's results is read (QuestionEntry), not the
-    # whole document: decoding every round's results was most of this page's time.
-    recent = (
-        FeedbackRound.objects.answered()
-        .filter(pilot_id__in=ids)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
-            ),
-            minutes=QuestionEntry(MINUTES_KEY),
-        )
-        .filter(rank__lte=RECENT_ROUNDS)
-        .values_list("pilot_id", "minutes")
-    )
-    minutes: dict[int, list[stats.Summary]] = {}
-    for pilot_id, entry in recent:
-        summary = summary_of_entry(entry)
-        if summary:
-            minutes.setdefault(pilot_id, []).append(summary)
+    minutes = pooled_summaries(ids, MINUTES_KEY)
 
     by_stage: dict[str, list] = {}
     by_team: dict[str, list] = {}
     for row in rows:
-        summaries = minutes.get(row["pk"], [])
-        pooled = stats.pool(summaries)
-        if pooled.mean is None:
+        if row["pk"] not in minutes:
             continue
+        pooled, n_eff = minutes[row["pk"]]
         scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
-        interval = stats.interval(pooled, n_eff=stats.effective_n(summaries))
+        interval = stats.interval(pooled, n_eff=n_eff)
         item = (
             pooled.mean * scale,
             stats.Interval(interval.low * scale, interval.high * scale) if interval else None,
