@@ -49,22 +49,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import (
-    Case,
     CharField,
     Count,
     F,
     FloatField,
     Max,
     Min,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
-    When,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, Concat, LPad, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -906,7 +902,7 @@ def portfolio_context(pilots) -> dict:
 
     Four queries whatever the number of pilots: the pilots, their participant counts, their
     minutes saved pooled over their last RECENT_ROUNDS answered rounds (`pooled_summaries`),
-    their stage at each month end.
+    their first move and last move by each month end (grouped by pilot).
     """
     rows = list(pilots.order_by().values("pk", "stage", "cadence", "created_at", "team__name"))
     ids = [r["pk"] for r in rows]
@@ -956,30 +952,50 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-    # Each pilot's stage at the end of each month, in SQL (one query, a row per pilot): the
-    # last move made by then, else the stage its first move left, else the stage it is in.
-    first_source = StageChange.objects.filter(pilot=OuterRef("pk")).order_by("created_at", "pk")
-    columns = {}
-    for i, (_label, at) in enumerate(points):
-        last_move = StageChange.objects.filter(pilot=OuterRef("pk"), created_at__lte=at).order_by(
-            "-created_at", "-pk"
-        )
-        columns[f"at_{i}"] = Case(
-            When(created_at__gt=at, then=Value(None)),
-            default=Coalesce(
-                Subquery(last_move.values("to_stage")[:1]),
-                Subquery(first_source.values("from_stage")[:1]),
-                F("stage"),
-            ),
+
+    # Each pilot's stage at the end of each month: the last move made by then, else the stage
+    # its first move left, else the stage it is in (none before it was created). One grouped
+    # query over the moves, a row per pilot that moved: the first move and the last one by each
+    # month end, each read as the greatest (least) "instant|id|stage" key. Instants are
+    # compared as text: ISO order in UTC on both databases (PostgreSQL's session is UTC).
+    def move_key(stage_field: str):
+        return Concat(
+            Cast("created_at", CharField()),
+            Value("|"),
+            LPad(Cast("pk", CharField()), 20, Value("0")),
+            Value("|"),
+            F(stage_field),
             output_field=CharField(),
         )
+
+    moves = {
+        row.pop("pilot_id"): row
+        for row in StageChange.objects.filter(pilot_id__in=ids)
+        .values("pilot_id")
+        .annotate(
+            first=Min(move_key("from_stage")),
+            **{
+                f"at_{i}": Max(move_key("to_stage"), filter=Q(created_at__lte=at))
+                for i, (_label, at) in enumerate(points)
+            },
+        )
+        .order_by()
+    }
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
-    for stages in (
-        Pilot.objects.filter(pk__in=ids).annotate(**columns).values_list(*columns).order_by()
-    ):
-        for (label, _at), stage in zip(points, stages, strict=True):
-            if stage is not None:
-                counts[label][stage] += 1
+    for row in rows:
+        moved = moves.get(row["pk"], {})
+        first = moved.get("first")
+        for i, (label, at) in enumerate(points):
+            if row["created_at"] > at:
+                continue
+            last = moved.get(f"at_{i}")
+            if last:
+                stage = last.rsplit("|", 1)[1]
+            elif first:
+                stage = first.rsplit("|", 1)[1]
+            else:
+                stage = row["stage"]
+            counts[label][stage] += 1
     stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
     from . import charts
 

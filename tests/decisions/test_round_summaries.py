@@ -7,18 +7,21 @@ stored results as before (stats.pool over each pilot's last three answered round
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import statistics
 
 import pytest
+import time_machine
 from django.apps import apps
+from django.utils import timezone
 
 from decisions import evidence
 from decisions.evidence import MINUTES_KEY, PERIODS_PER_MONTH, RECENT_ROUNDS
 from feedback import answering, scheduling, stats
 from feedback.models import FeedbackRound, RoundQuestionSummary
 from feedback.results import summary_of
-from pilots.models import Pilot
+from pilots.models import Pilot, StageChange
 from tests.decisions.evidence_support import add_round, scores
 from tests.factories import ParticipationFactory, PilotFactory, TeamFactory, UserFactory
 from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pulse_round
@@ -174,3 +177,32 @@ def test_the_portfolio_hours_are_the_figures_pooled_from_the_stored_results(sett
         assert got[team] == pytest.approx(figures, rel=1e-9)
     [pilot_stage] = context["hours_by_stage"]
     assert pilot_stage["hours"] == pytest.approx(sum(f[0] for f in expected.values()), rel=1e-9)
+
+
+def test_the_stage_history_takes_the_latest_move_by_instant_then_by_id():
+    start = timezone.make_aware(datetime.datetime(2026, 3, 10, 12))
+    with time_machine.travel(start, tick=False):
+        pilot = PilotFactory(stage="pilot")
+    moved = timezone.make_aware(datetime.datetime(2026, 4, 2, 9, 0, 0))
+    for action, source, target, at in (
+        # Same instant: the later row is the later move.
+        ("submit", "draft", "proposed", moved),
+        ("approve", "proposed", "sandbox", moved),
+        # A fraction of a second later in May, then a whole second later: order by instant.
+        ("promote", "sandbox", "pilot", moved + datetime.timedelta(days=30, seconds=1)),
+        ("pause", "pilot", "paused", moved + datetime.timedelta(days=30, microseconds=5)),
+    ):
+        StageChange.objects.create(
+            pilot=pilot, action=action, from_stage=source, to_stage=target, created_at=at
+        )
+    with time_machine.travel(start + datetime.timedelta(days=60), tick=False):
+        history = evidence.portfolio_context(Pilot.objects.all())["stage_history"]
+    assert history["months"][-4:] == [datetime.date(2026, m, 1) for m in (2, 3, 4, 5)]
+    counts = {s["key"]: s["counts"][-4:] for s in history["stages"]}
+    # February: not created yet; March: the stage its first move left; April: the later of
+    # two moves at one instant; May: the move a second later, not the one 5 µs later.
+    assert counts == {
+        "draft": [0, 1, 0, 0],
+        "sandbox": [0, 0, 1, 0],
+        "pilot": [0, 0, 0, 1],
+    }
