@@ -905,7 +905,9 @@ def portfolio_context(pilots) -> dict:
     their first move and last move by each month end (grouped by pilot).
     """
     rows = list(pilots.order_by().values("pk", "stage", "cadence", "created_at", "team__name"))
-    ids = [r["pk"] for r in rows]
+    # The same pilots as a subquery, not a list of ids: a thousand parameters cost more to
+    # bind and send than the database takes to select them again.
+    ids = pilots.order_by().values("pk")
     participants = dict(
         Participation.objects.filter(pilot_id__in=ids)
         .values("pilot_id")
