@@ -154,7 +154,7 @@ def time_copy() -> tuple[float, int]:
     )
     prompt_type = ContentType.objects.get_for_model(Prompt).pk
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE core_delivery, feedback_prompt")
+        cursor.execute("TRUNCATE core_delivery, feedback_prompt CASCADE")
         cursor.execute("ANALYZE feedback_prompt")
         cursor.execute("ANALYZE core_delivery")
     now = timezone.now()

@@ -67,6 +67,7 @@ def build(count: int, start: int, results: dict) -> None:
     from django.utils import timezone
 
     from feedback.models import FeedbackRound, Questionnaire
+    from feedback.results import store_summaries
     from pilots.models import AITool, Participation, Pilot, StageChange, Team
 
     user_model = get_user_model()
@@ -129,6 +130,8 @@ def build(count: int, start: int, results: dict) -> None:
                 )
             )
     FeedbackRound.objects.bulk_create(rounds)
+    # The question summary rows close_round writes with the results.
+    store_summaries(rounds)
     changes = []
     for i, p in enumerate(pilots):
         path = PATHS[p.stage]

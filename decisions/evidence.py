@@ -49,31 +49,30 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import (
-    Case,
     CharField,
     Count,
     F,
-    OuterRef,
-    Subquery,
+    FloatField,
+    Max,
+    Min,
+    Q,
+    Sum,
     Value,
-    When,
     Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Cast, Coalesce, Concat, LPad, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from feedback import stats
-from feedback.models import FeedbackRound
+from feedback.models import FeedbackRound, RoundQuestionSummary
 from feedback.results import (
     INCIDENT_KIND_KEY,
-    QuestionEntry,
     localized_incidents,
     localized_result,
     question_words,
     summary_of,
-    summary_of_entry,
 )
 from pilots import costs
 from pilots.breach_text import OUTCOME_LABELS
@@ -834,11 +833,77 @@ def _month_ends(
     return list(reversed(points))
 
 
+def pooled_summaries(pilot_ids, key: str) -> dict[int, tuple[stats.Summary, int]]:
+    """Each pilot's question `key` pooled over its last RECENT_ROUNDS answered rounds, in SQL.
+
+    One query, a row per pilot with a figure: what `stats.pool` and `stats.effective_n` give
+    for the rounds' shown summaries (feedback.RoundQuestionSummary rows, written at close from
+    the stored results), as sums grouped by pilot: Σn, Σn·m, Σ((n − 1)·s² + n·m²) and max n,
+    and the pooled grid (`stats.Grid.combine`). The pooled sum of squares is then
+    Σ((n − 1)·s² + n·m²) − N·m̄², the same figure as the pooled deviations (up to rounding).
+    """
+    recent = (
+        FeedbackRound.objects.answered()
+        .filter(pilot_id__in=pilot_ids)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
+            )
+        )
+        .filter(rank__lte=RECENT_ROUNDS)
+        .values("pk")
+    )
+    sd = Coalesce(F("sd"), Value(0.0), output_field=FloatField())
+    rows = (
+        RoundQuestionSummary.objects.filter(key=key, round__in=recent)
+        .values("round__pilot_id")
+        .annotate(
+            total=Sum("n"),
+            sum_x=Sum(F("n") * F("mean"), output_field=FloatField()),
+            sum_xx=Sum(
+                (F("n") - 1) * sd * sd + F("n") * F("mean") * F("mean"), output_field=FloatField()
+            ),
+            n_eff=Max("n"),
+            means=Count("pk", filter=Q(proportion=False)),
+            grids=Count("pk", filter=Q(step__isnull=False)),
+            coarsest=Max("step"),
+            open_low=Count("pk", filter=Q(step__isnull=False, min_value__isnull=True)),
+            low=Min("min_value"),
+            open_high=Count("pk", filter=Q(step__isnull=False, max_value__isnull=True)),
+            high=Max("max_value"),
+            counted=Count("pk", filter=Q(counts=True)),
+        )
+        .order_by()
+    )
+    pooled = {}
+    for row in rows:
+        total = row["total"]
+        mean = row["sum_x"] / total
+        grid = (
+            stats.Grid(
+                step=row["coarsest"],
+                minimum=None if row["open_low"] else row["low"],
+                maximum=None if row["open_high"] else row["high"],
+                counts=row["counted"] > 0,
+            )
+            if row["grids"]
+            else None
+        )
+        spread = None
+        if total >= 2:
+            squares = row["sum_xx"] - total * mean * mean
+            spread = math.sqrt(max(squares, 0.0) / (total - 1))
+        summary = stats.Summary(total, mean, spread, row["means"] == 0, grid)
+        pooled[row["round__pilot_id"]] = (summary, row["n_eff"])
+    return pooled
+
+
 def portfolio_context(pilots) -> dict:
     """Context for templates/pilots/_portfolio_evidence.html on the portfolio.
 
-    Four queries whatever the number of pilots: the pilots, their participant counts, the last
-    RECENT_ROUNDS closed rounds of each (a window function), their stage changes.
+    Four queries whatever the number of pilots: the pilots, their participant counts, their
+    minutes saved pooled over their last RECENT_ROUNDS answered rounds (`pooled_summaries`),
+    their first move and last move by each month end (grouped by pilot).
     """
     rows = list(
         pilots.order_by().values(
@@ -851,7 +916,9 @@ def portfolio_context(pilots) -> dict:
             "tool__cost_amount",
         )
     )
-    ids = [r["pk"] for r in rows]
+    # The same pilots as a subquery, not a list of ids: a thousand parameters cost more to
+    # bind and send than the database takes to select them again.
+    ids = pilots.order_by().values("pk")
     participants = dict(
         Participation.objects.filter(pilot_id__in=ids)
         .values("pilot_id")
@@ -859,35 +926,16 @@ def portfolio_context(pilots) -> dict:
         .order_by()
         .values_list("pilot_id", "c")
     )
-    # Only the minutes-saved entry of each round's results is read (QuestionEntry), not the
-    # whole document: decoding every round's results was most of this page's time.
-    recent = (
-        FeedbackRound.objects.answered()
-        .filter(pilot_id__in=ids)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
-            ),
-            minutes=QuestionEntry(MINUTES_KEY),
-        )
-        .filter(rank__lte=RECENT_ROUNDS)
-        .values_list("pilot_id", "minutes")
-    )
-    minutes: dict[int, list[stats.Summary]] = {}
-    for pilot_id, entry in recent:
-        summary = summary_of_entry(entry)
-        if summary:
-            minutes.setdefault(pilot_id, []).append(summary)
+    minutes = pooled_summaries(ids, MINUTES_KEY)
 
     by_stage: dict[str, list] = {}
     by_team: dict[str, list] = {}
     for row in rows:
-        summaries = minutes.get(row["pk"], [])
-        pooled = stats.pool(summaries)
-        if pooled.mean is None:
+        if row["pk"] not in minutes:
             continue
+        pooled, n_eff = minutes[row["pk"]]
         scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
-        interval = stats.interval(pooled, n_eff=stats.effective_n(summaries))
+        interval = stats.interval(pooled, n_eff=n_eff)
         item = (
             pooled.mean * scale,
             stats.Interval(interval.low * scale, interval.high * scale) if interval else None,
@@ -931,30 +979,50 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-    # Each pilot's stage at the end of each month, in SQL (one query, a row per pilot): the
-    # last move made by then, else the stage its first move left, else the stage it is in.
-    first_source = StageChange.objects.filter(pilot=OuterRef("pk")).order_by("created_at", "pk")
-    columns = {}
-    for i, (_label, at) in enumerate(points):
-        last_move = StageChange.objects.filter(pilot=OuterRef("pk"), created_at__lte=at).order_by(
-            "-created_at", "-pk"
-        )
-        columns[f"at_{i}"] = Case(
-            When(created_at__gt=at, then=Value(None)),
-            default=Coalesce(
-                Subquery(last_move.values("to_stage")[:1]),
-                Subquery(first_source.values("from_stage")[:1]),
-                F("stage"),
-            ),
+
+    # Each pilot's stage at the end of each month: the last move made by then, else the stage
+    # its first move left, else the stage it is in (none before it was created). One grouped
+    # query over the moves, a row per pilot that moved: the first move and the last one by each
+    # month end, each read as the greatest (least) "instant|id|stage" key. Instants are
+    # compared as text: ISO order in UTC on both databases (PostgreSQL's session is UTC).
+    def move_key(stage_field: str):
+        return Concat(
+            Cast("created_at", CharField()),
+            Value("|"),
+            LPad(Cast("pk", CharField()), 20, Value("0")),
+            Value("|"),
+            F(stage_field),
             output_field=CharField(),
         )
+
+    moves = {
+        row.pop("pilot_id"): row
+        for row in StageChange.objects.filter(pilot_id__in=ids)
+        .values("pilot_id")
+        .annotate(
+            first=Min(move_key("from_stage")),
+            **{
+                f"at_{i}": Max(move_key("to_stage"), filter=Q(created_at__lte=at))
+                for i, (_label, at) in enumerate(points)
+            },
+        )
+        .order_by()
+    }
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
-    for stages in (
-        Pilot.objects.filter(pk__in=ids).annotate(**columns).values_list(*columns).order_by()
-    ):
-        for (label, _at), stage in zip(points, stages, strict=True):
-            if stage is not None:
-                counts[label][stage] += 1
+    for row in rows:
+        moved = moves.get(row["pk"], {})
+        first = moved.get("first")
+        for i, (label, at) in enumerate(points):
+            if row["created_at"] > at:
+                continue
+            last = moved.get(f"at_{i}")
+            if last:
+                stage = last.rsplit("|", 1)[1]
+            elif first:
+                stage = first.rsplit("|", 1)[1]
+            else:
+                stage = row["stage"]
+            counts[label][stage] += 1
     stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
     from . import charts
 

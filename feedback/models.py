@@ -379,6 +379,42 @@ class FeedbackRound(models.Model):
         return response_rate(self.response_count, self.invited_count)
 
 
+class RoundQuestionSummary(models.Model):
+    """One shown question's (n, mean, sd) and grid in a closed round, as plain columns.
+
+    Written with the round's results at close (feedback.results.store_summaries) from the
+    stored results themselves, so it says exactly what they say and nothing more: a question
+    below the anonymity threshold (not shown) or without a figure has no row. Pages that pool
+    one question over many rounds (the portfolio's minutes saved) aggregate these rows in SQL
+    instead of decoding every round's results.
+    """
+
+    round = models.ForeignKey(
+        FeedbackRound, on_delete=models.CASCADE, related_name="question_summaries"
+    )
+    key = models.CharField(max_length=64)
+    n = models.PositiveIntegerField()
+    mean = models.FloatField()
+    # Sample standard deviation; None for a single answer.
+    sd = models.FloatField(null=True)
+    # A share of yes answers (judged with the Wilson interval); such rows have no grid.
+    proportion = models.BooleanField(default=False)
+    step = models.FloatField(null=True)
+    min_value = models.FloatField(null=True)
+    max_value = models.FloatField(null=True)
+    counts = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "key"], name="feedback_summary_one_per_key"),
+            models.CheckConstraint(condition=Q(n__gt=0), name="feedback_summary_answered"),
+        ]
+        indexes = [models.Index(fields=["key", "round"], name="feedback_summary_key_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.key} n={self.n}"
+
+
 class Prompt(models.Model):
     """One participant's invitation to answer a round, reached by a single-use token.
 

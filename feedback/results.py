@@ -38,6 +38,7 @@ from .models import (
     Prompt,
     Question,
     Response,
+    RoundQuestionSummary,
     response_rate,
 )
 
@@ -416,3 +417,46 @@ def summary_of_entry(entry: dict | None) -> stats.Summary | None:
         sd = math.sqrt(yes * no / (n * (n - 1))) if n > 1 else None
         return stats.Summary(n, yes / n, sd, proportion=True)
     return None
+
+
+def summary_fields(entry: dict | None) -> dict | None:
+    """A RoundQuestionSummary's columns for one stored question result: `summary_of_entry`'s
+    (n, mean, sd), proportion and grid, or None when the stored result shows no figure."""
+    summary = summary_of_entry(entry)
+    if summary is None or summary.n < 1 or summary.mean is None:
+        return None
+    grid = summary.grid
+    return {
+        "key": entry["key"],
+        "n": summary.n,
+        "mean": summary.mean,
+        "sd": summary.sd,
+        "proportion": summary.proportion,
+        "step": grid.step if grid else None,
+        "min_value": grid.minimum if grid else None,
+        "max_value": grid.maximum if grid else None,
+        "counts": grid.counts if grid else False,
+    }
+
+
+def store_summaries(rounds: Iterable[FeedbackRound]) -> int:
+    """Write each round's RoundQuestionSummary rows from its stored results (replacing any).
+
+    Called in close_round's transaction right after the results are saved; the rows say what
+    the stored results say (a withheld question, or a round below the threshold, has none).
+    Two queries whatever the number of rounds. Returns the number of rows written.
+    """
+    rounds = list(rounds)
+    RoundQuestionSummary.objects.filter(round__in=[r.pk for r in rounds]).delete()
+    rows = []
+    for round_ in rounds:
+        first: dict[str, dict] = {}
+        for entry in (round_.results or {}).get("questions", []):
+            # question_result reads the first entry of a key: so do the rows.
+            first.setdefault(entry.get("key"), entry)
+        for entry in first.values():
+            fields = summary_fields(entry)
+            if fields is not None:
+                rows.append(RoundQuestionSummary(round=round_, **fields))
+    RoundQuestionSummary.objects.bulk_create(rows)
+    return len(rows)

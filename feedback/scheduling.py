@@ -601,6 +601,8 @@ def close_round(round_id: int, *, now: datetime.datetime | None = None) -> Feedb
         round_.save(
             update_fields=["status", "closed_at", "invited_count", "response_count", "results"]
         )
+        # The shown questions' figures as rows too, for pages that pool them over many rounds.
+        round_results.store_summaries([round_])
         # Nothing goes out for a closed round any more.
         invitations.cancel_round(round_.pk)
         if round_.anonymous:

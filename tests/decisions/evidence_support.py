@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from feedback.models import Answer, FeedbackRound, Question, Questionnaire, Response
-from feedback.results import compute_results
+from feedback.results import compute_results, store_summaries
 from tests.factories import QuestionFactory, QuestionnaireFactory
 
 PULSE = [
@@ -97,6 +97,8 @@ def add_round(
         r.closed_at = now + datetime.timedelta(days=3)
         r.results = compute_results(r) if compute else None
         r.save()
+        # As close_round does.
+        store_summaries([r])
     return r
 
 
