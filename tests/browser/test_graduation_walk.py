@@ -88,6 +88,10 @@ def test_a_promotion_asked_for_and_decided_becomes_a_learning_and_an_adopt_entry
     page.select_option(f"#id_outcome_{pilot.pk}", "adopted")
     page.fill(f"#id_takeaways_{pilot.pk}", TAKEAWAYS)
     page.locator(f"#id_recommendations_{pilot.pk}_graduate").check()
+    # The scope of the approved standard (pilots.approvals): its use and re-certification date.
+    page.fill(f"#id_use_{pilot.pk}", "Drafting ticket replies, each read by an agent.")
+    recertify = (datetime.date.today() + datetime.timedelta(days=365)).isoformat()
+    page.fill(f"#id_recertify_on_{pilot.pk}", recertify)
     screenshot(page, "graduation-admin-promote")
     page.locator('input[type=submit][value="Promote"]').click()
     expect(page.locator(".messagelist")).to_contain_text("Pilot → Approved standard")
