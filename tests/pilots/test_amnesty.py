@@ -14,6 +14,7 @@ from core.models import ChangeRecord
 from pilots import declarations
 from pilots.models import AITool, Pilot, ToolDeclaration
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
+from tests.incidents.test_incident_anonymity import every_row, user_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +146,53 @@ def test_the_declaration_counts_cost_the_same_queries_at_every_size(
     with django_assert_max_num_queries(5):
         page = client.get(reverse("declaration_counts"))
     assert page.status_code == 200
+
+
+def _rows_added_by_declaring(client, person, team, url_name: str) -> dict[str, set[tuple]]:
+    client.force_login(person)
+    before = every_row()
+    page = client.post(
+        reverse(url_name),
+        {
+            "tool_name": "ChatThing",
+            "used_for": "Drafting",
+            "data_classification": "public",
+            "team": team.pk,
+        },
+    )
+    assert page.status_code == 302
+    after = every_row()
+    return {table: after[table] - before.get(table, set()) for table in after}
+
+
+def _pointing_at(person, added: dict[str, set[tuple]]) -> list[tuple[str, tuple]]:
+    """The new rows that point at the person or carry their name, username or email."""
+    pointers = user_columns()
+    words = (person.username, person.email, person.first_name, person.last_name)
+    found = []
+    for table, rows in added.items():
+        for row in rows:
+            text = " ".join(str(value) for value in row)
+            if any(row[position] == person.pk for position in pointers.get(table, [])) or any(
+                word and word in text for word in words
+            ):
+                found.append((table, row))
+    return found
+
+
+def test_the_attack_an_anonymous_declaration_leaves_no_row_that_points_at_its_author(
+    client, participant, team
+):
+    """Ops with the whole database, before and after: no new row names or points at who
+    declared (the declaration, change records, the outbox, follow-ups: every table)."""
+    added = _rows_added_by_declaring(client, participant, team, "tool_declare_anonymous")
+    assert added["pilots_tooldeclaration"]
+    assert _pointing_at(participant, added) == []
+
+
+def test_the_attack_finds_the_author_of_a_named_declaration(client, participant, team):
+    """The same search on a named declaration finds its author: the attack can see."""
+    added = _rows_added_by_declaring(client, participant, team, "tool_declare")
+    assert ("pilots_tooldeclaration", next(iter(added["pilots_tooldeclaration"]))) in (
+        _pointing_at(participant, added)
+    )
