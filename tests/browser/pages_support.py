@@ -329,11 +329,20 @@ PARTICIPANT = [
     Visit("away", _goto(lambda w: "/feedback/away/")),
     Visit("answer from the inbox", _goto(_own_prompt)),
     Visit("running pilot (participant)", _goto(_pilot("running"))),
+    Visit("tool page", _goto(lambda w: f"/tools/{w.running.tool_id}/")),
+    Visit("charter to acknowledge", _goto(lambda w: f"/charter/{w.running.pk}/")),
+    Visit("report an incident", _goto(lambda w: "/incidents/report/")),
+    Visit("report an incident anonymously", _goto(lambda w: "/incidents/report/anonymous/")),
+    Visit("declare anonymously", _goto(lambda w: "/tools/declare/anonymous/")),
 ]
 OPS_SITE = [
     Visit("home (Ops)", _goto(lambda w: "/")),
     Visit("portfolio (Ops)", _goto(lambda w: "/pilots/")),
     Visit("running pilot (Ops)", _goto(_pilot("running"))),
+    Visit("charter coverage", _goto(lambda w: "/charter/coverage/")),
+    Visit("champion coverage", _goto(lambda w: "/champion/coverage/")),
+    Visit("incident register", _goto(lambda w: "/incidents/")),
+    Visit("declaration counts", _goto(lambda w: "/tools/declarations/")),
 ]
 OPS_ADMIN = [
     Visit("admin index", _goto(lambda w: "/admin/")),
