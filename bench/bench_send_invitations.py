@@ -136,10 +136,34 @@ def time_noops(client, count: int, log: Path) -> float:
     return time.perf_counter() - start
 
 
+def acknowledge_the_charter() -> None:
+    """A published charter that every participant acknowledged, as in the demo: each
+    invitation goes through the charter check (issue 13), as in production."""
+    from django.contrib.auth import get_user_model
+
+    from governance.models import Acknowledgement, CharterVersion
+    from pilots.models import Participation
+
+    author = get_user_model().objects.order_by("pk").first()
+    version = CharterVersion.objects.create(number=1, body_en="Bench charter", published_by=author)
+    Acknowledgement.objects.bulk_create(
+        Acknowledgement(user_id=user_id, pilot_id=pilot_id, version=version)
+        for user_id, pilot_id in Participation.objects.values_list("user_id", "pilot_id")
+    )
+
+
+def forget_the_charter() -> None:
+    from governance.models import Acknowledgement, CharterVersion
+
+    Acknowledgement.objects.all().delete()
+    CharterVersion.objects.all().delete()
+
+
 def measure(pilots: int, participants: int, client, log: Path, *, repeats: int = REPEATS) -> dict:
     from core.models import Delivery
 
     build(pilots, participants)
+    acknowledge_the_charter()
     invitations = pilots * participants
     ticks, noops = [], []
     try:
@@ -150,6 +174,7 @@ def measure(pilots: int, participants: int, client, log: Path, *, repeats: int =
             if sent != invitations:
                 raise RuntimeError(f"{sent} invitations marked sent, {invitations} expected")
     finally:
+        forget_the_charter()
         clear_all()
     tick, noop = statistics.median(ticks), statistics.median(noops)
     return {"invitations": invitations, "tick": tick, "noop": noop, "ratio": tick / noop}
