@@ -105,7 +105,7 @@ def test_rounds_closing_as_redis_dies_are_each_evaluated_exactly_once(
         time.sleep(2)
     # One more round of ticks changes nothing: the sweeps find nothing left to do.
     settled()
-    time.sleep(3)
+    drill_worker.wait_idle()
 
     # Each closed round was evaluated once: one follow-up run once, one breach, one pause.
     evaluations = FollowUp.objects.filter(kind="round_closed")

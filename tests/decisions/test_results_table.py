@@ -149,6 +149,9 @@ def test_the_pilot_page_pays_the_same_queries_for_2_or_12_measures(
     answers = {"quality": 4, "trust": 4, "recommend": 8, "minutes_saved": 30}
     r = add_round(pilot, [answers for _ in range(6)])
     guardrails.evaluate_round(r.pk)
+    # Once before counting: the first page of a process also looks up the history's content
+    # type, which Django then caches for the life of the process.
+    table(reader, pilot)
     with django_assert_max_num_queries(PILOT_PAGE_QUERIES):
         table(reader, pilot)
 
