@@ -15,6 +15,11 @@ STRICT = os.environ.get("CI", "").lower() == "true" or os.environ.get("AIOPS_STR
 # Which leg of CI this run is: "embedded" (SQLite and the filesystem broker, what a new user
 # meets first) or "services" (PostgreSQL and Redis). Unset: whatever the environment gives.
 LEG = os.environ.get("AIOPS_TEST_LEG", "")
+# Which part of the leg this process runs, so that CI can run the services leg as two processes
+# side by side: "services" (the tests that need PostgreSQL, a real worker or the browser, which
+# spend their time waiting), "common" (every other test) or unset (all of them). The two parts
+# are complementary by construction: both are decided by service_markers() below.
+PART = os.environ.get("AIOPS_TEST_PART", "")
 # Tests that need a real service, found by the fixtures they use as well as by their markers,
 # so a test that asks for PostgreSQL can never run (or be skipped) on the embedded leg.
 SERVICE_MARKERS = {
@@ -364,6 +369,10 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "worker_concurrency(n): pool size of celery_worker")
     if LEG not in ("", "embedded", "services"):
         raise pytest.UsageError(f"AIOPS_TEST_LEG={LEG!r}: use embedded or services")
+    if PART not in ("", "services", "common"):
+        raise pytest.UsageError(f"AIOPS_TEST_PART={PART!r}: use services or common")
+    if PART == "services" and LEG == "embedded":
+        raise pytest.UsageError("AIOPS_TEST_PART=services: the embedded leg runs no service test")
     engine = settings.DATABASES["default"]["ENGINE"]
     broker = settings.CELERY_BROKER_URL
     if LEG == "embedded" and (
@@ -409,7 +418,10 @@ def _restore_migrated_rows(item) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark service tests by their fixtures; on the embedded leg, leave them to the other leg."""
+    """Mark service tests by their fixtures; on the embedded leg, leave them to the other leg.
+
+    AIOPS_TEST_PART keeps only the service tests ("services") or only the others ("common").
+    """
     kept, left = [], []
     for item in items:
         _restore_migrated_rows(item)
@@ -417,7 +429,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         for marker in needs:
             if not item.get_closest_marker(marker):
                 item.add_marker(marker)
-        (left if LEG == "embedded" and needs else kept).append(item)
+        leave = (LEG == "embedded" or PART == "common") if needs else PART == "services"
+        (left if leave else kept).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept

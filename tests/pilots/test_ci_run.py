@@ -24,11 +24,11 @@ STUBS = {
     "redis-server": "true",
     "apt-get": "true",
     "make": (
-        'echo "$1 CI=$CI LEG=$AIOPS_TEST_LEG DATABASE_URL=$DATABASE_URL'
-        ' BROKER=$CELERY_BROKER_URL" >> "$STATE/make_env"\n'
+        'echo "$1 CI=$CI LEG=$AIOPS_TEST_LEG PART=$AIOPS_TEST_PART DATABASE_URL=$DATABASE_URL'
+        ' BROKER=$CELERY_BROKER_URL QUEUE=$CELERY_TASK_DEFAULT_QUEUE" >> "$STATE/make_env"\n'
         'if test -n "$AIOPS_TEST_LEG"'
-        ' && grep -qx "$AIOPS_TEST_LEG" "$STATE/failing_legs" 2>/dev/null;'
-        ' then echo "$AIOPS_TEST_LEG leg: 1 failed"; exit 1; fi'
+        ' && grep -qx "$AIOPS_TEST_LEG:$AIOPS_TEST_PART" "$STATE/failing_legs" 2>/dev/null;'
+        ' then echo "$AIOPS_TEST_LEG leg $AIOPS_TEST_PART: 1 failed"; exit 1; fi'
     ),
 }
 
@@ -56,17 +56,18 @@ def machine(tmp_path: Path) -> Path:
 
 
 # Lint, migrations written and production settings first, then the virtualenv once; the tests
-# last, on both legs side by side (so in either order).
+# last, on both legs side by side (so in any order), the services leg in two parts.
 CI_STEPS = ["make lint", "make check-migrations", "make check-deploy", "make setup"]
 PG = "postgres://postgres@127.0.0.1:5432/aiops_ci"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
-def run_ci(state: Path) -> subprocess.CompletedProcess:
+def run_ci(state: Path, **extra: str) -> subprocess.CompletedProcess:
     env = {
         "PATH": f"{state.parent / 'bin'}:{os.environ.get('PATH', '')}",
         "STATE": str(state),
         "HOME": str(state),
+        **extra,
     }
     return subprocess.run(
         ["bash", str(state.parent / "project" / ".ci" / "run")],
@@ -94,33 +95,62 @@ def test_it_starts_the_first_cluster_pg_lsclusters_lists_then_runs_the_tests(mac
     # URL: SQLite and the filesystem broker) and on PostgreSQL and Redis.
     lines = (machine / "make_env").read_text().splitlines()
     assert lines[:4] == [
-        f"lint CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
-        f"check-migrations CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
-        f"check-deploy CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
-        f"setup CI=true LEG= DATABASE_URL={PG} BROKER={REDIS}",
+        f"lint CI=true LEG= PART= DATABASE_URL={PG} BROKER={REDIS} QUEUE=",
+        f"check-migrations CI=true LEG= PART= DATABASE_URL={PG} BROKER={REDIS} QUEUE=",
+        f"check-deploy CI=true LEG= PART= DATABASE_URL={PG} BROKER={REDIS} QUEUE=",
+        f"setup CI=true LEG= PART= DATABASE_URL={PG} BROKER={REDIS} QUEUE=",
     ]
+    # The services leg's two parts run side by side, so each has its own database, Redis
+    # database and queue: a worker test purges its queue and Redis's unacknowledged messages.
     assert sorted(lines[4:]) == [
-        "test CI=true LEG=embedded DATABASE_URL= BROKER=",
-        f"test CI=true LEG=services DATABASE_URL={PG} BROKER={REDIS}",
+        "test CI=true LEG=embedded PART= DATABASE_URL= BROKER= QUEUE=",
+        f"test CI=true LEG=services PART=common DATABASE_URL={PG} BROKER={REDIS} QUEUE=",
+        f"test CI=true LEG=services PART=services DATABASE_URL={PG}_services"
+        " BROKER=redis://127.0.0.1:6379/1 QUEUE=celery-services",
     ]
+
+
+def test_the_services_part_keeps_the_database_urls_options_and_the_next_redis_database(machine):
+    (machine / "pg_up").touch()
+    env = {
+        "DATABASE_URL": "postgres://ci@db.example:5433/aiops?sslmode=require",
+        "CELERY_BROKER_URL": "redis://broker.example:6379/15",
+        "CELERY_TASK_DEFAULT_QUEUE": "ci",
+    }
+    assert run_ci(machine, **env).returncode == 0
+    parts = [line for line in (machine / "make_env").read_text().splitlines() if "PART=" in line]
+    assert (
+        "test CI=true LEG=services PART=services"
+        " DATABASE_URL=postgres://ci@db.example:5433/aiops_services?sslmode=require"
+        " BROKER=redis://broker.example:6379/0 QUEUE=ci-services"
+    ) in parts
+    assert (
+        "test CI=true LEG=services PART=common"
+        " DATABASE_URL=postgres://ci@db.example:5433/aiops?sslmode=require"
+        " BROKER=redis://broker.example:6379/15 QUEUE=ci"
+    ) in parts
 
 
 def assert_steps(state: Path) -> None:
     made = calls(state, "make")
     assert made[:4] == CI_STEPS
-    assert made[4:] == ["make test", "make test"]
+    assert made[4:] == ["make test", "make test", "make test"]
 
 
-@pytest.mark.parametrize("failing", ["embedded", "services"])
-def test_a_failing_leg_fails_the_run_and_both_legs_are_reported(machine, failing):
+@pytest.mark.parametrize("failing", ["embedded:", "services:common", "services:services"])
+def test_a_failing_part_fails_the_run_and_every_part_is_reported(machine, failing):
     (machine / "pg_up").touch()
     (machine / "failing_legs").write_text(failing + "\n")
     result = run_ci(machine)
     assert result.returncode != 0
-    assert f"{failing} leg: 1 failed" in result.stdout
-    # The other leg ran to its end and its report is printed too.
-    assert "::::: embedded leg" in result.stdout
-    assert "::::: services leg" in result.stdout
+    leg, part = failing.split(":")
+    assert f"{leg} leg {part}: 1 failed" in result.stdout
+    # The other parts ran to their end and their reports are printed too.
+    assert "::::: embedded leg (exit" in result.stdout
+    assert "::::: services leg, tests that need no service (exit" in result.stdout
+    assert (
+        "::::: services leg, tests that need PostgreSQL, a worker or the browser (exit"
+    ) in result.stdout
 
 
 def test_a_running_postgresql_is_left_alone(machine):
