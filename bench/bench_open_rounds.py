@@ -89,7 +89,9 @@ def build(pilots: int, participants: int) -> None:
             hypothesis_outcome="-",
             hypothesis_who="-",
             hypothesis_signal="-",
-            planned_start=today,
+            # Starting today in the team's time zone: near midnight the server's date is
+            # already tomorrow somewhere (a round is never opened before the planned start).
+            planned_start=timezone.localtime(now, ZoneInfo(teams[i % len(teams)].timezone)).date(),
             planned_end=today + datetime.timedelta(days=90),
             stage="pilot",
             cadence="weekly",
