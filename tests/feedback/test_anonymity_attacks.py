@@ -310,7 +310,9 @@ def _surfaces(world, admin: bool) -> list[str]:
     feedback with its filters: what an observer would poll."""
     from tests.feedback.test_anonymity import admin_pages_with_filters, project_urls
 
-    urls = project_urls(world)
+    # Not the OpenAPI documents: generated from the code alone (the same whatever the data,
+    # checked by schemathesis), they cost half a second each on every poll.
+    urls = [url for url in project_urls(world) if not url.endswith("/schema/")]
     if admin:
         urls += [
             url
@@ -374,8 +376,9 @@ def test_polling_every_surface_while_a_round_is_open_learns_only_the_threshold_a
     assert sum(len(pages) for pages in baseline.values()) > 60
     for i in range(4):  # below the threshold: nothing moves
         answer_as(i)
-        if i in (0, 3):
-            assert changed(baseline, snapshot()) == [], i
+    # Looked at once, after the fourth: whatever moves with the answers below the threshold
+    # (a count, a date, a list) has moved by then, since the clock stands still.
+    assert changed(baseline, snapshot()) == []
     answer_as(4)  # the fifth: the round has enough answers, and says only that
     at_threshold = snapshot()
     moved = changed(baseline, at_threshold)
