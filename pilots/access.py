@@ -261,9 +261,25 @@ def may_name_champions(user) -> bool:
     return _signed_in(user) and is_ops(user)
 
 
-def may_record_training(user, team: Team | int) -> bool:
-    """Tell whether a user may record a training session for a team: Ops or its champions."""
-    return _signed_in(user) and (is_ops(user) or is_champion_of(user, team))
+def may_record_training(user, team: Team | int | None = None) -> bool:
+    """Tell whether a user may record a training session for a team: Ops or its champions.
+
+    Without a team: whether they may record one for some team (the admin's add button).
+    """
+    if not _signed_in(user):
+        return False
+    if is_ops(user):
+        return True
+    if team is None:
+        return championed_teams(user).exists()
+    return is_champion_of(user, team)
+
+
+def training_teams(user) -> QuerySet[Team]:
+    """The teams a user may record training sessions for (the form's choices)."""
+    if not _signed_in(user):
+        return _teams().none()
+    return _teams() if is_ops(user) else championed_teams(user)
 
 
 def may_relay_declaration(user, team: Team | int) -> bool:
