@@ -362,6 +362,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 TOOL_RECHECK_DAYS = env.int("TOOL_RECHECK_DAYS", default=365)
 # The currency of tool costs and pilot budgets (pilots.costs).
 COST_CURRENCY = env.str("COST_CURRENCY", default="EUR")
+# The budget guardrail (pilots.budget) pauses running pilots over their cap set to "pause";
+# a tool's cost change asks at once, this tick catches the rest (a pilot approved over its cap).
+CELERY_BEAT_SCHEDULE["enforce-budgets"] = {
+    "task": "pilots.tasks.enforce_budgets",
+    "schedule": 3600.0,
+}
 # Ops see how many people declared a tool in a team only from this count (never below 2).
 DECLARATION_COUNT_THRESHOLD = env.int("DECLARATION_COUNT_THRESHOLD", default=3)
 

@@ -158,6 +158,12 @@ def may_review(user) -> bool:
     return _signed_in(user) and is_ops(user)
 
 
+def may_set_budget_action(user) -> bool:
+    """Tell whether a user may change what a proposed or running pilot's budget guardrail
+    does (flag or pause): Ops (a lead chooses it in their draft)."""
+    return _signed_in(user) and is_ops(user)
+
+
 def may_correct(user) -> bool:
     """Tell whether a user may correct a running pilot's measures (Ops, with a reason)."""
     return _signed_in(user) and is_ops(user)

@@ -1,6 +1,7 @@
 from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
 from . import admin_approvals  # (registers its ModelAdmin; the scope of a standard)
 from . import admin_requests
+from . import admin_budget
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
@@ -217,7 +218,12 @@ class PilotAdmin(admin.ModelAdmin):
         ReviewInline,
         StageChangeInline,
     ]
-    actions = [*(_stage_action(a) for a in STAGE_ACTIONS), admin_templates.save_as_template]
+    actions = [
+        *(_stage_action(a) for a in STAGE_ACTIONS),
+        admin_templates.save_as_template,
+        admin_budget.pause_over_budget,
+        admin_budget.flag_over_budget,
+    ]
     # A proposed pilot's page lists pilots on its tool with a similar problem.
     change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = [
@@ -247,6 +253,7 @@ class PilotAdmin(admin.ModelAdmin):
             },
         ),
         (gettext_lazy("Data"), {"fields": ["data_classification", "data_description"]}),
+        (gettext_lazy("Cost"), {"fields": ["budget_cap", "budget_action"]}),
         (
             gettext_lazy("Plan and feedback"),
             {
@@ -335,6 +342,9 @@ class PilotAdmin(admin.ModelAdmin):
             return "-"
         url = f"{reverse('admin:pilots_review_add')}?{urlencode({'pilot': obj.pk})}"
         return format_html('<a href="{}">{}</a>', url, _("Record a security or legal review"))
+
+    def has_budget_permission(self, request: HttpRequest) -> bool:
+        return access.may_set_budget_action(request.user)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
