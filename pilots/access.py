@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.ops import is_ops
 
@@ -260,6 +260,12 @@ def is_champion_of(user, team: Team | int) -> bool:
         return False
     team_id = getattr(team, "pk", team)
     return _champions().filter(user_id=user.pk, team_id=team_id).exists()
+
+
+def champion_exists(*, user: str, team: str) -> Exists:
+    """True on rows whose `user` field is an AI champion of their `team` field's team (a
+    subquery of the rows' own query)."""
+    return Exists(_champions().filter(user_id=OuterRef(user), team_id=OuterRef(team)))
 
 
 def may_name_champions(user) -> bool:
