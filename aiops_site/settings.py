@@ -362,6 +362,12 @@ CELERY_BEAT_SCHEDULE: dict = {
 TOOL_RECHECK_DAYS = env.int("TOOL_RECHECK_DAYS", default=365)
 # The currency of tool costs and pilot budgets (pilots.costs).
 COST_CURRENCY = env.str("COST_CURRENCY", default="EUR")
+# The budget guardrail (pilots.budget) pauses running pilots over their cap set to "pause";
+# a tool's cost change asks at once, this tick catches the rest (a pilot approved over its cap).
+CELERY_BEAT_SCHEDULE["enforce-budgets"] = {
+    "task": "pilots.tasks.enforce_budgets",
+    "schedule": 3600.0,
+}
 # Ops see how many people declared a tool in a team only from this count (never below 2).
 DECLARATION_COUNT_THRESHOLD = env.int("DECLARATION_COUNT_THRESHOLD", default=3)
 
@@ -373,7 +379,9 @@ FEEDBACK_ROUND_OPEN_HOUR = env.int("FEEDBACK_ROUND_OPEN_HOUR", default=9)
 # A round that would stay open less than this before the next period is not opened.
 FEEDBACK_MIN_WINDOW_HOURS = env.int("FEEDBACK_MIN_WINDOW_HOURS", default=24)
 # At most this many invitation emails per person and 7 days, across all pilots; invitations due
-# together go in one email (a link each). 0: no cap, one email per invitation.
+# together go in one email (a link each). 0: no cap, one email per invitation. No cap by default:
+# an invitation over the cap waits a week slot and its round may close first, cancelling it
+# (README, "Fatigue across pilots").
 FEEDBACK_MAX_INVITES_PER_WEEK = env.int("FEEDBACK_MAX_INVITES_PER_WEEK", default=0)
 
 # GET /metrics (Prometheus) answers only a scrape bearing this token; off (404) when empty.

@@ -53,6 +53,8 @@ class PilotV1Serializer(PilotSerializer):
             "response_window_days",
             "risk_answers",
             "ai_act_category",
+            "budget_cap",
+            "budget_action",
         ]
         read_only_fields = fields
 

@@ -8,6 +8,7 @@ and send a failed delivery again once the cause is fixed (the mail server was do
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy, ngettext
@@ -16,15 +17,35 @@ from . import followups, outbox
 from .models import ChangeRecord, Delivery, FollowUp
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
+class AppendOnlyAdmin:
+    """Mix into a ModelAdmin (or an inline) whose rows are added, then only read.
+
+    Audit rows and records are never changed or deleted in the admin. A row is added here only
+    when `may_add` says so (the one access rule of that write, asked of its access module; the
+    domain function the admin's `save_model` calls re-checks it); by default never, for rows
+    that only their domain operation writes. Put it first among the bases.
+    """
+
+    def may_add(self, user) -> bool:
+        """Tell whether `user` may add a row here (the hook: ask the write's access rule)."""
         return False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        if not self.may_add(request.user):
+            return False
+        if isinstance(self, InlineModelAdmin):
+            return super().has_add_permission(request, obj)
+        return super().has_add_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ReadOnly(AppendOnlyAdmin, admin.ModelAdmin):
+    """Rows nobody adds, changes or deletes in the admin."""
 
 
 @admin.register(ChangeRecord)

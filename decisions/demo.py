@@ -529,6 +529,7 @@ def seed(
         for event in events:
             writer.run(event)
         acknowledge_charter(users, now=now)
+        charter_demo.seed_champion(users, teams, now=now)
         open_prompts = mint_open_prompt_links(now=now)
     return SeedReport(
         created=[p.story.title for p in plans],
@@ -618,6 +619,8 @@ class _Writer:
             .objects.filter(memberships__team=team)
             .exclude(pk=pilot.lead_id)
             .exclude(username__contains="-agent-")
+            # The champion supports the team's pilots without taking part in the stories.
+            .exclude(username=charter_demo.DEMO_CHAMPION)
             .order_by("pk")
         )
         if plan.final_stage not in ACTIVE_STAGES:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q
+from django.db.models import BooleanField, CharField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -276,20 +276,27 @@ def prepare(deliveries: list[Delivery]) -> None:
     claimed, so a delivery another worker takes first keeps that worker's link.
     """
     ids = [d.payload.get("prompt_id") for d in deliveries]
-    prompts = Prompt.objects.select_related("participant", "round__pilot__team").in_bulk(
-        [pk for pk in ids if isinstance(pk, int)]
-    )
-    cleared = charter.cleared_pairs(
-        {(prompt.participant_id, prompt.round.pilot_id) for prompt in prompts.values()}
+    prompts = (
+        Prompt.objects.select_related("participant", "round__pilot__team")
+        .annotate(charter_owed=_charter_owed())
+        .in_bulk([pk for pk in ids if isinstance(pk, int)])
     )
     for delivery, pk in zip(deliveries, ids, strict=True):
         prompt = prompts.get(pk)
         delivery.prefetched_prompt = prompt
-        # Read before the claim: an acknowledgement is never withdrawn, and a charter version
-        # published meanwhile asks for the next email, not this one.
-        delivery.charter_cleared = (
-            prompt is not None and (prompt.participant_id, prompt.round.pilot_id) in cleared
-        )
+        # Read before the claim: an acknowledgement is never withdrawn, and a version published
+        # later asks nothing more of a round already open (governance.charter.owes).
+        delivery.charter_cleared = prompt is not None and not prompt.charter_owed
+
+
+def _charter_owed() -> ExpressionWrapper:
+    """A prompt's participant owes its pilot's charter for its round: the inbox's rule too."""
+    return ExpressionWrapper(
+        charter.owes(
+            "participant_id", pilot_field="round__pilot_id", opened_field="round__opens_at"
+        ),
+        output_field=BooleanField(),
+    )
 
 
 def _build(delivery: Delivery, template: str) -> outbox.Email | None:
@@ -350,7 +357,8 @@ def _mint(
 def _wait_for_charter(prompt_id: int, now: datetime.datetime) -> None:
     """Keep the email waiting while its participant owes the pilot's charter acknowledgement.
 
-    The charter gate (governance.charter) tells them why, once per pilot and charter version;
+    The charter rule (governance.charter.owes) is the inbox's: a round asks for the version in
+    force when it opened. The person is told why, once per pilot and charter version;
     the delivery waits, queued, until the round closes (which cancels it) or they acknowledge
     (`release_after_acknowledgement` makes it due at once). Nothing else changes: the prompt
     exists like everyone's and its token is minted when the email finally goes out.
@@ -358,12 +366,14 @@ def _wait_for_charter(prompt_id: int, now: datetime.datetime) -> None:
     row = (
         Prompt.objects.filter(pk=prompt_id, answered=False)
         .filter(_claimable(now))
-        .values("participant_id", "round__pilot_id", "round__closes_at")
+        .annotate(charter_owed=_charter_owed())
+        .values("participant_id", "round__pilot_id", "round__closes_at", "charter_owed")
         .first()
     )
     if row is None:
         return  # answered, closed or stopped: `_build` decides
-    if not charter.may_invite(row["participant_id"], row["round__pilot_id"]):
+    if row["charter_owed"]:
+        charter.request_acknowledgement(row["participant_id"], row["round__pilot_id"])
         raise outbox.Postpone((row["round__closes_at"] - now).total_seconds() + 60)
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import AppendOnlyAdmin
 from core.exceptions import DomainError
 from pilots import access
 
@@ -29,7 +30,7 @@ class CharterVersionForm(forms.ModelForm):
 
 
 @admin.register(CharterVersion)
-class CharterVersionAdmin(admin.ModelAdmin):
+class CharterVersionAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Append-only: a version is added (published), then only read."""
 
     form = CharterVersionForm
@@ -45,14 +46,8 @@ class CharterVersionAdmin(admin.ModelAdmin):
             return self.readonly_fields
         return ["body_en", "body_fr"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and access.may_publish_charter(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def may_add(self, user) -> bool:
+        return access.may_publish_charter(user)
 
     def save_model(self, request: HttpRequest, obj: CharterVersion, form, change: bool) -> None:
         try:
@@ -66,7 +61,7 @@ class CharterVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(admin.ModelAdmin):
+class AcknowledgementAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Records: read only. Coverage per pilot and team: /charter/coverage/."""
 
     list_display = ["acknowledged_at", "user", "pilot", "version"]
@@ -75,18 +70,9 @@ class AcknowledgementAdmin(admin.ModelAdmin):
     search_fields = ["pilot__title", "user__username"]
     readonly_fields = ["user", "pilot", "version", "acknowledged_at", "guardrails"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(TeamChampion)
-class TeamChampionAdmin(admin.ModelAdmin):
+class TeamChampionAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Ops name champions through `champions.name_champion`; gaps: /champion/coverage/."""
 
     list_display = ["team", "user", "hours_per_month", "named_at", "named_by"]
@@ -98,14 +84,8 @@ class TeamChampionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [*self.fields, "named_at", "named_by"] if obj is not None else []
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and access.may_name_champions(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def may_add(self, user) -> bool:
+        return access.may_name_champions(user)
 
     def save_model(self, request: HttpRequest, obj: TeamChampion, form, change: bool) -> None:
         try:
@@ -124,7 +104,7 @@ class TeamChampionAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainingSession)
-class TrainingSessionAdmin(admin.ModelAdmin):
+class TrainingSessionAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Recorded by Ops here or by champions on /champion/; then only read."""
 
     list_display = ["held_on", "team", "topic", "attendees", "recorded_by"]
@@ -135,14 +115,14 @@ class TrainingSessionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [*self.fields, "recorded_by", "recorded_at"] if obj is not None else []
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and access.may_name_champions(request.user)
+    def may_add(self, user) -> bool:
+        # Ops, or a champion (with admin access) for their teams: the rule of /champion/.
+        return access.may_record_training(user)
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "team":
+            kwargs["queryset"] = access.training_teams(request.user).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: TrainingSession, form, change: bool) -> None:
         try:

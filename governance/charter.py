@@ -5,19 +5,20 @@
 * Before their first invitation to a pilot, a participant acknowledges the current version and
   the pilot's policy guardrails on one page (`acknowledge`). While no version is published,
   nothing is asked.
-* The gate (`may_invite`), asked by `feedback.invitations` when an invitation is built: an
-  invitation to someone who has not acknowledged waits in the outbox, and they get instead one
-  message per pilot and version (its outbox key) that tells them why and links to the page.
+* One rule (`owes`) for the emails and the inbox: asked by `feedback.invitations` when an
+  invitation or reminder is built, and by the inbox and API (`feedback.access`). An email to
+  someone who owes the charter waits in the outbox, and they get instead one message per
+  pilot and version (`request_acknowledgement`, its outbox key) that tells them why and links
+  to the page.
   Acknowledging runs what feedback registered (`register_after_acknowledge`): the invitations
   that waited go out at once if their round is still open. The prompt and its token are made
   exactly as for anyone else; only the moment the email goes out moves.
 * An acknowledgement is a record (who, which version, which pilot, when), not a change of the
   pilot: it writes no change record of its own. Publishing writes one.
-* Answering from the inbox (web or API) asks the same record (`owes`, used by
-  `feedback.access`): a round asks for the version in force when it opened (the first version
-  for a round opened before any), and an acknowledgement of that version or a later one for
-  the pilot answers it. A new version therefore asks again for the rounds opened after it;
-  prompts of rounds already open stay answerable (their emailed links do too).
+* A round asks for the version in force when it opened (the first version for a round opened
+  before any), and an acknowledgement of that version or a later one for the pilot answers
+  it. A new version therefore asks again for the rounds opened after it; the prompts of
+  rounds already open stay answerable, and their invitations and reminders go out, alike.
 """
 
 from __future__ import annotations
@@ -137,70 +138,43 @@ def acknowledge(pilot: Pilot, *, user, version_id: int) -> Acknowledgement:
 
 
 # ---------------------------------------------------------------------------------------------
-# The gate asked by the invitations
+# The gate: one rule for the emails and the inbox
 
 
-def needs_acknowledgement(user_id: int, pilot_id: int) -> CharterVersion | None:
-    """The version a participant must still acknowledge for a pilot; None if nothing is owed."""
-    version = current_version()
-    if version is None:
-        return None
-    if Acknowledgement.objects.filter(user_id=user_id, version=version, pilot_id=pilot_id).exists():
-        return None
-    return version
-
-
-def cleared_pairs(pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Which (user id, pilot id) pairs owe no acknowledgement now: two queries for a chunk.
-
-    What `needs_acknowledgement` answers one pair at a time, for the outbox's chunks of
-    invitations (feedback.invitations.prepare): the pairs cleared here skip that check.
-    """
-    if not pairs:
-        return set()
-    version = current_version()
-    if version is None:
-        return set(pairs)
-    acknowledged = Acknowledgement.objects.filter(
-        version=version,
-        user_id__in={user_id for user_id, _ in pairs},
-        pilot_id__in={pilot_id for _, pilot_id in pairs},
-    ).values_list("user_id", "pilot_id")
-    return set(pairs) & set(acknowledged)
-
-
-def owes(user_id: int, *, pilot_field: str, opened_field: str) -> Q:
-    """A filter, on rows that hold a round's pilot and opening time, true while `user_id` owes
+def owes(user: int | str, *, pilot_field: str, opened_field: str) -> Q:
+    """A filter, on rows that hold a round's pilot and opening time, true while the person owes
     the charter for that round (the rows' own query: subqueries, no query of its own).
+
+    The one charter rule, asked by the invitations and reminders (feedback.invitations) and by
+    the inbox and the API (feedback.access), so an email never says "acknowledge first" while
+    the inbox lets the person answer, nor the other way round. `user`: a user id, or the name
+    of the rows' field holding the person's id (a prompt's "participant_id").
 
     The version owed is the one in force when the round opened, or the first one for a round
     opened before any. An acknowledgement for the pilot settles it when no version published
     by the opening is newer than the one acknowledged. No version published: nothing owed.
+    So a version published mid-round asks nothing more for that round (its emails and its
+    inbox prompts stay released alike); it asks again for the rounds opened after it.
     """
+    person = OuterRef(user) if isinstance(user, str) else user
     newer_by_opening = CharterVersion.objects.filter(
         published_at__lte=OuterRef(OuterRef(opened_field)), number__gt=OuterRef("version__number")
     )
-    settled = Acknowledgement.objects.filter(
-        user_id=user_id, pilot_id=OuterRef(pilot_field)
-    ).filter(~Exists(newer_by_opening))
+    settled = Acknowledgement.objects.filter(user_id=person, pilot_id=OuterRef(pilot_field)).filter(
+        ~Exists(newer_by_opening)
+    )
     return Q(Exists(CharterVersion.objects.all())) & ~Q(Exists(settled))
 
 
-def may_invite(user_id: int, pilot_id: int) -> bool:
-    """Tell whether an invitation to a pilot may go to a person now.
+def request_acknowledgement(user_id: int, pilot_id: int) -> None:
+    """Queue the message asking a participant to acknowledge (once per pilot and version).
 
-    When it may not, the person is told why, once per pilot and charter version (the outbox
-    key), and the caller keeps the invitation waiting.
+    Asked by an email held by `owes`. The page acknowledges the current version (which settles
+    any round whatever version it owes), so the message asks for that one.
     """
-    version = needs_acknowledgement(user_id, pilot_id)
+    version = current_version()
     if version is None:
-        return True
-    request_acknowledgement(user_id, pilot_id, version)
-    return False
-
-
-def request_acknowledgement(user_id: int, pilot_id: int, version: CharterVersion) -> None:
-    """Queue the message asking a participant to acknowledge (once per pilot and version)."""
+        return
     user = get_user_model().objects.filter(pk=user_id).only("pk", "email").first()
     if user is None or not user.email:
         return
@@ -228,7 +202,7 @@ def build_request(delivery) -> outbox.Email | None:
         return None
     if (
         pilot.stage not in (*ACTIVE_STAGES, Stage.PAUSED)
-        or needs_acknowledgement(user.pk, pilot.pk) is None
+        or Acknowledgement.objects.filter(user=user, version=version, pilot=pilot).exists()
     ):
         return None
     context = {

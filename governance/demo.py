@@ -1,6 +1,28 @@
-"""The demo's usage charter (version 1, in English and French): what seed_demo publishes."""
+"""What seed_demo sets up for governance: the usage charter (version 1, in English and
+French) and an AI champion of Customer support with a training session behind her."""
 
 from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from pilots.models import Team
+
+from . import champions
+from .models import TeamChampion, TrainingSession
+
+DEMO_CHAMPION = "carla"  # in pilots.demo.PEOPLE, a member of Customer support
+CHAMPION_TEAM = "support"
+CHAMPION_DUTIES = (
+    "Tries new tools first, answers colleagues' questions, runs a monthly clinic and relays "
+    "anonymous tool declarations."
+)
+TRAINING = {
+    "topic": "Prompting safely: what never goes into a prompt",
+    "attendees": 6,
+    "material_url": "https://intranet.example.com/ai/prompting-safely",
+}
 
 CHARTER_EN = """# AI usage charter
 
@@ -32,3 +54,21 @@ données ou la confiance des gens.
 5. **Vos retours sont anonymes**, sauf mention contraire du pilote : dites ce qui s’est vraiment
    passé.
 """
+
+
+def seed_champion(users: dict, teams: dict[str, Team], *, now: datetime.datetime) -> None:
+    """Name the demo champion of Customer support and record the training she ran, through
+    the same domain functions as Ops and champions (change records included); both once."""
+    team = teams[CHAMPION_TEAM]
+    champion = users[DEMO_CHAMPION]
+    if not TeamChampion.objects.filter(team=team, user=champion).exists():
+        champions.name_champion(
+            team, actor=users["ops"], user=champion, duties=CHAMPION_DUTIES, hours_per_month=8
+        )
+    if not TrainingSession.objects.filter(team=team, topic=TRAINING["topic"]).exists():
+        champions.record_training(
+            team,
+            actor=champion,
+            held_on=timezone.localdate(now) - datetime.timedelta(days=14),
+            **TRAINING,
+        )

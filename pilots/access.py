@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.ops import is_ops
 
@@ -158,6 +158,12 @@ def may_review(user) -> bool:
     return _signed_in(user) and is_ops(user)
 
 
+def may_set_budget_action(user) -> bool:
+    """Tell whether a user may change what a proposed or running pilot's budget guardrail
+    does (flag or pause): Ops (a lead chooses it in their draft)."""
+    return _signed_in(user) and is_ops(user)
+
+
 def may_correct(user) -> bool:
     """Tell whether a user may correct a running pilot's measures (Ops, with a reason)."""
     return _signed_in(user) and is_ops(user)
@@ -256,14 +262,36 @@ def is_champion_of(user, team: Team | int) -> bool:
     return _champions().filter(user_id=user.pk, team_id=team_id).exists()
 
 
+def champion_exists(*, user: str, team: str) -> Exists:
+    """True on rows whose `user` field is an AI champion of their `team` field's team (a
+    subquery of the rows' own query)."""
+    return Exists(_champions().filter(user_id=OuterRef(user), team_id=OuterRef(team)))
+
+
 def may_name_champions(user) -> bool:
     """Tell whether a user may name (or remove) a team's AI champions: Ops."""
     return _signed_in(user) and is_ops(user)
 
 
-def may_record_training(user, team: Team | int) -> bool:
-    """Tell whether a user may record a training session for a team: Ops or its champions."""
-    return _signed_in(user) and (is_ops(user) or is_champion_of(user, team))
+def may_record_training(user, team: Team | int | None = None) -> bool:
+    """Tell whether a user may record a training session for a team: Ops or its champions.
+
+    Without a team: whether they may record one for some team (the admin's add button).
+    """
+    if not _signed_in(user):
+        return False
+    if is_ops(user):
+        return True
+    if team is None:
+        return championed_teams(user).exists()
+    return is_champion_of(user, team)
+
+
+def training_teams(user) -> QuerySet[Team]:
+    """The teams a user may record training sessions for (the form's choices)."""
+    if not _signed_in(user):
+        return _teams().none()
+    return _teams() if is_ops(user) else championed_teams(user)
 
 
 def may_relay_declaration(user, team: Team | int) -> bool:

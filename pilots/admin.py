@@ -1,6 +1,7 @@
 from . import admin_declarations  # noqa: F401, I001  (registers its ModelAdmin)
 from . import admin_approvals  # (registers its ModelAdmin; the scope of a standard)
 from . import admin_requests
+from . import admin_budget
 
 
 # The Ops admin: registry, pilots and their stage moves. Stage fields are read-only; stages
@@ -20,6 +21,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin import AppendOnlyAdmin
 from core.exceptions import DomainError
 from core.ops import is_ops
 
@@ -128,22 +130,13 @@ class AIToolAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskRule)
-class RiskRuleAdmin(admin.ModelAdmin):
+class RiskRuleAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """The EU AI Act mapping of the risk questionnaire: shipped by migration, read by Ops."""
 
     list_display = ["article", "answer_en", "category", "question"]
     list_filter = ["category", "question"]
     search_fields = ["key", "answer_en", "answer_fr", "article", "explanation_en"]
     ordering = ["question", "position"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class ParticipationInline(DraftOnlyInline, admin.TabularInline):
@@ -155,7 +148,7 @@ class ParticipationInline(DraftOnlyInline, admin.TabularInline):
     raw_id_fields = ["user"]
 
 
-class ReviewInline(admin.TabularInline):
+class ReviewInline(AppendOnlyAdmin, admin.TabularInline):
     """Reviews as recorded, read-only: a new review is added from the review admin."""
 
     model = Review
@@ -165,17 +158,8 @@ class ReviewInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["-reviewed_on", "-pk"]
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class StageChangeInline(admin.TabularInline):
+class StageChangeInline(AppendOnlyAdmin, admin.TabularInline):
     """The stage history: read-only, as every audit row."""
 
     model = StageChange
@@ -185,15 +169,6 @@ class StageChangeInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ["created_at", "pk"]
     verbose_name_plural = gettext_lazy("stage history")
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 def _rows(formset, names, keep=lambda instance: True) -> list[dict]:
@@ -243,7 +218,12 @@ class PilotAdmin(admin.ModelAdmin):
         ReviewInline,
         StageChangeInline,
     ]
-    actions = [*(_stage_action(a) for a in STAGE_ACTIONS), admin_templates.save_as_template]
+    actions = [
+        *(_stage_action(a) for a in STAGE_ACTIONS),
+        admin_templates.save_as_template,
+        admin_budget.pause_over_budget,
+        admin_budget.flag_over_budget,
+    ]
     # A proposed pilot's page lists pilots on its tool with a similar problem.
     change_form_template = "admin/pilots/pilot/change_form.html"
     fieldsets = [
@@ -273,6 +253,7 @@ class PilotAdmin(admin.ModelAdmin):
             },
         ),
         (gettext_lazy("Data"), {"fields": ["data_classification", "data_description"]}),
+        (gettext_lazy("Cost"), {"fields": ["budget_cap", "budget_action"]}),
         (
             gettext_lazy("Plan and feedback"),
             {
@@ -361,6 +342,9 @@ class PilotAdmin(admin.ModelAdmin):
             return "-"
         url = f"{reverse('admin:pilots_review_add')}?{urlencode({'pilot': obj.pk})}"
         return format_html('<a href="{}">{}</a>', url, _("Record a security or legal review"))
+
+    def has_budget_permission(self, request: HttpRequest) -> bool:
+        return access.may_set_budget_action(request.user)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
@@ -540,7 +524,7 @@ class ReviewForm(forms.ModelForm):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Reviews are recorded by Ops through `reviews.record_review`, then never changed."""
 
     form = ReviewForm
@@ -564,14 +548,8 @@ class ReviewAdmin(admin.ModelAdmin):
             return self.get_readonly_fields(request, obj)
         return ["pilot", "kind", "reviewed_on", "outcome", "notes"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and is_ops(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+    def may_add(self, user) -> bool:
+        return is_ops(user)
 
     def save_model(self, request: HttpRequest, obj: Review, form, change: bool) -> None:
         try:
@@ -592,7 +570,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """The stage audit: visible, never added, changed or deleted here."""
 
     list_display = [
@@ -609,18 +587,9 @@ class StageChangeAdmin(admin.ModelAdmin):
     search_fields = ["pilot__title", "rationale"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(DecisionRequest)
-class DecisionRequestAdmin(admin.ModelAdmin):
+class DecisionRequestAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Leads' requests for a decision: Ops read them here and decide with the stage actions."""
 
     list_display = ["requested_at", "pilot", "action", "requested_by", "status", "stage_change"]
@@ -636,30 +605,12 @@ class DecisionRequestAdmin(admin.ModelAdmin):
             actions.pop("decline", None)
         return actions
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(Conclusion)
-class ConclusionAdmin(admin.ModelAdmin):
+class ConclusionAdmin(AppendOnlyAdmin, admin.ModelAdmin):
     """Conclusions are written by the concluding stage move; read-only here."""
 
     list_display = ["concluded_at", "pilot", "outcome", "concluded_by"]
     list_filter = ["outcome"]
     list_select_related = ["pilot", "concluded_by"]
     search_fields = ["pilot__title", "takeaways"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

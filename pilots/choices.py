@@ -52,6 +52,13 @@ class AIActCategory(models.TextChoices):
     MINIMAL = "minimal", _("Minimal risk")
 
 
+class BudgetAction(models.TextChoices):
+    """What the budget guardrail does when a pilot's projected cost exceeds its cap."""
+
+    FLAG = "flag", _("Flag it to Ops")
+    PAUSE = "pause", _("Pause the pilot")
+
+
 class CostModel(models.TextChoices):
     """How a tool is paid for (AITool.cost_model)."""
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.ops import is_ops, mark_ops
 
+from . import access
 from .models import AITool, Membership
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - demo accounts, DEBUG/DEMO_MODE only
@@ -82,6 +83,9 @@ PEOPLE = [
     ("emma", "Emma", "Agent", False, ("support", Membership.Role.MEMBER)),
     ("farid", "Farid", "Agent", False, ("support", Membership.Role.MEMBER)),
     ("gus", "Gus", "Agent", False, ("support", Membership.Role.MEMBER)),
+    # Named AI champion of Customer support by seed_demo (governance.demo); takes part in no
+    # demo pilot, so the stories' people and figures stay the same.
+    ("carla", "Carla", "Champion", False, ("support", Membership.Role.MEMBER)),
     ("chloe", "Chloe", "Controller", False, ("finance", Membership.Role.MEMBER)),
     ("dana", "Dana", "Director", False, ("finance", Membership.Role.LEAD)),
 ]
@@ -98,7 +102,8 @@ class DemoAccount:
 def demo_accounts() -> list[DemoAccount]:
     """The demo people who exist, each with their role, in PEOPLE's order; none unless DEMO_MODE.
 
-    Three queries (the users, which are Ops, their memberships), however many there are.
+    Three queries (the users, which are Ops, their memberships with whether they champion the
+    team), however many there are.
     """
     if not settings.DEMO_MODE:
         return []
@@ -108,7 +113,10 @@ def demo_accounts() -> list[DemoAccount]:
     mark_ops(users)
     memberships: dict[int, list[Membership]] = {}
     for m in (
-        Membership.objects.filter(user__in=users).select_related("team").order_by("team__name")
+        Membership.objects.filter(user__in=users)
+        .select_related("team")
+        .annotate(is_champion=access.champion_exists(user="user_id", team="team_id"))
+        .order_by("team__name")
     ):
         memberships.setdefault(m.user_id, []).append(m)
     order = {name: i for i, name in enumerate(USERNAMES)}
@@ -120,6 +128,8 @@ def demo_accounts() -> list[DemoAccount]:
                 roles.append(_("lead of %(team)s") % {"team": m.team.name})
             else:
                 roles.append(_("member of %(team)s") % {"team": m.team.name})
+            if m.is_champion:
+                roles.append(_("AI champion of %(team)s") % {"team": m.team.name})
         accounts.append(
             DemoAccount(
                 username=user.get_username(),

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import measures, proposals, risk
+from .choices import BudgetAction
 from .models import (
     AITool,
     DataClassification,
@@ -66,6 +67,7 @@ class ProposalForm(forms.ModelForm):
             "planned_start",
             "planned_end",
             "budget_cap",
+            "budget_action",
             "participants",
             "cadence",
             "cadence_weekday",
@@ -96,8 +98,13 @@ class ProposalForm(forms.ModelForm):
             MinValueValidator(window.min_value),
             MaxValueValidator(window.max_value),
         ]
+        # Not asked of older clients: left out, the guardrail only flags (the model's default).
+        self.fields["budget_action"].required = False
         if teams.count() == 1 and not self.initial.get("team"):
             self.initial["team"] = teams.first().pk
+
+    def clean_budget_action(self) -> str:
+        return self.cleaned_data.get("budget_action") or BudgetAction.FLAG
 
     def _post_clean(self) -> None:
         # The model's own clean() runs the registry rules; proposals.py runs them again, and

@@ -442,6 +442,7 @@ def move(
     breach: GuardrailBreach | None = None,
     now: datetime.datetime | None = None,
     conclusion: conclusions.Findings | None = None,
+    budget: dict | None = None,
 ) -> StageChange:
     """Move a pilot by an action, from the stage the caller saw, and record it.
 
@@ -457,6 +458,9 @@ def move(
     A move that concludes the pilot (stop, retire, promote to approved standard) needs a
     `conclusion` (ValidationFailed with the field conclusion, outcome, takeaways or
     recommendations otherwise) and writes it with the stage change; any other move refuses one.
+
+    The system (actor None) only pauses, and only for a `breach` or for its budget guardrail
+    (`budget`: the projected cost and cap it saw, kept in the move's evidence; pilots.budget).
     """
     rationale = (rationale or "").strip()
     if expected_stage not in Stage.values:
@@ -471,7 +475,7 @@ def move(
             code="unknown_action",
             field="action",
         )
-    if actor is None and breach is None:
+    if actor is None and breach is None and budget is None:
         raise PermissionRefused(_("The system moves a pilot only because a guardrail broke."))
     if breach is not None and not rationale:
         # A system pause always says why, even when the breach carries no detail.
@@ -561,6 +565,8 @@ def move(
         snapshot = _evidence("snapshot")(pilot) if transition.records_evidence else {}
         if breach is not None:
             snapshot["breach"] = breach.pk
+        if budget is not None:
+            snapshot["budget"] = budget
         change = StageChange.objects.create(
             pilot=pilot,
             action=action,

@@ -14,7 +14,15 @@ from django.utils.translation import gettext_lazy as _
 
 # Re-exported: the registry's rules rank classifications without importing the models.
 from . import access
-from .choices import AIActCategory, CostModel, DataClassification, Stage, TeamRole, TrainsOnData
+from .choices import (
+    AIActCategory,
+    BudgetAction,
+    CostModel,
+    DataClassification,
+    Stage,
+    TeamRole,
+    TrainsOnData,
+)
 
 STAGE_DESCRIPTIONS = {
     Stage.DRAFT: _("The lead is still writing the proposal."),
@@ -323,6 +331,16 @@ class Pilot(models.Model):
         blank=True,
         help_text=_("Ops are told when the tool's projected monthly cost goes above it."),
     )
+    budget_action = models.CharField(
+        _("when over budget"),
+        max_length=5,
+        choices=BudgetAction,
+        default=BudgetAction.FLAG,
+        help_text=_(
+            "Flag the pilot to Ops, or pause it, when its projected monthly cost goes above "
+            "the cap."
+        ),
+    )
     planned_start = models.DateField(_("planned start"))
     planned_end = models.DateField(_("planned end"))
     anonymous_feedback = models.BooleanField(_("anonymous feedback"), default=True)
@@ -390,6 +408,10 @@ class Pilot(models.Model):
             models.CheckConstraint(
                 condition=Q(budget_cap__isnull=True) | Q(budget_cap__gte=0),
                 name="pilots_pilot_budget_cap_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_action__in=BudgetAction.values),
+                name="pilots_pilot_budget_action_valid",
             ),
             # A prohibited practice (AI Act Art. 5) is refused, never stored.
             models.CheckConstraint(

@@ -42,6 +42,7 @@ PILOT_FIELDS = (
     "planned_start",
     "planned_end",
     "budget_cap",
+    "budget_action",
     "anonymous_feedback",
     "cadence",
     "cadence_weekday",

@@ -12,6 +12,7 @@ from core import changelog
 from core.exceptions import PermissionRefused, ValidationFailed
 from core.ops import is_ops
 
+from . import budget
 from .models import AITool
 from .transparency import REQUIRED_FACTS, validate_approval
 
@@ -57,10 +58,14 @@ def save_tool(tool_id: int | None, *, actor: AbstractBaseUser, fields: dict[str,
                 messages[0], code="invalid", field=None if field == "__all__" else field
             ) from e
         tool.save()
+        changes = changelog.diff(before, changelog.snapshot(tool, TOOL_FIELDS))
         changelog.record(
             "tool.added" if tool_id is None else "tool.changed",
             subject=tool,
             actor=actor,
-            changes=changelog.diff(before, changelog.snapshot(tool, TOOL_FIELDS)),
+            changes=changes,
         )
+        if tool_id is not None and {"cost_model", "cost_amount"} & set(changes):
+            # The projected cost of the tool's pilots moved: their budget guardrails decide.
+            budget.enforce_all(list(tool.pilots.values_list("pk", flat=True)))
     return tool

@@ -4,7 +4,8 @@ Built once per test (the live server needs committed rows, so each transactional
 from an empty database): a team led by a person with a long name, a participant, Ops, a
 tool in each approval status, and pilots in the stages the pages treat differently — a draft
 still missing things, a proposal, a running pilot with three closed rounds (charts, results,
-guardrail checks, an open breach) and an open round to answer, and an approved one.
+guardrail checks, an open breach) and an open round to answer, and an approved one; the team's
+AI champion with a training session.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decisions import guardrails
 from feedback import absences, tokens
 from feedback.models import FeedbackRound, Prompt
 from feedback.pilot_questions import add_question
+from governance import champions
 from pilots import declarations, lifecycle
 from pilots.models import Guardrail, GuardrailBreach, Pilot, ToolDeclaration
 from tests.decisions.evidence_support import add_round
@@ -59,6 +61,7 @@ class World:
     open_round: FeedbackRound
     token: str
     declaration: ToolDeclaration
+    champion: object
 
 
 def _answers(n: int, *, trust: int) -> list[dict]:
@@ -84,6 +87,8 @@ def build_world() -> World:
     MembershipFactory(team=team, user=lead, role="lead")
     participant = UserFactory(username="participant", first_name="Paul", last_name="Participant")
     MembershipFactory(team=team, user=participant)
+    champion = UserFactory(username="champion", first_name="Carla", last_name="Champion")
+    MembershipFactory(team=team, user=champion)
     others = [UserFactory(username=f"agent{i}") for i in range(3)]
     for user in others:
         MembershipFactory(team=team, user=user)
@@ -197,6 +202,18 @@ def build_world() -> World:
         used_for="Translating tickets from German",
         data_classification="internal",
     )
+    # The team's AI champion, with a training session on her home.
+    champions.name_champion(
+        team, actor=ops, user=champion, duties="Runs a monthly clinic.", hours_per_month=8
+    )
+    champions.record_training(
+        team,
+        actor=champion,
+        topic="Prompting safely",
+        held_on=today - datetime.timedelta(days=7),
+        attendees=6,
+        material_url="https://intranet.example.com/ai/prompting-safely",
+    )
     return World(
         ops=ops,
         lead=lead,
@@ -209,6 +226,7 @@ def build_world() -> World:
         open_round=open_round,
         token=token,
         declaration=declaration,
+        champion=champion,
     )
 
 
@@ -335,6 +353,18 @@ PARTICIPANT = [
     Visit("report an incident anonymously", _goto(lambda w: "/incidents/report/anonymous/")),
     Visit("declare anonymously", _goto(lambda w: "/tools/declare/anonymous/")),
 ]
+CHAMPION = [
+    Visit("champion home", _goto(lambda w: "/champion/")),
+    Visit(
+        "champion home with errors",
+        _send(lambda w: "/champion/", "main form button[type=submit]", {"#id_topic": ""}),
+    ),
+    Visit("relay a declaration", _goto(lambda w: "/champion/relay/")),
+    Visit(
+        "relay a declaration with errors",
+        _send(lambda w: "/champion/relay/", "main form button[type=submit]"),
+    ),
+]
 OPS_SITE = [
     Visit("home (Ops)", _goto(lambda w: "/")),
     Visit("portfolio (Ops)", _goto(lambda w: "/pilots/")),
@@ -398,5 +428,6 @@ ROLES: dict[str, tuple[str | None, list[Visit]]] = {
     "anonymous": (None, ANONYMOUS),
     "lead": ("lead", LEAD),
     "participant": ("participant", PARTICIPANT),
+    "champion": ("champion", CHAMPION),
     "ops": ("ops", OPS_SITE + OPS_ADMIN),
 }

@@ -27,6 +27,7 @@ RUNS = [
     ("anonymous", "fr-FR"),
     ("lead", "en-GB"),
     ("participant", "en-GB"),
+    ("champion", "en-GB"),
     ("ops", "en-GB"),
 ]
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.ops import OPS_GROUP
 from feedback.anonymity import anonymity_threshold
+from governance.demo import CHAMPION_TEAM, DEMO_CHAMPION
 from pilots.demo import DEMO_PASSWORD, PEOPLE, TEAMS, TOOL_FACTS, TOOLS
 from pilots.models import AITool, Membership, Team
 
@@ -74,6 +75,8 @@ class Command(BaseCommand):
                 slug, role = membership
                 lead = role == Membership.Role.LEAD
                 roles.append(f"{'lead of' if lead else 'member of'} {names[slug]}")
+            if username == DEMO_CHAMPION:
+                roles.append(f"AI champion of {names[CHAMPION_TEAM]}")
             out(f"  {username:<12} {first} {last}: {', '.join(roles)}")
         inbox = f"{site}{reverse('feedback_inbox')}"
         if not report.open_prompts:
