@@ -39,6 +39,23 @@ OVERFLOWING = """() => {
 }"""
 
 
+# The site's fields that the stylesheet left to the browser's defaults (a URL field drawn at
+# the browser's narrow default size beside full-width text fields): every field the site shows
+# wears the site's border. The admin has its own stylesheet.
+UNSTYLED_FIELDS = """() => {
+  if (location.pathname.startsWith('/admin/')) return [];
+  const out = [];
+  const skip = new Set(['hidden', 'radio', 'checkbox', 'submit', 'button', 'file', 'image']);
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (skip.has(el.type) || el.getBoundingClientRect().width === 0) continue;
+    if (getComputedStyle(el).borderTopLeftRadius !== '4px') {
+      out.push(el.tagName.toLowerCase() + '[type=' + el.type + ']#' + el.id);
+    }
+  }
+  return out;
+}"""
+
+
 def sideways_scroll(page) -> tuple[int, int]:
     return page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
 
@@ -58,6 +75,9 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(role, locale, chromium
         for visit in visits:
             page.set_viewport_size({"width": WIDTHS[0], "height": 800})
             visit.go(page, world)
+            unstyled = page.evaluate(UNSTYLED_FIELDS)
+            if unstyled:
+                found.append(f"{visit.name}: fields without the site's style — {unstyled}")
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 800})
                 scroll_width, window_width = sideways_scroll(page)
@@ -67,4 +87,4 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(role, locale, chromium
     finally:
         context.close()
         connections.close_all()
-    assert not found, "\n".join(["Pages wider than the phone:", *found])
+    assert not found, "\n".join(["Pages wider than the phone, or unstyled fields:", *found])
