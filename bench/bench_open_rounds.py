@@ -89,7 +89,9 @@ def build(pilots: int, participants: int) -> None:
             hypothesis_outcome="-",
             hypothesis_who="-",
             hypothesis_signal="-",
-            planned_start=today,
+            # A day early: a team ahead of or behind the server's date (near midnight) must
+            # not find its period starting before the planned start.
+            planned_start=today - datetime.timedelta(days=1),
             planned_end=today + datetime.timedelta(days=90),
             stage="pilot",
             cadence="weekly",
