@@ -47,7 +47,8 @@ AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 FAN_OUT_TASK = "core.tasks.deliver_batches"
-# Deliveries read (and prepared) together; each is still claimed and marked on its own.
+# Deliveries read (and prepared) together; each is still claimed on its own (with the previous
+# one's mark).
 CHUNK = 100
 
 
@@ -212,24 +213,97 @@ class Report:
         return dict(self.__dict__)
 
 
-def _claim(delivery_id: int, now: datetime.datetime) -> int | None:
-    """Claim one delivery (queued → sending); return its attempts now, or None if not claimed.
+@dataclass
+class _Sent:
+    """A delivery this worker sent and has not marked yet: marked with the next claim."""
 
-    A conditional UPDATE … RETURNING: only the worker whose update changed the row sends it.
-    One at a time, right before its send: a worker that dies leaves at most the delivery it
-    was sending in "sending" (the rest stay queued for the next worker).
+    delivery: Delivery
+    kind: Kind
+    claimed_at: datetime.datetime
+
+
+@dataclass
+class _Unmarked:
+    """The batch's one sent delivery still to be marked (None: none)."""
+
+    sent: _Sent | None = None
+
+
+def _claim(delivery_id: int, now: datetime.datetime, *, sent: _Sent | None = None) -> int | None:
+    """Mark `sent` sent and claim one delivery (queued → sending), in one statement.
+
+    Returns the claimed delivery's attempts now, or None if not claimed. A conditional
+    UPDATE … RETURNING: only the worker whose update changed the row sends it. One at a time,
+    right before its send, and the previous send marked in the same statement: a worker that
+    dies leaves at most one delivery in "sending" — the one it was sending, or the one it had
+    sent but not marked — and the rest stay queued for the next worker. The mark is
+    conditional on the sender's own claim (sending, or failed by a sweep meanwhile: its outcome
+    is known after all), as a lone mark is.
     """
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db)
+    if sent is None:
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
+                " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
+                " RETURNING attempts",  # nosec B608 - the model's table name only
+                [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
+            )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+    sent_at = Delivery._meta.get_field("sent_at").get_db_prep_save(timezone.now(), db)
+    their_claim = Delivery._meta.get_field("claimed_at").get_db_prep_save(sent.claimed_at, db)
+    mark = "id = %s"
     with db.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
-            " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
-            " RETURNING attempts",  # nosec B608 - the model's table name only
-            [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
+            f"UPDATE {table} SET"  # noqa: S608
+            f" status = CASE WHEN {mark} THEN %s ELSE %s END,"
+            f" sent_at = CASE WHEN {mark} THEN %s ELSE sent_at END,"
+            f" last_error = CASE WHEN {mark} THEN '' ELSE last_error END,"
+            f" claimed_at = CASE WHEN {mark} THEN claimed_at ELSE %s END,"
+            f" attempts = CASE WHEN {mark} THEN attempts ELSE attempts + 1 END"
+            " WHERE (id = %s AND status IN (%s, %s) AND claimed_at = %s)"
+            " OR (id = %s AND status = %s AND next_attempt_at <= %s)"
+            " RETURNING id, attempts",  # nosec B608 - the model's table name only
+            [
+                sent.delivery.pk,
+                Status.SENT,
+                Status.SENDING,
+                sent.delivery.pk,
+                sent_at,
+                sent.delivery.pk,
+                sent.delivery.pk,
+                stamp,
+                sent.delivery.pk,
+                sent.delivery.pk,
+                Status.SENDING,
+                Status.FAILED,
+                their_claim,
+                delivery_id,
+                Status.QUEUED,
+                stamp,
+            ],
         )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+        rows = dict(cursor.fetchall())
+    # The marked row comes back too: only the claimed one's attempts matter.
+    return rows.get(delivery_id) if delivery_id != sent.delivery.pk else None
+
+
+def _mark_sent(sent: _Sent, report: Report) -> None:
+    """Record a sent delivery (its claim's row only) and tell its kind."""
+    mine = Delivery.objects.filter(
+        pk=sent.delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=sent.claimed_at
+    )
+    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    _after_mark(sent, report)
+
+
+def _after_mark(sent: _Sent, report: Report) -> None:
+    # As before the combined statement: counted and told even if the row had moved on.
+    report.sent += 1
+    if sent.kind.on_sent:
+        sent.kind.on_sent(sent.delivery)
 
 
 def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
@@ -277,34 +351,50 @@ def deliver(
     """Claim, build, send and mark each delivery; repeats are harmless.
 
     Reads go by chunks of CHUNK: the chunk's rows in one SELECT, and a kind with `prepare`
-    reads what their messages need at once. Writes stay one delivery at a time (claimed right
-    before its send, marked right after), so a worker that dies loses at most the one
-    delivery it was sending, whatever the chunk.
+    reads what their messages need at once. Writes stay one delivery at a time: each is
+    claimed right before its send, in the same statement that marks the previous one sent
+    (`_claim`), so a worker that dies leaves at most one delivery in "sending", whatever the
+    chunk.
     """
     report = Report()
     mail = _MailConnection(connection or get_connection())
     wanted = list(dict.fromkeys(delivery_ids))
-    with mail:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
-            report.skipped += len(chunk) - len(rows)
-            by_kind: dict[str, list[Delivery]] = {}
-            for delivery in rows.values():
-                by_kind.setdefault(delivery.kind, []).append(delivery)
-            for deliveries in by_kind.values():
-                prepare = kind_of(deliveries[0]).prepare
-                if prepare:
-                    prepare(deliveries)
-            for delivery_id in chunk:
-                if delivery_id in rows:
-                    _deliver_one(rows[delivery_id], now, mail, report)
+    unmarked = _Unmarked()
+    try:
+        with mail:
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
+                report.skipped += len(chunk) - len(rows)
+                by_kind: dict[str, list[Delivery]] = {}
+                for delivery in rows.values():
+                    by_kind.setdefault(delivery.kind, []).append(delivery)
+                for deliveries in by_kind.values():
+                    prepare = kind_of(deliveries[0]).prepare
+                    if prepare:
+                        prepare(deliveries)
+                for delivery_id in chunk:
+                    if delivery_id in rows:
+                        _deliver_one(rows[delivery_id], now, mail, report, unmarked)
+    finally:
+        # The last send (or the one before an error) is marked on its own.
+        if unmarked.sent is not None:
+            _mark_sent(unmarked.sent, report)
     return report
 
 
-def _deliver_one(delivery: Delivery, now, mail: _MailConnection, report: Report) -> None:
+def _deliver_one(
+    delivery: Delivery, now, mail: _MailConnection, report: Report, unmarked: _Unmarked
+) -> None:
+    """Claim (marking the unmarked send in the same statement), build and send one delivery.
+
+    A delivery that went out becomes the unmarked one, marked with the next claim.
+    """
     claimed_at = now or timezone.now()
-    attempts = _claim(delivery.pk, claimed_at)
+    attempts = _claim(delivery.pk, claimed_at, sent=unmarked.sent)
+    if unmarked.sent is not None:
+        done, unmarked.sent = unmarked.sent, None
+        _after_mark(done, report)
     if attempts is None:
         report.skipped += 1
         return
@@ -343,10 +433,7 @@ def _deliver_one(delivery: Delivery, now, mail: _MailConnection, report: Report)
         outcome = _after_failure(delivery, kind, repr(error), mine)
         setattr(report, outcome, getattr(report, outcome) + 1)
         return
-    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-    report.sent += 1
-    if kind.on_sent:
-        kind.on_sent(delivery)
+    unmarked.sent = _Sent(delivery, kind, claimed_at)
 
 
 def deliver_batch(
