@@ -360,8 +360,8 @@ def deliver(
     mail = _MailConnection(connection or get_connection())
     wanted = list(dict.fromkeys(delivery_ids))
     unmarked = _Unmarked()
-    try:
-        with mail:
+    with mail:
+        try:
             for start in range(0, len(wanted), CHUNK):
                 chunk = wanted[start : start + CHUNK]
                 rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
@@ -376,10 +376,11 @@ def deliver(
                 for delivery_id in chunk:
                     if delivery_id in rows:
                         _deliver_one(rows[delivery_id], now, mail, report, unmarked)
-    finally:
-        # The last send (or the one before an error) is marked on its own.
-        if unmarked.sent is not None:
-            _mark_sent(unmarked.sent, report)
+        finally:
+            # The last send (or the one before an error) is marked on its own, before the mail
+            # connection closes.
+            if unmarked.sent is not None:
+                _mark_sent(unmarked.sent, report)
     return report
 
 
@@ -388,42 +389,23 @@ def _deliver_one(
 ) -> None:
     """Claim (marking the unmarked send in the same statement), build and send one delivery.
 
-    A delivery that went out becomes the unmarked one, marked with the next claim.
+    The claim and the build (an invitation mints its token there) are one transaction: one
+    commit per email, and a worker that dies before it leaves the delivery queued and no
+    token minted. The send comes after the commit, so nothing goes out that the database
+    does not record as claimed. A delivery that went out becomes the unmarked one, marked
+    with the next claim.
     """
     claimed_at = now or timezone.now()
-    attempts = _claim(delivery.pk, claimed_at, sent=unmarked.sent)
-    if unmarked.sent is not None:
-        done, unmarked.sent = unmarked.sent, None
-        _after_mark(done, report)
-    if attempts is None:
-        report.skipped += 1
-        return
-    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
-    kind = kind_of(delivery)
-    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
-    # all and is recorded (sent or failed).
-    mine = Delivery.objects.filter(
-        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
-    )
-    try:
-        message = kind.build(delivery)
-    except Postpone as later:
-        mine.update(
-            status=Status.QUEUED,
-            attempts=F("attempts") - 1,
-            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
-        )
-        report.postponed += 1
-        return
-    except Exception as error:
-        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
-        outcome = _after_failure(delivery, kind, repr(error), mine)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        return
+    previous = unmarked.sent
+    with transaction.atomic():
+        message, kind = _claim_and_build(delivery, claimed_at, report, previous)
+    if previous is not None:
+        # Committed: the previous send is recorded (if this raised, `deliver` marks it alone).
+        unmarked.sent = None
+        _after_mark(previous, report)
     if message is None:
-        mine.update(status=Status.CANCELLED)
-        report.cancelled += 1
         return
+    mine = _mine(delivery, claimed_at)
     try:
         _channels[delivery.channel](
             delivery, message, mail.opened() if delivery.channel in _mail_channels else None
@@ -434,6 +416,47 @@ def _deliver_one(
         setattr(report, outcome, getattr(report, outcome) + 1)
         return
     unmarked.sent = _Sent(delivery, kind, claimed_at)
+
+
+def _mine(delivery: Delivery, claimed_at: datetime.datetime):
+    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
+    # all and is recorded (sent or failed).
+    return Delivery.objects.filter(
+        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+    )
+
+
+def _claim_and_build(
+    delivery: Delivery, claimed_at: datetime.datetime, report: Report, previous: _Sent | None
+) -> tuple[Any, Kind | None]:
+    """(the message to send, its kind), or (None, None) when nothing is to be sent now."""
+    attempts = _claim(delivery.pk, claimed_at, sent=previous)
+    if attempts is None:
+        report.skipped += 1
+        return None, None
+    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
+    kind = kind_of(delivery)
+    mine = _mine(delivery, claimed_at)
+    try:
+        message = kind.build(delivery)
+    except Postpone as later:
+        mine.update(
+            status=Status.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
+        )
+        report.postponed += 1
+        return None, None
+    except Exception as error:
+        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), mine)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return None, None
+    if message is None:
+        mine.update(status=Status.CANCELLED)
+        report.cancelled += 1
+        return None, None
+    return message, kind
 
 
 def deliver_batch(
