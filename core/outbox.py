@@ -405,14 +405,13 @@ def _deliver_one(
         _after_mark(previous, report)
     if message is None:
         return
-    mine = _mine(delivery, claimed_at)
     try:
         _channels[delivery.channel](
             delivery, message, mail.opened() if delivery.channel in _mail_channels else None
         )
     except Exception as error:
         logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
-        outcome = _after_failure(delivery, kind, repr(error), mine)
+        outcome = _after_failure(delivery, kind, repr(error), _mine(delivery, claimed_at))
         setattr(report, outcome, getattr(report, outcome) + 1)
         return
     unmarked.sent = _Sent(delivery, kind, claimed_at)
@@ -436,11 +435,10 @@ def _claim_and_build(
         return None, None
     delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
     kind = kind_of(delivery)
-    mine = _mine(delivery, claimed_at)
     try:
         message = kind.build(delivery)
     except Postpone as later:
-        mine.update(
+        _mine(delivery, claimed_at).update(
             status=Status.QUEUED,
             attempts=F("attempts") - 1,
             next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
@@ -449,11 +447,11 @@ def _claim_and_build(
         return None, None
     except Exception as error:
         logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
-        outcome = _after_failure(delivery, kind, repr(error), mine)
+        outcome = _after_failure(delivery, kind, repr(error), _mine(delivery, claimed_at))
         setattr(report, outcome, getattr(report, outcome) + 1)
         return None, None
     if message is None:
-        mine.update(status=Status.CANCELLED)
+        _mine(delivery, claimed_at).update(status=Status.CANCELLED)
         report.cancelled += 1
         return None, None
     return message, kind

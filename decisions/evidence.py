@@ -48,15 +48,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import (
     Case,
-    CharField,
     Count,
     ExpressionWrapper,
     F,
     FloatField,
-    Max,
-    Min,
     OuterRef,
     Q,
     Subquery,
@@ -64,7 +62,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, LPad
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -854,7 +852,7 @@ def hours_by_group(ids) -> dict[tuple[str, str], dict]:
     (`stats.sum_intervals`) the sum of the squared scaled half-widths and how many pilots have
     no interval; the monthly cost of their tools (`with_monthly_cost`) and how many are known.
     """
-    seats = Coalesce(
+    counted = Coalesce(
         Subquery(
             Participation.objects.filter(pilot_id=OuterRef("pk"))
             .order_by()
@@ -864,11 +862,14 @@ def hours_by_group(ids) -> dict[tuple[str, str], dict]:
         ),
         0,
     )
+    # Counted once per pilot (a correlated subquery), then used by the hours and the cost.
+    seats = F("seats")
     scale = _per_month() * Cast(seats, FloatField()) / Value(60.0)
     half = (F("pooled_minutes__ci_high") - F("pooled_minutes__ci_low")) / Value(2.0) * scale
     rows = (
         Pilot.objects.filter(pk__in=ids, pooled_minutes__isnull=False)
-        .with_monthly_cost()
+        .annotate(seats=counted)
+        .with_monthly_cost(seats=seats)
         .annotate(
             pilot_hours=ExpressionWrapper(
                 F("pooled_minutes__mean") * scale, output_field=FloatField()
@@ -889,12 +890,57 @@ def hours_by_group(ids) -> dict[tuple[str, str], dict]:
     return {(row.pop("stage"), row.pop("team__name")): row for row in rows}
 
 
+def stage_counts(pilots, instants: list[datetime.datetime]) -> list[tuple[int, str, int]]:
+    """(index of the instant, stage, pilots) for the pilots' stages at each instant, in SQL.
+
+    A pilot's stage at an instant: the last move made by then (by instant, then by id), else
+    the stage its first move left, else the stage it is in; none before it was created. One
+    query whatever the number of pilots: each move holds from its instant until the pilot's
+    next move (a window over the moves), so at each instant a moved pilot has exactly one
+    move holding or is before its first; pilots that never moved count in their stage.
+    """
+    rows_sql, rows_params = (
+        pilots.order_by().values("pk", "stage", "created_at").query.sql_with_params()
+    )
+    moves = connection.ops.quote_name(StageChange._meta.db_table)
+    at = "CAST(%s AS timestamp with time zone)" if connection.vendor == "postgresql" else "%s"
+    instant_rows = " UNION ALL ".join(
+        f"SELECT {i} AS i, {at} AS instant" for i in range(len(instants))
+    )
+    # Every piece is compiled SQL (its values as parameters) or this module's own text.
+    sql = (
+        f"WITH p AS ({rows_sql}),"  # noqa: S608
+        " mv AS (SELECT pilot_id, from_stage, to_stage, created_at,"
+        " LEAD(created_at) OVER (PARTITION BY pilot_id ORDER BY created_at, id) AS next_at,"
+        " ROW_NUMBER() OVER (PARTITION BY pilot_id ORDER BY created_at, id) AS n"
+        f" FROM {moves} WHERE pilot_id IN (SELECT pk FROM p)),"
+        f" t AS ({instant_rows})"
+        " SELECT t.i, mv.to_stage, COUNT(*) FROM p"
+        " INNER JOIN mv ON mv.pilot_id = p.pk"
+        " INNER JOIN t ON mv.created_at <= t.instant"
+        " AND (mv.next_at IS NULL OR mv.next_at > t.instant)"
+        " WHERE p.created_at <= t.instant GROUP BY t.i, mv.to_stage"
+        " UNION ALL"
+        " SELECT t.i, mv.from_stage, COUNT(*) FROM p"
+        " INNER JOIN mv ON mv.pilot_id = p.pk AND mv.n = 1"
+        " INNER JOIN t ON mv.created_at > t.instant"
+        " WHERE p.created_at <= t.instant GROUP BY t.i, mv.from_stage"
+        " UNION ALL"
+        " SELECT t.i, p.stage, COUNT(*) FROM p INNER JOIN t ON p.created_at <= t.instant"
+        " WHERE NOT EXISTS (SELECT 1 FROM mv WHERE mv.pilot_id = p.pk)"
+        " GROUP BY t.i, p.stage"
+    )  # nosec B608
+    params = [*rows_params, *(connection.ops.adapt_datetimefield_value(at) for at in instants)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(i), stage, int(n)) for i, stage, n in cursor.fetchall()]
+
+
 def portfolio_context(pilots) -> dict:
     """Context for templates/pilots/_portfolio_evidence.html on the portfolio.
 
-    Three queries whatever the number of pilots: the hours saved summed per stage and team
-    (`hours_by_group`), the pilots' stages and creation, their first move and last move by
-    each month end (grouped by pilot).
+    Two queries whatever the number of pilots: the hours saved summed per stage and team
+    (`hours_by_group`) and the pilots counted by stage at each month end (`stage_counts`).
     """
     # The same pilots as a subquery, not a list of ids: a thousand parameters cost more to
     # bind and send than the database takes to select them again.
@@ -945,51 +991,9 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-    rows = list(pilots.order_by().values("pk", "stage", "created_at"))
-
-    # Each pilot's stage at the end of each month: the last move made by then, else the stage
-    # its first move left, else the stage it is in (none before it was created). One grouped
-    # query over the moves, a row per pilot that moved: the first move and the last one by each
-    # month end, each read as the greatest (least) "instant|id|stage" key. Instants are
-    # compared as text: ISO order in UTC on both databases (PostgreSQL's session is UTC).
-    def move_key(stage_field: str):
-        return Concat(
-            Cast("created_at", CharField()),
-            Value("|"),
-            LPad(Cast("pk", CharField()), 20, Value("0")),
-            Value("|"),
-            F(stage_field),
-            output_field=CharField(),
-        )
-
-    moves = {
-        row.pop("pilot_id"): row
-        for row in StageChange.objects.filter(pilot_id__in=ids)
-        .values("pilot_id")
-        .annotate(
-            first=Min(move_key("from_stage")),
-            **{
-                f"at_{i}": Max(move_key("to_stage"), filter=Q(created_at__lte=at))
-                for i, (_label, at) in enumerate(points)
-            },
-        )
-        .order_by()
-    }
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
-    for row in rows:
-        moved = moves.get(row["pk"], {})
-        first = moved.get("first")
-        for i, (label, at) in enumerate(points):
-            if row["created_at"] > at:
-                continue
-            last = moved.get(f"at_{i}")
-            if last:
-                stage = last.rsplit("|", 1)[1]
-            elif first:
-                stage = first.rsplit("|", 1)[1]
-            else:
-                stage = row["stage"]
-            counts[label][stage] += 1
+    for i, stage, n in stage_counts(pilots, [at for _label, at in points]):
+        counts[points[i][0]][stage] += n
     stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
     from . import charts
 
