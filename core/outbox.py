@@ -3,8 +3,10 @@
 `enqueue` writes the row inside the caller's transaction (the same key twice makes one row)
 and, after commit, asks a worker to deliver it. A worker claims a delivery with a conditional
 UPDATE (queued → sending; only the worker whose update changed the row sends), asks the
-delivery's kind to build the message (the kind may find it is not needed any more: cancelled),
-sends it on its channel, and marks it sent. `sweep`, ticked by beat, handles the rest.
+delivery's kind to build the message (the kind may find it is not needed any more: cancelled;
+claim and build commit together), sends it on its channel, and marks it sent — in the same
+statement as its next claim, or alone after the batch's last send. A worker thus has at most
+one delivery in "sending" at any time. `sweep`, ticked by beat, handles the rest.
 
 What a failure means is the kind's, declared once when it registers:
 
