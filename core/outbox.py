@@ -3,8 +3,10 @@
 `enqueue` writes the row inside the caller's transaction (the same key twice makes one row)
 and, after commit, asks a worker to deliver it. A worker claims a delivery with a conditional
 UPDATE (queued → sending; only the worker whose update changed the row sends), asks the
-delivery's kind to build the message (the kind may find it is not needed any more: cancelled),
-sends it on its channel, and marks it sent. `sweep`, ticked by beat, handles the rest.
+delivery's kind to build the message (the kind may find it is not needed any more: cancelled;
+claim and build commit together), sends it on its channel, and marks it sent — in the same
+statement as its next claim, or alone after the batch's last send. A worker thus has at most
+one delivery in "sending" at any time. `sweep`, ticked by beat, handles the rest.
 
 What a failure means is the kind's, declared once when it registers:
 
@@ -47,7 +49,8 @@ AT_MOST_ONCE = "at_most_once"
 AT_LEAST_ONCE = "at_least_once"
 DELIVER_TASK = "core.tasks.deliver_batch"
 FAN_OUT_TASK = "core.tasks.deliver_batches"
-# Deliveries read (and prepared) together; each is still claimed and marked on its own.
+# Deliveries read (and prepared) together; each is still claimed on its own (with the previous
+# one's mark).
 CHUNK = 100
 
 
@@ -212,24 +215,97 @@ class Report:
         return dict(self.__dict__)
 
 
-def _claim(delivery_id: int, now: datetime.datetime) -> int | None:
-    """Claim one delivery (queued → sending); return its attempts now, or None if not claimed.
+@dataclass
+class _Sent:
+    """A delivery this worker sent and has not marked yet: marked with the next claim."""
 
-    A conditional UPDATE … RETURNING: only the worker whose update changed the row sends it.
-    One at a time, right before its send: a worker that dies leaves at most the delivery it
-    was sending in "sending" (the rest stay queued for the next worker).
+    delivery: Delivery
+    kind: Kind
+    claimed_at: datetime.datetime
+
+
+@dataclass
+class _Unmarked:
+    """The batch's one sent delivery still to be marked (None: none)."""
+
+    sent: _Sent | None = None
+
+
+def _claim(delivery_id: int, now: datetime.datetime, *, sent: _Sent | None = None) -> int | None:
+    """Mark `sent` sent and claim one delivery (queued → sending), in one statement.
+
+    Returns the claimed delivery's attempts now, or None if not claimed. A conditional
+    UPDATE … RETURNING: only the worker whose update changed the row sends it. One at a time,
+    right before its send, and the previous send marked in the same statement: a worker that
+    dies leaves at most one delivery in "sending" — the one it was sending, or the one it had
+    sent but not marked — and the rest stay queued for the next worker. The mark is
+    conditional on the sender's own claim (sending, or failed by a sweep meanwhile: its outcome
+    is known after all), as a lone mark is.
     """
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = Delivery._meta.get_field("claimed_at").get_db_prep_save(now, db)
+    if sent is None:
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
+                " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
+                " RETURNING attempts",  # nosec B608 - the model's table name only
+                [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
+            )
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+    sent_at = Delivery._meta.get_field("sent_at").get_db_prep_save(timezone.now(), db)
+    their_claim = Delivery._meta.get_field("claimed_at").get_db_prep_save(sent.claimed_at, db)
+    mark = "id = %s"
     with db.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1"  # noqa: S608
-            " WHERE id = %s AND status = %s AND next_attempt_at <= %s"
-            " RETURNING attempts",  # nosec B608 - the model's table name only
-            [Status.SENDING, stamp, delivery_id, Status.QUEUED, stamp],
+            f"UPDATE {table} SET"  # noqa: S608
+            f" status = CASE WHEN {mark} THEN %s ELSE %s END,"
+            f" sent_at = CASE WHEN {mark} THEN %s ELSE sent_at END,"
+            f" last_error = CASE WHEN {mark} THEN '' ELSE last_error END,"
+            f" claimed_at = CASE WHEN {mark} THEN claimed_at ELSE %s END,"
+            f" attempts = CASE WHEN {mark} THEN attempts ELSE attempts + 1 END"
+            " WHERE (id = %s AND status IN (%s, %s) AND claimed_at = %s)"
+            " OR (id = %s AND status = %s AND next_attempt_at <= %s)"
+            " RETURNING id, attempts",  # nosec B608 - the model's table name only
+            [
+                sent.delivery.pk,
+                Status.SENT,
+                Status.SENDING,
+                sent.delivery.pk,
+                sent_at,
+                sent.delivery.pk,
+                sent.delivery.pk,
+                stamp,
+                sent.delivery.pk,
+                sent.delivery.pk,
+                Status.SENDING,
+                Status.FAILED,
+                their_claim,
+                delivery_id,
+                Status.QUEUED,
+                stamp,
+            ],
         )
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+        rows = dict(cursor.fetchall())
+    # The marked row comes back too: only the claimed one's attempts matter.
+    return rows.get(delivery_id) if delivery_id != sent.delivery.pk else None
+
+
+def _mark_sent(sent: _Sent, report: Report) -> None:
+    """Record a sent delivery (its claim's row only) and tell its kind."""
+    mine = Delivery.objects.filter(
+        pk=sent.delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=sent.claimed_at
+    )
+    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    _after_mark(sent, report)
+
+
+def _after_mark(sent: _Sent, report: Report) -> None:
+    # As before the combined statement: counted and told even if the row had moved on.
+    report.sent += 1
+    if sent.kind.on_sent:
+        sent.kind.on_sent(sent.delivery)
 
 
 def _after_failure(delivery: Delivery, kind: Kind, error: str, mine) -> str:
@@ -277,62 +353,59 @@ def deliver(
     """Claim, build, send and mark each delivery; repeats are harmless.
 
     Reads go by chunks of CHUNK: the chunk's rows in one SELECT, and a kind with `prepare`
-    reads what their messages need at once. Writes stay one delivery at a time (claimed right
-    before its send, marked right after), so a worker that dies loses at most the one
-    delivery it was sending, whatever the chunk.
+    reads what their messages need at once. Writes stay one delivery at a time: each is
+    claimed right before its send, in the same statement that marks the previous one sent
+    (`_claim`), so a worker that dies leaves at most one delivery in "sending", whatever the
+    chunk.
     """
     report = Report()
     mail = _MailConnection(connection or get_connection())
     wanted = list(dict.fromkeys(delivery_ids))
+    unmarked = _Unmarked()
     with mail:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
-            report.skipped += len(chunk) - len(rows)
-            by_kind: dict[str, list[Delivery]] = {}
-            for delivery in rows.values():
-                by_kind.setdefault(delivery.kind, []).append(delivery)
-            for deliveries in by_kind.values():
-                prepare = kind_of(deliveries[0]).prepare
-                if prepare:
-                    prepare(deliveries)
-            for delivery_id in chunk:
-                if delivery_id in rows:
-                    _deliver_one(rows[delivery_id], now, mail, report)
+        try:
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                rows = Delivery.objects.filter(pk__in=chunk, status=Status.QUEUED).in_bulk()
+                report.skipped += len(chunk) - len(rows)
+                by_kind: dict[str, list[Delivery]] = {}
+                for delivery in rows.values():
+                    by_kind.setdefault(delivery.kind, []).append(delivery)
+                for deliveries in by_kind.values():
+                    prepare = kind_of(deliveries[0]).prepare
+                    if prepare:
+                        prepare(deliveries)
+                for delivery_id in chunk:
+                    if delivery_id in rows:
+                        _deliver_one(rows[delivery_id], now, mail, report, unmarked)
+        finally:
+            # The last send (or the one before an error) is marked on its own, before the mail
+            # connection closes.
+            if unmarked.sent is not None:
+                _mark_sent(unmarked.sent, report)
     return report
 
 
-def _deliver_one(delivery: Delivery, now, mail: _MailConnection, report: Report) -> None:
+def _deliver_one(
+    delivery: Delivery, now, mail: _MailConnection, report: Report, unmarked: _Unmarked
+) -> None:
+    """Claim (marking the unmarked send in the same statement), build and send one delivery.
+
+    The claim and the build (an invitation mints its token there) are one transaction: one
+    commit per email, and a worker that dies before it leaves the delivery queued and no
+    token minted. The send comes after the commit, so nothing goes out that the database
+    does not record as claimed. A delivery that went out becomes the unmarked one, marked
+    with the next claim.
+    """
     claimed_at = now or timezone.now()
-    attempts = _claim(delivery.pk, claimed_at)
-    if attempts is None:
-        report.skipped += 1
-        return
-    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
-    kind = kind_of(delivery)
-    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
-    # all and is recorded (sent or failed).
-    mine = Delivery.objects.filter(
-        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
-    )
-    try:
-        message = kind.build(delivery)
-    except Postpone as later:
-        mine.update(
-            status=Status.QUEUED,
-            attempts=F("attempts") - 1,
-            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
-        )
-        report.postponed += 1
-        return
-    except Exception as error:
-        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
-        outcome = _after_failure(delivery, kind, repr(error), mine)
-        setattr(report, outcome, getattr(report, outcome) + 1)
-        return
+    previous = unmarked.sent
+    with transaction.atomic():
+        message, kind = _claim_and_build(delivery, claimed_at, report, previous)
+    if previous is not None:
+        # Committed: the previous send is recorded (if this raised, `deliver` marks it alone).
+        unmarked.sent = None
+        _after_mark(previous, report)
     if message is None:
-        mine.update(status=Status.CANCELLED)
-        report.cancelled += 1
         return
     try:
         _channels[delivery.channel](
@@ -340,13 +413,50 @@ def _deliver_one(delivery: Delivery, now, mail: _MailConnection, report: Report)
         )
     except Exception as error:
         logger.exception("Sending delivery %s (%s) failed", delivery.pk, delivery.kind)
-        outcome = _after_failure(delivery, kind, repr(error), mine)
+        outcome = _after_failure(delivery, kind, repr(error), _mine(delivery, claimed_at))
         setattr(report, outcome, getattr(report, outcome) + 1)
         return
-    mine.update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-    report.sent += 1
-    if kind.on_sent:
-        kind.on_sent(delivery)
+    unmarked.sent = _Sent(delivery, kind, claimed_at)
+
+
+def _mine(delivery: Delivery, claimed_at: datetime.datetime):
+    # Only this claim's row: if the sweep gave up on it meanwhile, the outcome is known after
+    # all and is recorded (sent or failed).
+    return Delivery.objects.filter(
+        pk=delivery.pk, status__in=[Status.SENDING, Status.FAILED], claimed_at=claimed_at
+    )
+
+
+def _claim_and_build(
+    delivery: Delivery, claimed_at: datetime.datetime, report: Report, previous: _Sent | None
+) -> tuple[Any, Kind | None]:
+    """(the message to send, its kind), or (None, None) when nothing is to be sent now."""
+    attempts = _claim(delivery.pk, claimed_at, sent=previous)
+    if attempts is None:
+        report.skipped += 1
+        return None, None
+    delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, claimed_at, attempts
+    kind = kind_of(delivery)
+    try:
+        message = kind.build(delivery)
+    except Postpone as later:
+        _mine(delivery, claimed_at).update(
+            status=Status.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now() + datetime.timedelta(seconds=later.seconds),
+        )
+        report.postponed += 1
+        return None, None
+    except Exception as error:
+        logger.exception("Building delivery %s (%s) failed", delivery.pk, delivery.kind)
+        outcome = _after_failure(delivery, kind, repr(error), _mine(delivery, claimed_at))
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return None, None
+    if message is None:
+        _mine(delivery, claimed_at).update(status=Status.CANCELLED)
+        report.cancelled += 1
+        return None, None
+    return message, kind
 
 
 def deliver_batch(

@@ -48,25 +48,27 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import (
-    CharField,
+    Case,
     Count,
+    ExpressionWrapper,
     F,
     FloatField,
-    Max,
-    Min,
+    OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
-    Window,
+    When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, LPad, RowNumber
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from feedback import stats
-from feedback.models import FeedbackRound, RoundQuestionSummary
+from feedback.models import FeedbackRound
 from feedback.results import (
     INCIDENT_KIND_KEY,
     localized_incidents,
@@ -74,6 +76,7 @@ from feedback.results import (
     question_words,
     summary_of,
 )
+from feedback.savings import MINUTES_KEY, RECENT_ROUNDS
 from pilots import costs
 from pilots.breach_text import OUTCOME_LABELS
 from pilots.lifecycle import GateResult, GateStatus
@@ -82,9 +85,7 @@ from pilots.models import GuardrailCheck, Participation, Pilot, Stage, StageChan
 if TYPE_CHECKING:
     from pilots.models import SuccessMetric
 
-RECENT_ROUNDS = 3
 CHART_ROUNDS = 12
-MINUTES_KEY = "minutes_saved"
 PERIODS_PER_MONTH = {
     Pilot.Cadence.WEEKLY: 52 / 12,
     Pilot.Cadence.BIWEEKLY: 26 / 12,
@@ -833,132 +834,143 @@ def _month_ends(
     return list(reversed(points))
 
 
-def pooled_summaries(pilot_ids, key: str) -> dict[int, tuple[stats.Summary, int]]:
-    """Each pilot's question `key` pooled over its last RECENT_ROUNDS answered rounds, in SQL.
-
-    One query, a row per pilot with a figure: what `stats.pool` and `stats.effective_n` give
-    for the rounds' shown summaries (feedback.RoundQuestionSummary rows, written at close from
-    the stored results), as sums grouped by pilot: Σn, Σn·m, Σ((n − 1)·s² + n·m²) and max n,
-    and the pooled grid (`stats.Grid.combine`). The pooled sum of squares is then
-    Σ((n − 1)·s² + n·m²) − N·m̄², the same figure as the pooled deviations (up to rounding).
-    """
-    recent = (
-        FeedbackRound.objects.answered()
-        .filter(pilot_id__in=pilot_ids)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("pilot_id")], order_by=F("period_start").desc()
-            )
-        )
-        .filter(rank__lte=RECENT_ROUNDS)
-        .values("pk")
+def _per_month() -> Case:
+    """PERIODS_PER_MONTH of the pilot's cadence, in SQL."""
+    return Case(
+        *(When(cadence=cadence, then=Value(v)) for cadence, v in PERIODS_PER_MONTH.items()),
+        default=Value(1.0),
+        output_field=FloatField(),
     )
-    sd = Coalesce(F("sd"), Value(0.0), output_field=FloatField())
+
+
+def hours_by_group(ids) -> dict[tuple[str, str], dict]:
+    """Hours saved per month summed per (stage, team name) of the pilots `ids`, in SQL.
+
+    One query, a row per stage and team, whatever the number of pilots: each pilot's pooled
+    minutes saved (feedback.PilotMinutesSaved, written at close) scaled by its periods per
+    month × participants / 60, as `hours_saved` scales them; for the sum of their intervals
+    (`stats.sum_intervals`) the sum of the squared scaled half-widths and how many pilots have
+    no interval; the monthly cost of their tools (`with_monthly_cost`) and how many are known.
+    """
+    counted = Coalesce(
+        Subquery(
+            Participation.objects.filter(pilot_id=OuterRef("pk"))
+            .order_by()
+            .values("pilot_id")
+            .annotate(c=Count("pk"))
+            .values("c")
+        ),
+        0,
+    )
+    # Counted once per pilot (a correlated subquery), then used by the hours and the cost.
+    seats = F("seats")
+    scale = _per_month() * Cast(seats, FloatField()) / Value(60.0)
+    half = (F("pooled_minutes__ci_high") - F("pooled_minutes__ci_low")) / Value(2.0) * scale
     rows = (
-        RoundQuestionSummary.objects.filter(key=key, round__in=recent)
-        .values("round__pilot_id")
+        Pilot.objects.filter(pk__in=ids, pooled_minutes__isnull=False)
+        .annotate(seats=counted)
+        .with_monthly_cost(seats=seats)
         .annotate(
-            total=Sum("n"),
-            sum_x=Sum(F("n") * F("mean"), output_field=FloatField()),
-            sum_xx=Sum(
-                (F("n") - 1) * sd * sd + F("n") * F("mean") * F("mean"), output_field=FloatField()
+            pilot_hours=ExpressionWrapper(
+                F("pooled_minutes__mean") * scale, output_field=FloatField()
             ),
-            n_eff=Max("n"),
-            means=Count("pk", filter=Q(proportion=False)),
-            grids=Count("pk", filter=Q(step__isnull=False)),
-            coarsest=Max("step"),
-            open_low=Count("pk", filter=Q(step__isnull=False, min_value__isnull=True)),
-            low=Min("min_value"),
-            open_high=Count("pk", filter=Q(step__isnull=False, max_value__isnull=True)),
-            high=Max("max_value"),
-            counted=Count("pk", filter=Q(counts=True)),
+            pilot_half=ExpressionWrapper(half, output_field=FloatField()),
         )
         .order_by()
-    )
-    pooled = {}
-    for row in rows:
-        total = row["total"]
-        mean = row["sum_x"] / total
-        grid = (
-            stats.Grid(
-                step=row["coarsest"],
-                minimum=None if row["open_low"] else row["low"],
-                maximum=None if row["open_high"] else row["high"],
-                counts=row["counted"] > 0,
-            )
-            if row["grids"]
-            else None
+        .values("stage", "team__name")
+        .annotate(
+            pilots=Count("pk"),
+            hours=Sum("pilot_hours"),
+            squares=Sum(F("pilot_half") * F("pilot_half"), output_field=FloatField()),
+            without_interval=Count("pk", filter=Q(pooled_minutes__ci_low__isnull=True)),
+            cost=Sum("monthly_cost"),
+            costs_known=Count("monthly_cost"),
         )
-        spread = None
-        if total >= 2:
-            squares = row["sum_xx"] - total * mean * mean
-            spread = math.sqrt(max(squares, 0.0) / (total - 1))
-        summary = stats.Summary(total, mean, spread, row["means"] == 0, grid)
-        pooled[row["round__pilot_id"]] = (summary, row["n_eff"])
-    return pooled
+    )
+    return {(row.pop("stage"), row.pop("team__name")): row for row in rows}
+
+
+def stage_counts(pilots, instants: list[datetime.datetime]) -> list[tuple[int, str, int]]:
+    """(index of the instant, stage, pilots) for the pilots' stages at each instant, in SQL.
+
+    A pilot's stage at an instant: the last move made by then (by instant, then by id), else
+    the stage its first move left, else the stage it is in; none before it was created. One
+    query whatever the number of pilots: each move holds from its instant until the pilot's
+    next move (a window over the moves), so at each instant a moved pilot has exactly one
+    move holding or is before its first; pilots that never moved count in their stage.
+    """
+    rows_sql, rows_params = (
+        pilots.order_by().values("pk", "stage", "created_at").query.sql_with_params()
+    )
+    moves = connection.ops.quote_name(StageChange._meta.db_table)
+    at = "CAST(%s AS timestamp with time zone)" if connection.vendor == "postgresql" else "%s"
+    instant_rows = " UNION ALL ".join(
+        f"SELECT {i} AS i, {at} AS instant" for i in range(len(instants))
+    )
+    # Every piece is compiled SQL (its values as parameters) or this module's own text.
+    sql = (
+        f"WITH p AS ({rows_sql}),"  # noqa: S608
+        " mv AS (SELECT pilot_id, from_stage, to_stage, created_at,"
+        " LEAD(created_at) OVER (PARTITION BY pilot_id ORDER BY created_at, id) AS next_at,"
+        " ROW_NUMBER() OVER (PARTITION BY pilot_id ORDER BY created_at, id) AS n"
+        f" FROM {moves} WHERE pilot_id IN (SELECT pk FROM p)),"
+        f" t AS ({instant_rows})"
+        " SELECT t.i, mv.to_stage, COUNT(*) FROM p"
+        " INNER JOIN mv ON mv.pilot_id = p.pk"
+        " INNER JOIN t ON mv.created_at <= t.instant"
+        " AND (mv.next_at IS NULL OR mv.next_at > t.instant)"
+        " WHERE p.created_at <= t.instant GROUP BY t.i, mv.to_stage"
+        " UNION ALL"
+        " SELECT t.i, mv.from_stage, COUNT(*) FROM p"
+        " INNER JOIN mv ON mv.pilot_id = p.pk AND mv.n = 1"
+        " INNER JOIN t ON mv.created_at > t.instant"
+        " WHERE p.created_at <= t.instant GROUP BY t.i, mv.from_stage"
+        " UNION ALL"
+        " SELECT t.i, p.stage, COUNT(*) FROM p INNER JOIN t ON p.created_at <= t.instant"
+        " WHERE NOT EXISTS (SELECT 1 FROM mv WHERE mv.pilot_id = p.pk)"
+        " GROUP BY t.i, p.stage"
+    )  # nosec B608
+    params = [*rows_params, *(connection.ops.adapt_datetimefield_value(at) for at in instants)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(i), stage, int(n)) for i, stage, n in cursor.fetchall()]
 
 
 def portfolio_context(pilots) -> dict:
     """Context for templates/pilots/_portfolio_evidence.html on the portfolio.
 
-    Four queries whatever the number of pilots: the pilots, their participant counts, their
-    minutes saved pooled over their last RECENT_ROUNDS answered rounds (`pooled_summaries`),
-    their first move and last move by each month end (grouped by pilot).
+    Two queries whatever the number of pilots: the hours saved summed per stage and team
+    (`hours_by_group`) and the pilots counted by stage at each month end (`stage_counts`).
     """
-    rows = list(
-        pilots.order_by().values(
-            "pk",
-            "stage",
-            "cadence",
-            "created_at",
-            "team__name",
-            "tool__cost_model",
-            "tool__cost_amount",
-        )
-    )
     # The same pilots as a subquery, not a list of ids: a thousand parameters cost more to
     # bind and send than the database takes to select them again.
     ids = pilots.order_by().values("pk")
-    participants = dict(
-        Participation.objects.filter(pilot_id__in=ids)
-        .values("pilot_id")
-        .annotate(c=Count("id"))
-        .order_by()
-        .values_list("pilot_id", "c")
-    )
-    minutes = pooled_summaries(ids, MINUTES_KEY)
-
+    groups = hours_by_group(ids)
     by_stage: dict[str, list] = {}
     by_team: dict[str, list] = {}
-    for row in rows:
-        if row["pk"] not in minutes:
-            continue
-        pooled, n_eff = minutes[row["pk"]]
-        scale = PERIODS_PER_MONTH.get(row["cadence"], 1.0) * participants.get(row["pk"], 0) / 60
-        interval = stats.interval(pooled, n_eff=n_eff)
-        item = (
-            pooled.mean * scale,
-            stats.Interval(interval.low * scale, interval.high * scale) if interval else None,
-        )
-        # What the pilot's tool costs a month for its participants (None: not known).
-        cost = costs.monthly_cost_of(
-            row["tool__cost_model"], row["tool__cost_amount"], participants.get(row["pk"], 0)
-        )
-        by_stage.setdefault(row["stage"], []).append((*item, cost))
-        by_team.setdefault(row["team__name"], []).append((*item, cost))
+    for (stage, team), row in groups.items():
+        by_stage.setdefault(stage, []).append(row)
+        by_team.setdefault(team, []).append(row)
 
-    def totals(groups: dict[str, list], label) -> list[dict]:
+    def totals(grouped: dict[str, list], label) -> list[dict]:
         out = []
-        for key, items in groups.items():
-            total, interval = stats.sum_intervals([(h, i) for h, i, _cost in items])
+        for key, parts in grouped.items():
+            # `stats.sum_intervals` over the group's pilots: estimates add, half-widths add in
+            # quadrature, and one pilot without an interval leaves the sum without one.
+            total = sum(p["hours"] for p in parts)
+            count = sum(p["pilots"] for p in parts)
+            interval = None
+            if not any(p["without_interval"] for p in parts):
+                half = math.sqrt(sum(p["squares"] for p in parts))
+                interval = stats.Interval(total - half, total + half)
             # A group's cost only when every pilot's is known: a partial sum would flatter it.
-            known = [c for _h, _i, c in items if c is not None]
-            cost = sum(known) if len(known) == len(items) else None
+            known = all(p["costs_known"] == p["pilots"] for p in parts)
+            cost = sum(p["cost"] for p in parts) if known else None
             out.append(
                 {
                     "key": key,
                     "label": label(key),
-                    "pilots": len(items),
+                    "pilots": count,
                     "hours": total,
                     "ci_low": interval.low if interval else None,
                     "ci_high": interval.high if interval else None,
@@ -979,50 +991,9 @@ def portfolio_context(pilots) -> dict:
     team_hours = sorted(totals(by_team, str), key=lambda r: r["key"])
 
     points = _month_ends(timezone.now(), PORTFOLIO_MONTHS)
-
-    # Each pilot's stage at the end of each month: the last move made by then, else the stage
-    # its first move left, else the stage it is in (none before it was created). One grouped
-    # query over the moves, a row per pilot that moved: the first move and the last one by each
-    # month end, each read as the greatest (least) "instant|id|stage" key. Instants are
-    # compared as text: ISO order in UTC on both databases (PostgreSQL's session is UTC).
-    def move_key(stage_field: str):
-        return Concat(
-            Cast("created_at", CharField()),
-            Value("|"),
-            LPad(Cast("pk", CharField()), 20, Value("0")),
-            Value("|"),
-            F(stage_field),
-            output_field=CharField(),
-        )
-
-    moves = {
-        row.pop("pilot_id"): row
-        for row in StageChange.objects.filter(pilot_id__in=ids)
-        .values("pilot_id")
-        .annotate(
-            first=Min(move_key("from_stage")),
-            **{
-                f"at_{i}": Max(move_key("to_stage"), filter=Q(created_at__lte=at))
-                for i, (_label, at) in enumerate(points)
-            },
-        )
-        .order_by()
-    }
     counts = {label: dict.fromkeys(Stage.values, 0) for label, _at in points}
-    for row in rows:
-        moved = moves.get(row["pk"], {})
-        first = moved.get("first")
-        for i, (label, at) in enumerate(points):
-            if row["created_at"] > at:
-                continue
-            last = moved.get(f"at_{i}")
-            if last:
-                stage = last.rsplit("|", 1)[1]
-            elif first:
-                stage = first.rsplit("|", 1)[1]
-            else:
-                stage = row["stage"]
-            counts[label][stage] += 1
+    for i, stage, n in stage_counts(pilots, [at for _label, at in points]):
+        counts[points[i][0]][stage] += n
     stages_seen = [s for s in Stage.values if any(counts[lbl][s] for lbl, _at in points)]
     from . import charts
 

@@ -270,7 +270,8 @@ def _email(template: str, prompt: Prompt, token: str) -> outbox.Email:
 
 
 def prepare(deliveries: list[Delivery]) -> None:
-    """Read the prompts of a chunk of deliveries (with what their emails show) in one query.
+    """Read the prompts of a chunk of deliveries (with what their emails show, and the
+    participants' languages) in one query each.
 
     Read only, before any claim: each token is still minted by `_build` after its delivery is
     claimed, so a delivery another worker takes first keeps that worker's link.
@@ -281,6 +282,7 @@ def prepare(deliveries: list[Delivery]) -> None:
         .annotate(charter_owed=_charter_owed())
         .in_bulk([pk for pk in ids if isinstance(pk, int)])
     )
+    languages.remember(prompt.participant for prompt in prompts.values())
     for delivery, pk in zip(deliveries, ids, strict=True):
         prompt = prompts.get(pk)
         delivery.prefetched_prompt = prompt

@@ -415,6 +415,40 @@ class RoundQuestionSummary(models.Model):
         return f"{self.round_id} {self.key} n={self.n}"
 
 
+class PilotMinutesSaved(models.Model):
+    """A pilot's minutes saved per period, pooled over its last answered rounds, with its interval.
+
+    Written with the summary rows at every close (feedback.savings.store, in the close's
+    transaction) from those rows, so it says what the stored results say: a pilot whose recent
+    rounds show no minutes saved has no row. The portfolio scales it by the pilot's cadence and
+    participants and sums it in SQL, instead of computing an interval per pilot on each visit.
+    """
+
+    pilot = models.OneToOneField(
+        "pilots.Pilot", on_delete=models.CASCADE, primary_key=True, related_name="pooled_minutes"
+    )
+    # Answers pooled, and the effective number the interval was drawn with (the largest round).
+    n = models.PositiveIntegerField()
+    n_eff = models.PositiveIntegerField()
+    mean = models.FloatField()
+    # The 95% interval of the mean (None: none could be drawn, e.g. a single answer).
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(n__gt=0), name="feedback_minutes_saved_answered"),
+            models.CheckConstraint(
+                condition=Q(ci_low__isnull=True, ci_high__isnull=True)
+                | Q(ci_low__isnull=False, ci_high__isnull=False, ci_low__lte=F("ci_high")),
+                name="feedback_minutes_saved_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pilot_id} minutes saved n={self.n}"
+
+
 class Prompt(models.Model):
     """One participant's invitation to answer a round, reached by a single-use token.
 

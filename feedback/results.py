@@ -29,7 +29,7 @@ from django.db import NotSupportedError
 from django.db.models import Count, F, Func, JSONField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from . import stats
+from . import savings, stats
 from .anonymity import anonymity_threshold
 from .models import (
     Answer,
@@ -444,7 +444,8 @@ def store_summaries(rounds: Iterable[FeedbackRound]) -> int:
 
     Called in close_round's transaction right after the results are saved; the rows say what
     the stored results say (a withheld question, or a round below the threshold, has none).
-    Two queries whatever the number of rounds. Returns the number of rows written.
+    Then the rounds' pilots' pooled minutes saved are rewritten from them (`savings.store`).
+    Six queries whatever the number of rounds. Returns the number of summary rows written.
     """
     rounds = list(rounds)
     RoundQuestionSummary.objects.filter(round__in=[r.pk for r in rounds]).delete()
@@ -459,4 +460,5 @@ def store_summaries(rounds: Iterable[FeedbackRound]) -> int:
             if fields is not None:
                 rows.append(RoundQuestionSummary(round=round_, **fields))
     RoundQuestionSummary.objects.bulk_create(rows)
+    savings.store(r.pilot_id for r in rounds)
     return len(rows)

@@ -24,7 +24,7 @@ class NotificationsConfig(AppConfig):
         from . import notify, preferences, recertification, review_digest
 
         # Every email of the site (invitations and alerts too) in its recipient's language.
-        languages.register(preferences.chosen_language)
+        languages.register(preferences.chosen_language, many=preferences.chosen_languages)
         outbox.register(notify.NOTIFICATION_KIND)
         # Ops' daily digest of reviews past their SLA; reminders before a re-certification.
         outbox.register(review_digest.REVIEW_DIGEST_KIND)

@@ -32,6 +32,15 @@ def chosen_language(user) -> str:
     return Profile.objects.filter(user=user).values_list("language", flat=True).first() or ""
 
 
+def chosen_languages(user_ids: set[int]) -> dict[int, str]:
+    """The languages these people chose (user id → language), in one query; none: left out."""
+    return dict(
+        Profile.objects.filter(user_id__in=user_ids)
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )
+
+
 def language_of(user) -> str:
     """The language to write to a person in: their preference, else the site's default."""
     return chosen_language(user) or settings.LANGUAGE_CODE

@@ -211,18 +211,23 @@ class PilotQuerySet(models.QuerySet):
     def active(self) -> PilotQuerySet:
         return self.filter(stage__in=ACTIVE_STAGES)
 
-    def with_monthly_cost(self) -> PilotQuerySet:
-        """Annotate `monthly_cost`: the tool's cost for the pilot's participants (pilots.costs)."""
-        seats = Coalesce(
-            models.Subquery(
-                Participation.objects.filter(pilot=models.OuterRef("pk"))
-                .order_by()
-                .values("pilot")
-                .annotate(n=models.Count("pk"))
-                .values("n")[:1]
-            ),
-            0,
-        )
+    def with_monthly_cost(self, seats=None) -> PilotQuerySet:
+        """Annotate `monthly_cost`: the tool's cost for the pilot's participants (pilots.costs).
+
+        `seats`: an expression that already counts them (a query that needs the count for
+        something else too), instead of a subquery of its own.
+        """
+        if seats is None:
+            seats = Coalesce(
+                models.Subquery(
+                    Participation.objects.filter(pilot=models.OuterRef("pk"))
+                    .order_by()
+                    .values("pilot")
+                    .annotate(n=models.Count("pk"))
+                    .values("n")[:1]
+                ),
+                0,
+            )
         return self.annotate(
             monthly_cost=models.Case(
                 models.When(

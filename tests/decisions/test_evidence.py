@@ -402,8 +402,9 @@ def test_the_portfolio_takes_the_same_queries_for_2_and_20_pilots():
             evidence.portfolio_context(type(p).objects.all())
         return len(ctx)
 
-    # Queries: pilots, participant counts, last rounds per pilot, stages at each month end.
-    assert queries(2) == queries(18) == 4
+    # Queries: hours saved per stage and team (pooled at close), pilots per stage at each
+    # month end.
+    assert queries(2) == queries(18) == 2
 
 
 def test_a_pilot_never_moved_counts_in_its_current_stage_since_it_was_created():
