@@ -277,7 +277,14 @@ class CeleryWorkerProcess:
         quiet = 0
         while time.monotonic() < deadline:
             inspect = self.app.control.inspect(destination=[self.nodename], timeout=0.5)
-            active, reserved = inspect.active(), inspect.reserved()
+            try:
+                active, reserved = inspect.active(), inspect.reserved()
+            except redis.ConnectionError:
+                # A broker restarted by a drill closed this process's pooled connection: the
+                # failed one is dropped, the next look opens a new one.
+                quiet = 0
+                time.sleep(0.05)
+                continue
             busy = (
                 client.llen(queue)
                 or active is None
