@@ -95,3 +95,98 @@ def test_one_yes_no_answer_gets_the_wilson_interval_of_one():
     ci = stats.interval(stats.Summary(1, 0.0, None, proportion=True))
     assert ci.low == 0.0
     assert ci.high == pytest.approx(z * z / (1 + z * z))
+
+
+# Found by `make mutation` (the campaign of issue 8): contracts of the building blocks that
+# the judged intervals rest on, at the inputs the other tests never reach.
+
+
+def test_nine_yes_of_nine_give_an_upper_end_of_exactly_100_percent_never_above():
+    # Computed, the Wilson upper end of 9 of 9 is 1.0000000000000002: a share above 100%.
+    ci = stats.interval(stats.Summary(9, 1.0, 0.0, proportion=True))
+    assert ci.high == 1.0
+    for n in range(1, 60):
+        assert stats.wilson_interval(1.0, n).high <= 1.0
+
+
+def test_no_answers_or_no_share_draw_no_wilson_interval():
+    assert stats.wilson_interval(0.5, 0) is None
+    assert stats.wilson_interval(None, 5) is None
+
+
+def test_a_sum_with_one_unknown_interval_still_adds_every_estimate_and_has_no_interval():
+    total, interval = stats.sum_intervals(
+        [(2.0, stats.Interval(1.0, 3.0)), (1.0, None), (4.0, stats.Interval(2.0, 6.0))]
+    )
+    assert (total, interval) == (7.0, None)
+
+
+def test_a_sum_of_intervals_is_centred_on_the_total_with_both_ends():
+    total, interval = stats.sum_intervals(
+        [(10.0, stats.Interval(7.0, 13.0)), (5.0, stats.Interval(1.0, 9.0))]
+    )
+    assert total == 15.0
+    assert (interval.low, interval.high) == (pytest.approx(10.0), pytest.approx(20.0))
+
+
+def test_the_count_interval_needs_two_answers_a_mean_and_a_spread():
+    assert stats.count_interval(stats.Summary(5, 2.0, None)) is None
+    assert stats.count_interval(stats.Summary(1, 4.0, 0.0)) is None
+    assert stats.count_interval(stats.Summary(5, None, 1.0)) is None
+
+
+@pytest.mark.parametrize(("x", "expected"), [(0.0, 0.0), (1.0, 1.0)])
+def test_the_incomplete_beta_is_0_and_1_at_its_ends(x, expected):
+    assert stats.regularized_beta(x, 2.0, 3.0) == expected
+
+
+@pytest.mark.parametrize("x", [-0.1, 1.5, 2.0])
+def test_the_incomplete_beta_refuses_x_outside_0_1(x):
+    with pytest.raises(ValueError, match=r"^x must lie in \[0, 1\]$"):
+        stats.regularized_beta(x, 2.0, 3.0)
+
+
+@pytest.mark.parametrize("df", [0, -1])
+def test_the_t_cdf_refuses_degrees_of_freedom_that_are_not_positive(df):
+    with pytest.raises(ValueError, match=r"^degrees of freedom must be positive$"):
+        stats.t_cdf(1.0, df)
+
+
+@pytest.mark.parametrize(
+    ("t", "df"), [(20.0, 30), (8.0, 300), (0.01, 300), (0.01, 999), (-0.01, 999), (-20.0, 30)]
+)
+def test_the_t_cdf_matches_scipy_far_in_the_tails_and_next_to_the_centre(t, df):
+    # The continued fraction converges on one side of the mean only: the other side fails to
+    # converge next to the centre and loses all accuracy far in the tails.
+    assert stats.t_cdf(t, df) == pytest.approx(sp.t.cdf(t, df), abs=1e-12)
+
+
+def test_a_wide_count_sample_just_short_of_no_upper_end_keeps_a_finite_one():
+    # [0, 0, 2, 3, 5]: b·t² is just below n (a = n − b·t² ≈ 0.18): the upper end is large
+    # but finite, as the reference finds it, not "no upper end".
+    values = [0.0, 0.0, 2.0, 3.0, 5.0]
+    counted = stats.count_interval(stats.Summary.of(values))
+    low, high = count_score_bounds(values)
+    assert math.isfinite(counted.high)
+    assert (counted.low, counted.high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_counts_in_steps_of_five_minutes_get_both_ends_of_the_reference_in_minutes():
+    values = [0.0, 5.0, 5.0, 10.0, 30.0, 0.0, 15.0]
+    counted = stats.count_interval(stats.Summary.of(values), step=5.0)
+    low, high = count_score_bounds(values, step=5.0)
+    assert (counted.low, counted.high) == (pytest.approx(low), pytest.approx(high))
+
+
+@pytest.mark.parametrize(("distance", "needed"), [(2.0, 4), (1.0, 7), (0.7, 11), (0.6, 14)])
+def test_the_answers_needed_use_t_with_n_minus_1_degrees_of_freedom(distance, needed):
+    # scipy: t(0.975, n − 1)/√n first drops below the distance (spread 1) at these n.
+    assert stats.answers_needed(1.0, distance) == needed
+    q = sp.t.ppf(0.975, needed - 1)
+    assert q / math.sqrt(needed) < distance <= sp.t.ppf(0.975, needed - 2) / math.sqrt(needed - 1)
+
+
+def test_a_thousand_answers_still_use_the_t_quantile_the_next_ones_the_normal():
+    # Between t(999)/√1000 and z/√1000: t says 1,000 answers are not enough, z would.
+    distance = (sp.t.ppf(0.975, 999) + sp.norm.ppf(0.975)) / 2 / math.sqrt(1000)
+    assert stats.answers_needed(1.0, distance) == 1001
