@@ -190,3 +190,16 @@ def test_a_thousand_answers_still_use_the_t_quantile_the_next_ones_the_normal():
     # Between t(999)/√1000 and z/√1000: t says 1,000 answers are not enough, z would.
     distance = (sp.t.ppf(0.975, 999) + sp.norm.ppf(0.975)) / 2 / math.sqrt(1000)
     assert stats.answers_needed(1.0, distance) == 1001
+
+
+def test_an_interval_that_would_end_exactly_on_the_target_needs_one_more_answer():
+    # At 4 answers of spread 2 the half-width is exactly t(3): a target that far away would
+    # sit on the interval's end, which decides nothing (judge), so 5 answers are needed.
+    distance = stats.t_quantile(0.975, 3)
+    assert stats.t_quantile(0.975, 3) * 2.0 / math.sqrt(4) == distance
+    assert stats.answers_needed(2.0, distance) == 5
+
+
+def test_a_spread_tiny_beside_the_distance_needs_two_answers_the_fewest_with_an_interval():
+    assert stats.answers_needed(0.01, 1.0) == 2
+    assert stats.answers_needed(1.0, sp.t.ppf(0.975, 1) / math.sqrt(2) * 1.001) == 2
