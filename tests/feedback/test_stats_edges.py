@@ -203,3 +203,18 @@ def test_an_interval_that_would_end_exactly_on_the_target_needs_one_more_answer(
 def test_a_spread_tiny_beside_the_distance_needs_two_answers_the_fewest_with_an_interval():
     assert stats.answers_needed(0.01, 1.0) == 2
     assert stats.answers_needed(1.0, sp.t.ppf(0.975, 1) / math.sqrt(2) * 1.001) == 2
+
+
+def test_the_effective_n_is_the_largest_round_even_of_one_answer_and_0_without_any():
+    assert stats.effective_n([]) == 0
+    assert stats.effective_n([stats.Summary(0, None, None)]) == 0
+    assert stats.effective_n([stats.Summary(1, 4.0, None)]) == 1
+    assert stats.effective_n([stats.Summary(1, 4.0, None), stats.Summary(0, None, None)]) == 1
+
+
+def test_pooled_grids_keep_the_coarsest_of_fine_steps_and_open_ends_stay_open():
+    fine = stats.Grid(step=0.25, minimum=1.0, maximum=5.0)
+    half = stats.Grid(step=0.5, minimum=None, maximum=None)
+    assert stats.Grid.combine([fine, half]) == stats.Grid(0.5, None, None)
+    assert stats.Grid.combine([half, fine]) == stats.Grid(0.5, None, None)
+    assert stats.Grid.combine([fine, None]) == fine
