@@ -218,3 +218,11 @@ def test_pooled_grids_keep_the_coarsest_of_fine_steps_and_open_ends_stay_open():
     assert stats.Grid.combine([fine, half]) == stats.Grid(0.5, None, None)
     assert stats.Grid.combine([half, fine]) == stats.Grid(0.5, None, None)
     assert stats.Grid.combine([fine, None]) == fine
+
+
+def test_one_pooled_yes_no_answer_stays_a_share_judged_with_wilson():
+    grid = stats.Grid(step=1.0, minimum=0.0, maximum=1.0)
+    pooled = stats.pool([stats.Summary(1, 1.0, None, proportion=True, grid=grid)])
+    assert pooled == stats.Summary(1, 1.0, None, True, grid)
+    z2 = sp.norm.ppf(0.975) ** 2
+    assert stats.interval(pooled).low == pytest.approx(1 / (1 + z2))
