@@ -226,3 +226,19 @@ def test_one_pooled_yes_no_answer_stays_a_share_judged_with_wilson():
     assert pooled == stats.Summary(1, 1.0, None, True, grid)
     z2 = sp.norm.ppf(0.975) ** 2
     assert stats.interval(pooled).low == pytest.approx(1 / (1 + z2))
+
+
+def test_the_t_interval_and_the_judged_interval_need_two_answers_a_mean_and_a_spread():
+    for summary in (stats.Summary(5, 2.0, None), stats.Summary(1, 4.0, 0.0)):
+        assert stats.t_interval(summary) is None
+        assert stats.interval(summary) is None
+    assert stats.t_interval(stats.Summary(5, None, 1.0)) is None
+
+
+def test_a_share_at_90_percent_confidence_gets_the_90_percent_wilson_interval():
+    z = sp.norm.ppf(0.95)
+    p, n = 0.3, 10
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    ci = stats.interval(stats.Summary(n, p, None, proportion=True), confidence=0.90)
+    assert (ci.low, ci.high) == (pytest.approx(centre - half), pytest.approx(centre + half))
