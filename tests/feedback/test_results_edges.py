@@ -1,4 +1,5 @@
-"""A shown yes/no question answered "no" by everyone (found unbuilt by `make mutation`)."""
+"""feedback.results at the shapes `make mutation` found unbuilt: a yes/no question answered "no"
+by everyone, stored results read in another language, results of version 1."""
 
 from decimal import Decimal
 
@@ -8,9 +9,18 @@ from scipy import stats as sp
 from decisions import evidence
 from decisions.evidence import MetricStatus
 from feedback import stats
-from feedback.results import summary_of
-from tests.decisions.evidence_support import add_round
-from tests.factories import PilotFactory, SuccessMetricFactory
+from feedback.models import Question
+from feedback.results import (
+    entry_grid,
+    localized_incidents,
+    localized_result,
+    question_result,
+    question_words,
+    round_figures,
+    summary_of,
+)
+from tests.decisions.evidence_support import add_round, questionnaire
+from tests.factories import PilotFactory, QuestionFactory, SuccessMetricFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +63,101 @@ def test_a_lower_is_better_yes_share_metric_answered_no_by_everyone_is_judged(se
     assert (e.n, e.estimate, e.ci_low) == (12, 0.0, 0.0)
     assert e.status == MetricStatus.MET
     assert "below the target 0.5" in e.reason
+
+
+# Found by `make mutation` (issue 8's campaign): the stored results read in another language.
+
+
+def _french_round(settings):
+    """A closed round of five answers; the pulse's incident kinds and a pilot's own question
+    have French words."""
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    QuestionFactory(
+        questionnaire=None,
+        pilot=pilot,
+        key="hours_won",
+        kind="number",
+        text="Hours won?",
+        unit="hours",
+        language="en",
+        translations={"fr": {"text": "Heures gagnées ?", "unit": "heures"}},
+        min_value=0,
+        max_value=100,
+        position=1,
+    )
+    kinds = Question.objects.get(questionnaire=questionnaire(), key="incident_kind")
+    kinds.language = "en"
+    kinds.translations = {"fr": {"text": "Quel incident ?", "choices": {"other": "Autre incident"}}}
+    kinds.save()
+    answers = [
+        {"quality": 4, "incident": True, "incident_kind": "other", "hours_won": 2 + i}
+        for i in range(5)
+    ]
+    return add_round(pilot, answers)
+
+
+def test_a_rounds_stored_results_read_in_french_take_the_questions_french_words(settings):
+    feedback_round = _french_round(settings)
+    words = question_words([feedback_round], language="fr").for_round(feedback_round)
+    stored = {q["key"]: q for q in feedback_round.results["questions"]}
+
+    hours = localized_result(stored["hours_won"], words["hours_won"])
+    assert (hours["text"], hours["unit"], hours["language"]) == ("Heures gagnées ?", "heures", "fr")
+    assert (hours["n"], hours["mean"]) == (5, 4.0)  # the figures are the stored ones
+
+    kinds = localized_result(stored["incident_kind"], words["incident_kind"])
+    assert kinds["text"] == "Quel incident ?"
+    assert [c[1] for c in kinds["choices"]] == [
+        "Confidential data exposed",
+        "Wrong output acted on",
+        "Autre incident",
+    ]
+    assert [c[2] for c in kinds["choices"]] == [0, 0, 5]
+    # Untranslated words stay as written; a question gone keeps the stored words.
+    assert words["quality"].text == "quality?"
+    assert localized_result(stored["quality"], None) == stored["quality"]
+
+    incidents = localized_incidents(feedback_round.results["incidents"], words["incident_kind"])
+    assert incidents == {"count": 5, "by_kind": [["other", "Autre incident", 5]]}
+    assert (
+        localized_incidents(feedback_round.results["incidents"], None)
+        == (feedback_round.results["incidents"])
+    )
+    assert localized_incidents(None, words["incident_kind"]) is None
+
+
+def test_the_words_of_rounds_without_stored_questions_take_no_query(
+    settings, django_assert_num_queries
+):
+    feedback_round = _french_round(settings)
+    feedback_round.results = {"shown": False, "responses": 2}
+    with django_assert_num_queries(0):
+        words = question_words([feedback_round], language="fr")
+    assert words.for_round(feedback_round) == {}
+
+
+def test_a_question_missing_from_stored_results_has_no_result():
+    assert question_result({"shown": False, "responses": 2}, "quality") is None
+    assert question_result(None, "quality") is None
+
+
+def test_the_grid_of_a_stored_result_keeps_its_step_and_a_version_1_result_steps_by_1():
+    entry = {"kind": "number", "min_value": 0.0, "max_value": 600.0, "step": 5.0}
+    assert entry_grid(entry) == stats.Grid(5.0, 0.0, 600.0, counts=True)
+    del entry["step"]
+    assert entry_grid(entry) == stats.Grid(1.0, 0.0, 600.0, counts=True)
+    assert entry_grid({"mean": 3.0}) == stats.Grid(1.0, None, None, counts=False)
+
+
+def test_a_round_nobody_was_invited_to_counts_0_invited_in_three_queries(
+    settings, django_assert_num_queries
+):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    # Answers without any prompt row (as a pilot's invitations deleted since would leave).
+    feedback_round = add_round(PilotFactory(stage="pilot"), [{"quality": 4}] * 4, invited=9)
+    with django_assert_num_queries(3):
+        invited, responses, results = round_figures(feedback_round)
+    assert (invited, responses) == (0, 4)
+    assert (feedback_round.invited_count, results["invited"], results["responses"]) == (0, 0, 4)
+    assert results["response_rate"] is None
