@@ -9,7 +9,7 @@ from scipy import stats as sp
 from decisions import evidence
 from decisions.evidence import MetricStatus
 from feedback import stats
-from feedback.models import Question
+from feedback.models import Question, RoundQuestionSummary
 from feedback.results import (
     entry_grid,
     localized_incidents,
@@ -161,3 +161,35 @@ def test_a_round_nobody_was_invited_to_counts_0_invited_in_three_queries(
     assert (invited, responses) == (0, 4)
     assert (feedback_round.invited_count, results["invited"], results["responses"]) == (0, 0, 4)
     assert results["response_rate"] is None
+
+
+def test_the_summary_rows_keep_each_questions_grid_and_a_share_has_none(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    answers = [{"minutes_saved": 10 * i, "quality": 3, "incident": i == 0} for i in range(4)]
+    feedback_round = add_round(PilotFactory(stage="pilot"), answers)
+    rows = {
+        row["key"]: row
+        for row in RoundQuestionSummary.objects.filter(round=feedback_round).values(
+            "key", "n", "proportion", "step", "min_value", "max_value", "counts"
+        )
+    }
+    assert rows["minutes_saved"] == {
+        "key": "minutes_saved",
+        "n": 4,
+        "proportion": False,
+        "step": 1.0,
+        "min_value": 0.0,
+        "max_value": 2400.0,
+        "counts": True,
+    }
+    assert rows["quality"]["counts"] is False
+    assert (rows["quality"]["min_value"], rows["quality"]["max_value"]) == (1.0, 5.0)
+    assert rows["incident"] == {
+        "key": "incident",
+        "n": 4,
+        "proportion": True,
+        "step": None,
+        "min_value": None,
+        "max_value": None,
+        "counts": False,
+    }
