@@ -12,12 +12,14 @@ from feedback import stats
 from feedback.models import Question, RoundQuestionSummary
 from feedback.results import (
     entry_grid,
+    grid_of,
     localized_incidents,
     localized_result,
     question_result,
     question_words,
     round_figures,
     summary_of,
+    summary_of_entry,
 )
 from tests.decisions.evidence_support import add_round, questionnaire
 from tests.factories import PilotFactory, QuestionFactory, SuccessMetricFactory
@@ -193,3 +195,30 @@ def test_the_summary_rows_keep_each_questions_grid_and_a_share_has_none(settings
         "max_value": None,
         "counts": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "minimum", "step", "counts"),
+    [
+        ("number", 0, 1, True),
+        ("number", 0, 5, True),
+        ("number", 0, "0.5", False),  # hours to the half: a quantity, not a count
+        ("number", 1, 1, False),
+        ("scale", 0, 1, False),  # a 0–10 scale is a scale, not a count
+    ],
+)
+def test_only_a_number_question_from_0_in_whole_steps_is_judged_as_a_count(
+    kind, minimum, step, counts
+):
+    grid = grid_of(kind, min_value=Decimal(minimum), max_value=Decimal(10), step=Decimal(step))
+    assert grid == stats.Grid(float(Decimal(step)), float(minimum), 10.0, counts=counts)
+
+
+def test_a_stored_yes_no_result_without_its_no_count_reads_as_all_yes():
+    summary = summary_of_entry({"shown": True, "yes": 4, "n": 4})
+    assert summary == stats.Summary(4, 1.0, 0.0, proportion=True)
+
+
+def test_a_stored_yes_no_result_of_one_answer_is_a_share_without_a_spread():
+    summary = summary_of_entry({"shown": True, "yes": 1, "no": 0, "n": 1})
+    assert summary == stats.Summary(1, 1.0, None, proportion=True)
