@@ -1,6 +1,7 @@
 """feedback.results at the shapes `make mutation` found unbuilt: a yes/no question answered "no"
 by everyone, stored results read in another language, results of version 1."""
 
+import math
 from decimal import Decimal
 
 import pytest
@@ -21,8 +22,9 @@ from feedback.results import (
     summary_of,
     summary_of_entry,
 )
-from tests.decisions.evidence_support import add_round, questionnaire
+from tests.decisions.evidence_support import PULSE, add_round, questionnaire
 from tests.factories import PilotFactory, QuestionFactory, SuccessMetricFactory
+from tests.stats_reference import count_score_bounds, t_bounds
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +224,50 @@ def test_a_stored_yes_no_result_without_its_no_count_reads_as_all_yes():
 def test_a_stored_yes_no_result_of_one_answer_is_a_share_without_a_spread():
     summary = summary_of_entry({"shown": True, "yes": 1, "no": 0, "n": 1})
     assert summary == stats.Summary(1, 1.0, None, proportion=True)
+
+
+def test_each_stored_interval_follows_its_questions_grid(settings):
+    # A scale whose answers all sit on its top, counts of minutes, and hours to the half.
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    QuestionFactory(
+        questionnaire=None,
+        pilot=pilot,
+        key="hours_won",
+        kind="number",
+        min_value=0,
+        max_value=40,
+        step=Decimal("0.5"),
+        position=1,
+    )
+    minutes = [0, 1, 0, 2, 1]
+    answers = [{"quality": 5, "minutes_saved": m, "hours_won": 2.5} for m in minutes]
+    stored = {q["key"]: q for q in add_round(pilot, answers).results["questions"]}
+
+    low, _high = t_bounds([5] * 5, floor=1 / math.sqrt(12))
+    assert stored["quality"]["ci"] == [pytest.approx(low), 5.0]  # never above the scale's top
+
+    t_low, t_high = t_bounds(minutes, floor=1 / math.sqrt(12))
+    c_low, c_high = count_score_bounds(minutes)
+    assert c_high > t_high
+    assert stored["minutes_saved"]["ci"] == [
+        pytest.approx(max(min(t_low, c_low), 0.0)),
+        pytest.approx(c_high),
+    ]
+
+    low, high = t_bounds([2.5] * 5, floor=0.5 / math.sqrt(12))
+    assert stored["hours_won"]["ci"] == [pytest.approx(low), pytest.approx(high)]
+    assert stored["hours_won"]["step"] == 0.5
+
+
+def test_the_stored_questions_are_the_questionnaires_then_the_pilots_own_by_position(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    # Created in the opposite order of their positions; position 1 like the questionnaire's.
+    for key, position in (("own_second", 2), ("own_first", 1)):
+        QuestionFactory(
+            questionnaire=None, pilot=pilot, key=key, kind="number", min_value=0, position=position
+        )
+    results = add_round(pilot, [{"quality": 4, "own_first": 1, "own_second": 2}] * 3).results
+    keys = [q["key"] for q in results["questions"]]
+    assert keys == [key for key, *_rest in PULSE] + ["own_first", "own_second"]
