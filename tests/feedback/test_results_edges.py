@@ -271,3 +271,41 @@ def test_the_stored_questions_are_the_questionnaires_then_the_pilots_own_by_posi
     results = add_round(pilot, [{"quality": 4, "own_first": 1, "own_second": 2}] * 3).results
     keys = [q["key"] for q in results["questions"]]
     assert keys == [key for key, *_rest in PULSE] + ["own_first", "own_second"]
+
+
+def test_only_a_0_to_10_scale_gets_a_net_promoter_score(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    for key, low, high in (("zero_to_five", 0, 5), ("one_to_ten", 1, 10)):
+        QuestionFactory(
+            questionnaire=None, pilot=pilot, key=key, kind="scale", min_value=low, max_value=high
+        )
+    answers = [{"quality": 5, "recommend": 10, "zero_to_five": 5, "one_to_ten": 10}] * 3
+    stored = {q["key"]: q for q in add_round(pilot, answers).results["questions"]}
+    assert stored["recommend"]["nps"] == 100.0
+    assert [
+        k for k in ("quality", "minutes_saved", "zero_to_five", "one_to_ten") if "nps" in stored[k]
+    ] == []
+
+
+def test_every_kind_of_question_answered_by_exactly_the_threshold_is_shown_with_its_count(
+    settings,
+):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    answers = [
+        {
+            "quality": 4,
+            "trust": 3,
+            "recommend": 8,
+            "minutes_saved": 5,
+            "incident": True,
+            "incident_kind": "other",
+            "incident_description": f"what happened {i}",
+            "comment": f"comment {i}",
+        }
+        for i in range(3)
+    ]
+    stored = add_round(PilotFactory(stage="pilot"), answers).results["questions"]
+    assert {q["key"]: (q["shown"], q.get("n")) for q in stored} == {
+        key: (True, 3) for key, *_rest in PULSE
+    }
