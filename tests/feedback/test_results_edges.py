@@ -309,3 +309,25 @@ def test_every_kind_of_question_answered_by_exactly_the_threshold_is_shown_with_
     assert {q["key"]: (q["shown"], q.get("n")) for q in stored} == {
         key: (True, 3) for key, *_rest in PULSE
     }
+
+
+def test_a_choice_answered_but_no_longer_offered_is_counted_under_its_value(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    # A malformed entry among the choices is ignored, not read as a value and a label.
+    QuestionFactory(
+        questionnaire=None,
+        pilot=pilot,
+        key="channel",
+        kind="choice",
+        choices=[["mail", "Mail"], "xy", ["chat", "Chat"]],
+        min_value=None,
+        max_value=None,
+    )
+    answers = [{"quality": 4, "channel": c} for c in ("mail", "phone", "phone")]
+    stored = {q["key"]: q for q in add_round(pilot, answers).results["questions"]}
+    assert stored["channel"]["choices"] == [
+        ["mail", "Mail", 1],
+        ["chat", "Chat", 0],
+        ["phone", "phone", 2],
+    ]
