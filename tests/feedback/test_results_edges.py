@@ -23,7 +23,12 @@ from feedback.results import (
     summary_of_entry,
 )
 from tests.decisions.evidence_support import PULSE, add_round, questionnaire
-from tests.factories import PilotFactory, QuestionFactory, SuccessMetricFactory
+from tests.factories import (
+    PilotFactory,
+    QuestionFactory,
+    QuestionnaireFactory,
+    SuccessMetricFactory,
+)
 from tests.stats_reference import count_score_bounds, t_bounds
 
 pytestmark = pytest.mark.django_db
@@ -331,3 +336,19 @@ def test_a_choice_answered_but_no_longer_offered_is_counted_under_its_value(sett
         ["chat", "Chat", 0],
         ["phone", "phone", 2],
     ]
+
+
+def test_a_questionnaire_asking_about_incidents_without_their_kind_counts_them(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    short = QuestionnaireFactory(slug="short-pulse", name="Short pulse")
+    QuestionFactory(
+        questionnaire=short,
+        key="incident",
+        kind="yes_no",
+        min_value=None,
+        max_value=None,
+        position=1,
+    )
+    answers = [{"incident": i < 2} for i in range(4)]
+    results = add_round(PilotFactory(stage="pilot"), answers, using=short).results
+    assert results["incidents"] == {"count": 2, "by_kind": []}
