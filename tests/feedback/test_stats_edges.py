@@ -242,3 +242,36 @@ def test_a_share_at_90_percent_confidence_gets_the_90_percent_wilson_interval():
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     ci = stats.interval(stats.Summary(n, p, None, proportion=True), confidence=0.90)
     assert (ci.low, ci.high) == (pytest.approx(centre - half), pytest.approx(centre + half))
+
+
+def test_the_summary_of_counted_answers_at_zero_one_and_two_answers():
+    assert stats.summary_of_counts({}) == stats.Summary(0, None, None)
+    assert stats.summary_of_counts({4.0: 1}) == stats.Summary(1, 4.0, None)
+    two = stats.summary_of_counts({3.0: 1, 5.0: 1})
+    assert (two.n, two.mean, two.sd) == (2, 4.0, pytest.approx(math.sqrt(2)))
+
+
+def test_a_mean_at_90_percent_confidence_gets_the_90_percent_t_interval():
+    values = [1.0, 3.0, 4.0, 5.0, 5.0]
+    ci = stats.interval(stats.Summary.of(values), confidence=0.90)
+    low, high = sp.t.interval(0.90, 4, loc=np.mean(values), scale=sp.sem(values))
+    assert (ci.low, ci.high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_a_count_interval_at_90_percent_is_narrower_than_at_95_at_its_count_end():
+    counted = stats.Grid(step=1.0, minimum=0.0, maximum=100.0, counts=True)
+    summary = stats.Summary.of([0.0, 1.0, 0.0, 2.0, 1.0])
+    ninety = stats.interval(summary, grid=counted, confidence=0.90)
+    assert ninety.high < stats.interval(summary, grid=counted).high
+
+
+def test_the_judged_interval_of_counts_in_steps_of_five_uses_that_step():
+    values = [0.0, 5.0, 0.0, 10.0, 5.0]
+    grid = stats.Grid(step=5.0, minimum=0.0, maximum=600.0, counts=True)
+    ci = stats.interval(stats.Summary.of(values), grid=grid)
+    t_low, t_high = t_bounds(values, floor=5.0 / math.sqrt(12))
+    c_low, c_high = count_score_bounds(values, step=5.0)
+    assert (ci.low, ci.high) == (
+        pytest.approx(max(min(t_low, c_low), 0.0)),
+        pytest.approx(max(t_high, c_high)),
+    )
