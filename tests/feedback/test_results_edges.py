@@ -10,7 +10,7 @@ from scipy import stats as sp
 from decisions import evidence
 from decisions.evidence import MetricStatus
 from feedback import stats
-from feedback.models import Question, RoundQuestionSummary
+from feedback.models import LocalizedQuestion, Question, RoundQuestionSummary
 from feedback.results import (
     entry_grid,
     grid_of,
@@ -352,3 +352,20 @@ def test_a_questionnaire_asking_about_incidents_without_their_kind_counts_them(s
     answers = [{"incident": i < 2} for i in range(4)]
     results = add_round(PilotFactory(stage="pilot"), answers, using=short).results
     assert results["incidents"] == {"count": 2, "by_kind": []}
+
+
+def test_a_kind_no_longer_offered_keeps_the_label_stored_when_the_round_closed():
+    words = LocalizedQuestion(
+        key="incident_kind",
+        language="fr",
+        text="Quel incident ?",
+        help_text="",
+        min_label="",
+        max_label="",
+        unit="",
+        choices=[["other", "Autre incident"]],
+    )
+    entry = {"key": "incident_kind", "shown": True, "choices": [["gone", "Retired kind", 2]]}
+    assert localized_result(entry, words)["choices"] == [["gone", "Retired kind", 2]]
+    incidents = {"count": 2, "by_kind": [["gone", "Retired kind", 2]]}
+    assert localized_incidents(incidents, words)["by_kind"] == [["gone", "Retired kind", 2]]
