@@ -12,6 +12,7 @@ from pilots.models import (
     BREACH_RESOLVED,
     Guardrail,
     GuardrailBreach,
+    GuardrailCheck,
     StageChange,
 )
 from tests.decisions.evidence_support import add_round
@@ -94,3 +95,15 @@ def test_refusals_to_resolve_say_why_on_the_note(ops, lead):
     ) as twice:
         guardrails.resolve_breach(breach.pk, actor=ops, note="Again")
     assert twice.value.field == "note"
+
+
+def test_a_round_is_judged_on_its_own_answers_not_an_earlier_rounds(settings):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 3
+    pilot = PilotFactory(stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)  # trust ≥ 3
+    add_round(pilot, [{"trust": 1, "quality": 1}] * 6, weeks_ago=2)
+    # This round's trust holds (mean 4); with last round's answers it would be 2.5.
+    later = add_round(pilot, [{"trust": 4, "quality": 1}] * 6)
+    assert guardrails.evaluate_round(later.pk) == []
+    [check] = GuardrailCheck.objects.filter(round=later)
+    assert (check.outcome, check.observed_value) == (GuardrailCheck.Outcome.HOLDING, 4)
