@@ -61,10 +61,15 @@ audit: setup
 MUTATION_VENV := .venv-mutation
 MUTMUT ?= mutmut==3.8.1
 MUTATION_JOBS ?= 2
+# The test database as migrations build it, saved by the first test session of a run and
+# restored by every mutant's session instead of migrating again (tests/conftest.py).
+MUTATION_DB_TEMPLATE := $(CURDIR)/var/mutation-test-db.sqlite3
 mutation:
 	@test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
 	$(MUTATION_VENV)/bin/python -m pip install -q -r requirements.lock '$(MUTMUT)'
-	$(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	@mkdir -p var && rm -f $(MUTATION_DB_TEMPLATE)
+	AIOPS_MUTATION_DB_TEMPLATE=$(MUTATION_DB_TEMPLATE) \
+	  $(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
 	$(MUTATION_VENV)/bin/mutmut results
 
 check-migrations: setup

@@ -6,7 +6,7 @@ import os
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 from django.utils import translation
 
 from tests.factories import MembershipFactory, OpsUserFactory, TeamFactory, UserFactory
@@ -56,6 +56,58 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         service_missing(f"Redis at {url} does not answer: {exc}")
     return url
+
+
+# `make mutation` only: the path of a copy of the test database as migrations build it. mutmut
+# runs pytest once per mutant in a forked process, and building the database by migrations
+# (data migrations included) would take most of each run. Unset (`make test`, CI): pytest-django
+# builds it as usual.
+MUTATION_DB_TEMPLATE = os.environ.get("AIOPS_MUTATION_DB_TEMPLATE", "")
+
+if MUTATION_DB_TEMPLATE:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(request, django_test_environment, django_db_blocker):
+        """The usual in-memory test database, filled from the template instead of migrated.
+
+        The first run (no template yet) builds the database as pytest-django always does, then
+        saves it whole (schema, data migrations' rows) as the template; later runs open the
+        same in-memory database and restore the template into it with SQLite's backup.
+        """
+        import sqlite3
+        from pathlib import Path
+
+        from django.test.utils import setup_databases, teardown_databases
+
+        template = Path(MUTATION_DB_TEMPLATE)
+        assert connection.vendor == "sqlite", "the mutation template is for SQLite only"
+        with django_db_blocker.unblock():
+            if template.exists():
+                old_name = connection.settings_dict["NAME"]
+                test_name = connection.creation._get_test_db_name()
+                connection.close()
+                settings.DATABASES[connection.alias]["NAME"] = test_name
+                connection.settings_dict["NAME"] = test_name
+                connection.ensure_connection()
+                source = sqlite3.connect(template)
+                try:
+                    source.backup(connection.connection)
+                finally:
+                    source.close()
+                db_cfg = [(connections[connection.alias], old_name, True)]
+            else:
+                db_cfg = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+                connection.ensure_connection()
+                partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+                target = sqlite3.connect(partial)
+                try:
+                    connection.connection.backup(target)
+                finally:
+                    target.close()
+                os.replace(partial, template)
+        yield
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=0)
 
 
 @pytest.fixture
