@@ -25,8 +25,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from django.db import NotSupportedError
-from django.db.models import Count, F, Func, JSONField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from . import savings, stats
@@ -329,10 +328,6 @@ def localized_incidents(incidents: dict | None, words: LocalizedQuestion | None)
     }
 
 
-# What `summary_of_entry` reads of a question's stored result.
-SUMMARY_FIELDS = ("shown", "n", "mean", "sd", "yes", "no", "kind", "min_value", "max_value", "step")
-
-
 def question_result(results: dict | None, key: str) -> dict | None:
     """The stored result of one question of a round, by key (None if absent)."""
     if not results:
@@ -341,56 +336,6 @@ def question_result(results: dict | None, key: str) -> dict | None:
         if entry.get("key") == key:
             return entry
     return None
-
-
-class QuestionEntry(Func):
-    """The stored result of one question of a round, read in SQL: `question_result` there.
-
-    A page that needs one question of many rounds (the portfolio's minutes saved) reads that
-    entry only — and of it only `fields` — instead of decoding every round's whole results in
-    Python. NULL when the round has no such question.
-    """
-
-    output_field = JSONField()
-
-    def __init__(self, key: str, *, fields: tuple[str, ...] = SUMMARY_FIELDS) -> None:
-        super().__init__(F("results"), Value(key))
-        self.fields = fields
-
-    def _parts(self, compiler) -> tuple[str, str, tuple]:
-        (results, results_params), (key, key_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        return results, key, (*results_params, *key_params)
-
-    def _names(self) -> list[str]:
-        # Field names are this module's constants, never input: checked to be plain words.
-        if not all(name.isidentifier() for name in self.fields):
-            raise ValueError(f"Not a field name: {self.fields!r}")
-        return list(self.fields)
-
-    def as_postgresql(self, compiler, connection, **extra):
-        results, key, params = self._parts(compiler)
-        picked = ", ".join(f"'{name}', e.v -> '{name}'" for name in self._names())
-        sql = (
-            f"(SELECT jsonb_build_object({picked}) FROM (SELECT jsonb_path_query_first("  # noqa: S608
-            f"{results}, '$.questions[*] ? (@.key == $k)', jsonb_build_object('k', {key})) AS v)"
-            " AS e WHERE e.v IS NOT NULL)"
-        )
-        return sql, params
-
-    def as_sqlite(self, compiler, connection, **extra):
-        results, key, params = self._parts(compiler)
-        picked = ", ".join(f"'{name}', value -> '$.{name}'" for name in self._names())
-        # Both pieces are compiled SQL with their values as parameters: nothing is pasted in.
-        sql = (
-            f"(SELECT json_object({picked}) FROM json_each({results}, '$.questions') "  # noqa: S608
-            f"WHERE json_extract(value, '$.key') = {key} LIMIT 1)"
-        )
-        return sql, params
-
-    def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError("QuestionEntry is written for PostgreSQL and SQLite.")
 
 
 def summary_of(results: dict | None, key: str) -> stats.Summary | None:
@@ -403,7 +348,7 @@ def summary_of(results: dict | None, key: str) -> stats.Summary | None:
 
 
 def summary_of_entry(entry: dict | None) -> stats.Summary | None:
-    """`summary_of` for one stored question result (from `question_result` or QuestionEntry)."""
+    """`summary_of` for one stored question result (from `question_result`)."""
     if not entry or not entry.get("shown"):
         return None
     if entry.get("mean") is not None:
