@@ -107,3 +107,89 @@ def test_a_round_is_judged_on_its_own_answers_not_an_earlier_rounds(settings):
     assert guardrails.evaluate_round(later.pk) == []
     [check] = GuardrailCheck.objects.filter(round=later)
     assert (check.outcome, check.observed_value) == (GuardrailCheck.Outcome.HOLDING, 4)
+
+
+def test_a_pause_says_in_the_pilots_history_which_guardrail_broke_and_is_announced(ops):
+    from pilots import breach_text
+    from pilots.models import BREACH_OPENED
+
+    pilot = PilotFactory(stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.PAUSE)
+    [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
+    breach.refresh_from_db()
+    assert breach.action_taken == "paused"
+    [pause] = StageChange.objects.filter(pilot=pilot, action="pause")
+    assert pause.rationale == breach_text.describe(breach)
+    # Whoever listens (webhooks) is told which breach opened.
+    listeners = followups._subscribers[BREACH_OPENED]
+    assert listeners
+    announced = {f.kind: f.payload for f in FollowUp.objects.filter(key=f"breach:{breach.pk}")}
+    for kind in listeners:
+        assert announced[kind] == {"breach_id": breach.pk}
+
+
+def test_a_refused_pause_is_logged_with_its_breach_and_recorded_as_refused(
+    ops, monkeypatch, caplog
+):
+    from pilots import lifecycle
+
+    def refuse(*args, **kwargs):
+        raise ValidationFailed("The pilot moved meanwhile.", code="stage_changed")
+
+    monkeypatch.setattr(lifecycle, "move", refuse)
+    pilot = PilotFactory(stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.PAUSE)
+    with caplog.at_level("ERROR", logger="decisions.guardrails"):
+        [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
+    breach.refresh_from_db()
+    pilot.refresh_from_db()
+    assert (breach.action_taken, pilot.stage) == ("pause_refused", "pilot")
+    [record] = [r for r in caplog.records if "pause was refused" in r.getMessage()]
+    assert record.getMessage() == f"Guardrail breach {breach.pk}: the pause was refused"
+    assert record.exc_info is not None
+
+
+def test_the_ops_alert_says_what_broke_what_was_done_and_links_to_the_pilot(settings):
+    from core import outbox
+    from pilots import breach_text
+    from tests.factories import OpsUserFactory
+
+    settings.SITE_URL = "https://pilots.example.com/"
+    settings.OPS_EMAILS = []
+    OpsUserFactory(username="ops-en")
+    pilot = PilotFactory(stage="pilot", title="Copilot")
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
+    outbox.deliver_batch(guardrails.BREACH_ALERT, "")
+    [alert] = [m for m in mail.outbox if m.to == ["ops-en@example.com"]]
+    breach.refresh_from_db()
+    assert alert.subject == "Guardrail broken: Copilot"
+    assert alert.body == (
+        f"{breach_text.describe(breach)}\n\nAction taken: Flagged to Ops.\n"
+        f"https://pilots.example.com{pilot.get_absolute_url()}"
+    )
+
+
+def test_a_breach_with_nobody_to_alert_is_logged_and_one_with_recipients_is_not(settings, caplog):
+    from core.models import Delivery
+
+    settings.OPS_EMAILS = []
+    pilot = PilotFactory(stage="pilot")
+    MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)
+    with caplog.at_level("ERROR", logger="decisions.guardrails"):
+        [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
+    [record] = [r for r in caplog.records if "no Ops recipient" in r.getMessage()]
+    assert record.getMessage().startswith(f"Guardrail breach {breach.pk}: no Ops recipient")
+    assert not Delivery.objects.filter(kind=guardrails.BREACH_ALERT).exists()
+
+    caplog.clear()
+    settings.OPS_EMAILS = ["oncall@example.com"]
+    with caplog.at_level("ERROR", logger="decisions.guardrails"):
+        [second] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5, weeks_ago=1).pk)
+    assert not [r for r in caplog.records if "no Ops recipient" in r.getMessage()]
+    [delivery] = Delivery.objects.filter(kind=guardrails.BREACH_ALERT)
+    assert (delivery.recipient, delivery.payload) == (
+        "oncall@example.com",
+        {"breach_id": second.pk},
+    )
+    assert (delivery.subject_id, delivery.subject_type.model) == (str(second.pk), "guardrailbreach")
