@@ -9,7 +9,7 @@ from pilots import lifecycle
 from pilots.lifecycle import Action, GateStatus
 from pilots.models import Stage
 from tests.factories import findings_for
-from tests.pilots.test_lifecycle import ALLOWED, close_round, make_pilot, statuses
+from tests.pilots.test_lifecycle import ALLOWED, close_round, make_pilot, open_breach, statuses
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,50 @@ def test_promotions_pauses_and_stops_store_an_evidence_snapshot_and_no_other_mov
         assert {"version", "metrics", "recommendation", "rounds"} <= set(change.evidence)
     else:
         assert change.evidence == {}
+
+
+def gate_words(results) -> list[tuple[str, str, str, str]]:
+    return [(r.key, r.label, r.status, r.detail) for r in results]
+
+
+def test_each_gate_criterion_says_what_it_checks_and_why_it_stands_where_it_does(ops):
+    pilot = make_pilot(Stage.SANDBOX)
+    rate = "At least one closed feedback round with a response rate of 50% or more"
+    assert gate_words(lifecycle.evaluate_gates(pilot, "to_pilot")) == [
+        ("closed_round", rate, "no_evidence", "No feedback round has closed yet."),
+        ("no_open_breach", "No open guardrail breach", "passed", ""),
+    ]
+    open_breach(pilot)
+    open_breach(pilot)
+    close_round(pilot, invited=5, responded=2, days_ago=7)
+    assert gate_words(lifecycle.evaluate_gates(pilot, "to_pilot")) == [
+        ("closed_round", rate, "failed", "Best response rate: 40% (2 of 5)."),
+        ("no_open_breach", "No open guardrail breach", "failed", "2 open breach(es)."),
+    ]
+    assert gate_words(lifecycle.evaluate_gates(pilot, "high_risk_reviews")) == [
+        ("security_review", "Security review", "no_evidence", "No Security review recorded."),
+        ("legal_review", "Legal review", "no_evidence", "No Legal review recorded."),
+    ]
+    assert [
+        lifecycle.criterion_with_status(r)
+        for r in lifecycle.evaluate_gates(pilot, "high_risk_reviews")
+    ] == ["Security review: no evidence yet", "Legal review: no evidence yet"]
+    assert lifecycle.evaluate_gates(pilot, None) == []
+
+
+def test_an_impossible_move_names_the_moves_allowed_from_the_stage():
+    from core.exceptions import IllegalTransition
+
+    with pytest.raises(IllegalTransition) as refused:
+        lifecycle.find_transition(Stage.DRAFT, Action.APPROVE)
+    allowed = ", ".join(
+        str(lifecycle.ACTION_LABELS[t.action]) for t in lifecycle.transitions_from(Stage.DRAFT)
+    )
+    assert refused.value.message == (
+        f"“{lifecycle.ACTION_LABELS[Action.APPROVE]}” is not possible from the stage Draft. "
+        f"Allowed from here: {allowed}."
+    )
+    assert refused.value.field == "stage"
+    with pytest.raises(IllegalTransition) as final:
+        lifecycle.find_transition(Stage.RETIRED, Action.RESUME)
+    assert final.value.message.endswith("Allowed from here: nothing (this stage is final).")
