@@ -116,3 +116,102 @@ def test_an_impossible_move_names_the_moves_allowed_from_the_stage():
     with pytest.raises(IllegalTransition) as final:
         lifecycle.find_transition(Stage.RETIRED, Action.RESUME)
     assert final.value.message.endswith("Allowed from here: nothing (this stage is final).")
+
+
+def test_a_high_risk_pilot_needs_both_reviews_to_be_approved_into_the_sandbox_only(ops):
+    from pilots.models import Pilot, Review
+    from tests.factories import ReviewFactory
+
+    pilot = make_pilot(Stage.PROPOSED, risk_level=Pilot.RiskLevel.HIGH)
+    assert [r.key for r in lifecycle.gates_for(pilot, Action.APPROVE)] == [
+        "security_review",
+        "legal_review",
+    ]
+    # Other moves of a high-risk pilot keep their own gate (sending back has none).
+    assert lifecycle.gates_for(pilot, Action.SEND_BACK) == []
+    ReviewFactory(pilot=pilot, kind=Review.Kind.SECURITY, outcome=Review.Outcome.CLEARED)
+    ReviewFactory(pilot=pilot, kind=Review.Kind.LEGAL, outcome=Review.Outcome.REFUSED)
+    [security, legal] = lifecycle.gates_for(pilot, Action.APPROVE)
+    assert (security.status, security.detail) == ("passed", str(Review.Outcome.CLEARED.label))
+    assert (legal.label, legal.status, legal.detail) == (
+        "Legal review",
+        "failed",
+        str(Review.Outcome.REFUSED.label),
+    )
+    # A limited-risk pilot's approval has no review gate.
+    assert lifecycle.gates_for(make_pilot(Stage.PROPOSED), Action.APPROVE) == []
+
+
+@pytest.mark.parametrize(
+    ("who", "stage", "action", "message"),
+    [
+        ("system", Stage.SANDBOX, Action.PROMOTE, "Only a person can make this move."),
+        ("inactive ops", Stage.SANDBOX, Action.PAUSE, "Sign in with an active account"),
+        ("lead", Stage.SANDBOX, Action.PAUSE, "Only Ops can make this move."),
+        ("outsider", Stage.DRAFT, Action.SUBMIT, "Only the pilot's lead or Ops can submit it."),
+        ("proposer", Stage.PROPOSED, Action.APPROVE, "Four eyes: whoever proposed or leads"),
+    ],
+)
+def test_each_refused_mover_is_told_why(who, stage, action, message, ops, outsider):
+    from core.exceptions import PermissionRefused
+    from tests.factories import OpsUserFactory
+
+    pilot = make_pilot(stage)
+    actor = {
+        "system": None,
+        "inactive ops": OpsUserFactory(username="gone", is_active=False),
+        "lead": pilot.lead,
+        "outsider": outsider,
+        "proposer": OpsUserFactory(username="proposer"),
+    }[who]
+    if who == "proposer":
+        pilot.proposed_by = actor
+        pilot.save(update_fields=["proposed_by"])
+    with pytest.raises(PermissionRefused) as refused:
+        lifecycle.check_move(pilot, action, actor=actor)
+    assert refused.value.message.startswith(message)
+    # A page listing pilots passes the proposers it read at once: the same refusal.
+    if who == "proposer":
+        with pytest.raises(PermissionRefused):
+            lifecycle.check_move(
+                pilot, action, actor=actor, proposer_ids=lifecycle.proposers_of([pilot])[pilot.pk]
+            )
+
+
+def test_the_proposers_of_several_pilots_are_their_leads_and_submitters_only(ops, ops2):
+    one, two = make_pilot(Stage.DRAFT), make_pilot(Stage.DRAFT)
+    lifecycle.move(one.pk, Action.SUBMIT, actor=ops, expected_stage=Stage.DRAFT)
+    lifecycle.move(
+        one.pk,
+        Action.SEND_BACK,
+        actor=ops2,
+        expected_stage=Stage.PROPOSED,
+        rationale="Say who takes part.",
+    )
+    found = lifecycle.proposers_of([one, two])
+    # ops submitted `one`; ops2 only sent it back; nobody submitted `two`.
+    assert found == {one.pk: {one.lead_id, ops.pk}, two.pk: {two.lead_id}}
+
+
+def test_an_anonymous_visitor_may_make_no_move_and_the_system_only_pauses():
+    from django.contrib.auth.models import AnonymousUser
+
+    pilot = make_pilot(Stage.PILOT)
+    assert lifecycle.allowed_actions(pilot, AnonymousUser()) == []
+    assert [t.action for t in lifecycle.allowed_actions(pilot, None)] == [Action.PAUSE]
+
+
+@pytest.mark.parametrize(
+    ("stage", "action", "code", "message"),
+    [
+        ("launched", Action.PAUSE, "unknown_stage", "Unknown stage: launched."),
+        (Stage.PILOT, "fly", "unknown_action", "Unknown action: fly."),
+    ],
+)
+def test_an_unknown_stage_or_action_is_refused_by_name(stage, action, code, message, ops):
+    from core.exceptions import ValidationFailed
+
+    pilot = make_pilot(Stage.PILOT)
+    with pytest.raises(ValidationFailed) as refused:
+        lifecycle.move(pilot.pk, action, actor=ops, expected_stage=stage, rationale="Why")
+    assert (refused.value.code, refused.value.message) == (code, message)
