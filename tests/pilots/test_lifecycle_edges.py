@@ -215,3 +215,82 @@ def test_an_unknown_stage_or_action_is_refused_by_name(stage, action, code, mess
     with pytest.raises(ValidationFailed) as refused:
         lifecycle.move(pilot.pk, action, actor=ops, expected_stage=stage, rationale="Why")
     assert (refused.value.code, refused.value.message) == (code, message)
+
+
+def test_a_dated_move_is_kept_in_order_neither_in_the_future_nor_before_the_last(ops, time_machine):
+    import datetime
+
+    from django.utils import timezone
+
+    from core.exceptions import ValidationFailed
+
+    settings.TIME_ZONE = "Europe/Paris"
+    time_machine.move_to("2026-06-01 12:00:00+00:00", tick=False)
+    pilot = make_pilot(Stage.SANDBOX)
+    last = timezone.now() - datetime.timedelta(days=10)
+    type(pilot).objects.filter(pk=pilot.pk).update(stage_changed_at=last)
+    with pytest.raises(ValidationFailed) as future:
+        lifecycle.move(
+            pilot.pk,
+            Action.PAUSE,
+            actor=ops,
+            expected_stage=Stage.SANDBOX,
+            rationale="Why",
+            now=timezone.now() + datetime.timedelta(seconds=1),
+        )
+    assert (future.value.code, future.value.field, future.value.message) == (
+        "move_in_future",
+        "now",
+        "A stage change cannot be dated in the future.",
+    )
+    with pytest.raises(ValidationFailed) as before:
+        lifecycle.move(
+            pilot.pk,
+            Action.PAUSE,
+            actor=ops,
+            expected_stage=Stage.SANDBOX,
+            rationale="Why",
+            now=last - datetime.timedelta(seconds=1),
+        )
+    assert (before.value.code, before.value.field) == ("move_before_last_change", "now")
+    # In the site's time zone (TIME_ZONE, Paris: 12:00 UTC is 2 p.m. in May).
+    assert before.value.message == (
+        "A stage change cannot be dated before the pilot's last one (05/22/2026 2 p.m.)."
+    )
+    # Exactly at the last change, and exactly now, are both in order.
+    pause = lifecycle.move(
+        pilot.pk, Action.PAUSE, actor=ops, expected_stage=Stage.SANDBOX, rationale="Why", now=last
+    )
+    assert pause.created_at == last
+    resume = lifecycle.move(
+        pilot.pk, Action.RESUME, actor=ops, expected_stage=Stage.PAUSED, now=timezone.now()
+    )
+    assert resume.created_at == timezone.now()
+
+
+def test_the_system_pauses_only_for_its_own_pilots_breach_and_people_say_why(ops):
+    from core.exceptions import PermissionRefused, ValidationFailed
+
+    pilot, other = make_pilot(Stage.PILOT), make_pilot(Stage.PILOT)
+    with pytest.raises(PermissionRefused) as no_reason:
+        lifecycle.move(pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.PILOT)
+    assert no_reason.value.message == "The system moves a pilot only because a guardrail broke."
+    with pytest.raises(ValidationFailed) as elsewhere:
+        lifecycle.move(
+            pilot.pk,
+            Action.PAUSE,
+            actor=None,
+            expected_stage=Stage.PILOT,
+            breach=open_breach(other),
+        )
+    assert (elsewhere.value.code, elsewhere.value.message) == (
+        "breach_of_another_pilot",
+        "This breach belongs to another pilot.",
+    )
+    with pytest.raises(ValidationFailed) as silent:
+        lifecycle.move(pilot.pk, Action.PAUSE, actor=ops, expected_stage=Stage.PILOT)
+    assert (silent.value.code, silent.value.field, silent.value.message) == (
+        "rationale_required",
+        "rationale",
+        "Give a reason for this move.",
+    )
