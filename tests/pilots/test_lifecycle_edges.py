@@ -217,7 +217,9 @@ def test_an_unknown_stage_or_action_is_refused_by_name(stage, action, code, mess
     assert (refused.value.code, refused.value.message) == (code, message)
 
 
-def test_a_dated_move_is_kept_in_order_neither_in_the_future_nor_before_the_last(ops, time_machine):
+def test_a_dated_move_is_kept_in_order_neither_in_the_future_nor_before_the_last(
+    ops, time_machine, settings
+):
     import datetime
 
     from django.utils import timezone
