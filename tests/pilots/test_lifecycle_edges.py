@@ -296,3 +296,32 @@ def test_the_system_pauses_only_for_its_own_pilots_breach_and_people_say_why(ops
         "rationale",
         "Give a reason for this move.",
     )
+
+
+def test_an_override_without_its_reason_and_a_conclusion_on_a_plain_move_are_refused(ops):
+    from core.exceptions import ValidationFailed
+
+    pilot = make_pilot(Stage.SANDBOX)  # no closed round: the gate to pilot is not passed
+    with pytest.raises(ValidationFailed) as silent:
+        lifecycle.move(
+            pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.SANDBOX, override=True
+        )
+    assert (silent.value.code, silent.value.field, silent.value.message) == (
+        "override_rationale_required",
+        "rationale",
+        "Overriding a failing gate needs a written rationale.",
+    )
+    with pytest.raises(ValidationFailed) as unexpected:
+        lifecycle.move(
+            pilot.pk,
+            Action.PAUSE,
+            actor=ops,
+            expected_stage=Stage.SANDBOX,
+            rationale="Why",
+            conclusion=findings_for(Stage.SANDBOX, Action.STOP),
+        )
+    assert (unexpected.value.code, unexpected.value.field, unexpected.value.message) == (
+        "conclusion_not_expected",
+        "conclusion",
+        "Only stopping, retiring or promoting to approved standard records a conclusion.",
+    )
