@@ -67,6 +67,8 @@ MUTATION_DB_TEMPLATE := $(CURDIR)/var/mutation-test-db.sqlite3
 mutation:
 	@test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
 	$(MUTATION_VENV)/bin/python -m pip install -q -r requirements.lock '$(MUTMUT)'
+	@# The French catalogue, compiled (not in git): mutmut copies locale/ for the tests.
+	$(MUTATION_VENV)/bin/python scripts/compile_messages.py
 	@mkdir -p var && rm -f $(MUTATION_DB_TEMPLATE)
 	AIOPS_MUTATION_DB_TEMPLATE=$(MUTATION_DB_TEMPLATE) \
 	  $(MUTATION_VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
