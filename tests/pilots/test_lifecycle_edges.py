@@ -325,3 +325,36 @@ def test_an_override_without_its_reason_and_a_conclusion_on_a_plain_move_are_ref
         "conclusion",
         "Only stopping, retiring or promoting to approved standard records a conclusion.",
     )
+
+
+def test_each_move_writes_its_change_record_and_an_override_says_so(ops, time_machine):
+    import datetime
+
+    from django.utils import timezone
+
+    from core.models import ChangeRecord
+
+    time_machine.move_to("2026-06-01 12:00:00+00:00", tick=False)
+    pilot = make_pilot(Stage.SANDBOX)  # no closed round: promoting overrides its gate
+    type(pilot).objects.filter(pk=pilot.pk).update(
+        stage_changed_at=timezone.now() - datetime.timedelta(days=10)
+    )
+    when = timezone.now() - datetime.timedelta(days=2)
+    lifecycle.move(
+        pilot.pk,
+        Action.PROMOTE,
+        actor=ops,
+        expected_stage=Stage.SANDBOX,
+        override=True,
+        rationale="The team needs it now.",
+        now=when,
+    )
+    [record] = ChangeRecord.objects.filter(action="stage.promote")
+    assert (record.subject_id, record.scope_id, record.actor) == (str(pilot.pk), pilot.pk, ops)
+    assert record.changes == {"stage": ["sandbox", "pilot"], "overridden": [False, True]}
+    assert (record.reason, record.created_at) == ("The team needs it now.", when)
+    lifecycle.move(
+        pilot.pk, Action.PAUSE, actor=ops, expected_stage=Stage.PILOT, rationale="Holiday."
+    )
+    [pause] = ChangeRecord.objects.filter(action="stage.pause")
+    assert (pause.changes, pause.reason) == ({"stage": ["pilot", "paused"]}, "Holiday.")
