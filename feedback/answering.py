@@ -112,10 +112,33 @@ class AnswersInvalid(ValidationFailed):
 # Finding prompts and questions
 
 
+# What answering reads of a prompt, its round and its pilot (the answer page and its templates,
+# submit_response, which locks and reads the round again): not the pilot's texts, its risk
+# answers or the round's stored results, which answering never shows.
+PROMPT_FIELDS = (
+    "id",
+    "round_id",
+    "participant_id",
+    "token_hash",
+    "answered",
+    "round__id",
+    "round__pilot_id",
+    "round__questionnaire_id",
+    "round__closes_at",
+    "round__closed_at",
+    "round__status",
+    "round__anonymous",
+    "round__pilot__id",
+    "round__pilot__title",
+    "round__pilot__stage",
+)
+
+
 def prompt_for_token(token: str) -> Prompt:
-    """Return the prompt an emailed token opens, or raise UnknownLink."""
+    """Return the prompt an emailed token opens (PROMPT_FIELDS read), or raise UnknownLink."""
     prompt = (
-        Prompt.objects.select_related("round__pilot", "round__questionnaire")
+        Prompt.objects.select_related("round__pilot")
+        .only(*PROMPT_FIELDS)
         .filter(token_hash=tokens.hash_token(token or ""))
         .first()
     )
@@ -196,8 +219,13 @@ def existing_response(prompt: Prompt, *, token: str | None = None) -> Response |
     """Return the response this prompt's holder may edit, if any.
 
     For an anonymous round it is found only through the token (its edit key); without the
-    token nothing leads from the prompt to the response.
+    token nothing leads from the prompt to the response. A response is created only by the
+    claim that marks its prompt answered, in the same transaction (submit_response; the demo
+    data marks its prompts too), so an unanswered prompt has none to look for: a first visit
+    costs no query here.
     """
+    if not prompt.answered:
+        return None
     feedback_round = prompt.round
     if feedback_round.anonymous:
         if token is None:

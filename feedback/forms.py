@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
@@ -109,7 +110,15 @@ class QuestionSpec:
     condition_value: str
 
 
-_SPECS: OrderedDict[tuple[str, str], list[QuestionSpec]] = OrderedDict()
+@dataclass
+class _Cached:
+    """A question set's specs in one language, and its blank questions' HTML once rendered."""
+
+    specs: list[QuestionSpec]
+    blank_html: str | None = None
+
+
+_SPECS: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
 _SPECS_SIZE = 256
 _SPECS_LOCK = threading.Lock()
 
@@ -122,22 +131,26 @@ def _fingerprint(questions: list[Question]) -> str:
     )
 
 
-def question_specs(questions: list[Question], language: str | None = None) -> list[QuestionSpec]:
-    """Return the questions' specs in `language` (default: the active one), cached."""
+def _cached(questions: list[Question], language: str | None) -> tuple[tuple[str, str], _Cached]:
     page_language = (language or translation.get_language() or "")[:2]
     key = (page_language, _fingerprint(questions))
     with _SPECS_LOCK:
-        specs = _SPECS.get(key)
-        if specs is not None:
+        cached = _SPECS.get(key)
+        if cached is not None:
             _SPECS.move_to_end(key)
-            return specs
+            return key, cached
     with translation.override(page_language or None):
-        specs = _build_specs(questions, page_language)
+        cached = _Cached(_build_specs(questions, page_language))
     with _SPECS_LOCK:
-        _SPECS[key] = specs
+        _SPECS[key] = cached
         while len(_SPECS) > _SPECS_SIZE:
             _SPECS.popitem(last=False)
-    return specs
+    return key, cached
+
+
+def question_specs(questions: list[Question], language: str | None = None) -> list[QuestionSpec]:
+    """Return the questions' specs in `language` (default: the active one), cached."""
+    return _cached(questions, language)[1].specs
 
 
 def _build_specs(questions: list[Question], page_language: str) -> list[QuestionSpec]:
@@ -225,7 +238,8 @@ class AnswerForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.questions = questions
-        self.specs = question_specs(questions, language)
+        self._key, self._cached = _cached(questions, language)
+        self.specs = self._cached.specs
         self.words = {s.question.key: s.words for s in self.specs}
         for spec in self.specs:
             question = spec.question
@@ -294,6 +308,22 @@ class AnswerForm(forms.Form):
             }
             for spec in self.specs
         ]
+
+    def questions_html(self) -> str:
+        """The questions' HTML (feedback/_questions.html), in the page's language.
+
+        A blank form (a first visit: no answers, no errors) is the same for every reader of a
+        question set in one language: its HTML is rendered once per process and cached with
+        the specs, so a first visit renders only the page around it.
+        """
+        blank = not self.is_bound and not any(self.initial.values())
+        if blank and self._cached.blank_html is not None:
+            return self._cached.blank_html
+        with translation.override(self._key[0] or None):
+            html = render_to_string("feedback/_questions.html", {"form": self})
+        if blank:
+            self._cached.blank_html = html
+        return html
 
 
 def _display_value(value: str, condition: LocalizedQuestion) -> str:

@@ -101,6 +101,8 @@ def _answer_page(request: HttpRequest, prompt: Prompt, *, token: str | None) -> 
 
     def page(template: str, **extra: Any) -> HttpResponse:
         if posted:
+            # Not saved by this POST: the prompt may have been answered since it was read.
+            prompt.refresh_from_db(fields=["answered"])
             context["response"] = answering.existing_response(prompt, token=token)
         context.update(extra)
         return render(request, template, context)

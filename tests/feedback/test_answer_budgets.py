@@ -1,7 +1,9 @@
 """Query budgets of the answer page: the same at 10 and at 200 prompts in the round.
 
-GET by link (3): the prompt with its round, pilot and questionnaire; the response its token
-edits; the round's questions. The questions' words and controls come from a per-process cache.
+GET by link, first visit (2): the prompt with its round and pilot; the round's questions. An
+unanswered prompt has no response to look for. Once answered (+2): the response its token edits
+and its answers. The questions' words and controls, and a blank form's HTML, come from a
+per-process cache.
 POST, first answer by link (6 + 2 savepoint statements of the test's transaction): the prompt,
 the questions, the round locked with its pilot, the conditional UPDATE that claims the prompt,
 the response, its answers. On PostgreSQL an anonymous round's prompts are also rewritten in
@@ -23,7 +25,7 @@ from tests.feedback.answering_support import GOOD_ANSWERS, prompt_with_token, pu
 pytestmark = pytest.mark.django_db
 
 SIZES = [10, 200]
-GET_BUDGET = 3
+GET_BUDGET = 2
 POST_BUDGET = 8
 
 
@@ -59,7 +61,7 @@ def test_the_answer_page_costs_the_same_queries_at_any_round_size(
     assert 'name="quality"' in page.content.decode()
 
     answering.submit_response(token=token, answers=GOOD_ANSWERS)
-    with django_assert_max_num_queries(GET_BUDGET + 1):  # + the answers shown in the form
+    with django_assert_max_num_queries(GET_BUDGET + 2):  # + the response and its answers
         page = client.get(url)
     assert 'value="4" aria-required="true" id="id_quality_3" checked' in page.content.decode()
 
@@ -107,8 +109,9 @@ def test_an_inbox_answer_costs_the_same_queries_at_any_round_size(
     url = reverse("feedback_prompt", args=[prompt.pk])
     client.get(url)
 
-    # + the session and the user of the logged-in participant.
-    with django_assert_max_num_queries(GET_BUDGET + 2):
+    # + the session and the user of the logged-in participant, and whether they lead a team
+    # (the navigation offers "Propose a pilot").
+    with django_assert_max_num_queries(GET_BUDGET + 3):
         assert client.get(url).status_code == 200
     # + the prompts whose edit links the browser keeps (views._remember_edit_link).
     with django_assert_max_num_queries(post_budget() + 3):

@@ -144,6 +144,34 @@ def test_answering_twice_by_link_edits_and_counts_once(client, participant):
     assert Answer.objects.get(question__key="minutes_saved").number == 45
 
 
+def test_a_blank_form_shown_from_the_cache_never_carries_someone_else_s_answers_or_errors(
+    client, participant
+):
+    """A first visit's questions come from a per-process cache (AnswerForm.questions_html)."""
+    feedback_round = pulse_round()
+    _prompt, mine = prompt_with_token(feedback_round, participant)
+    _other, theirs = prompt_with_token(feedback_round, UserFactory())
+    their_url = reverse("feedback_answer", args=[theirs])
+    blank = client.get(their_url).content.decode()  # renders and caches the blank form
+    assert " checked" not in blank
+
+    client.post(reverse("feedback_answer", args=[mine]), {**GOOD_ANSWERS, "comment": "mine!"})
+    invalid = client.post(their_url, {**GOOD_ANSWERS, "minutes_saved": "5000"}).content.decode()
+    assert 'id="minutes_saved-errors"' in invalid
+    assert (
+        client.get(reverse("feedback_answer", args=[mine])).content.decode().count(" checked") == 4
+    )  # my own answers, shown to me
+
+    again = client.get(their_url).content.decode()
+    assert "mine!" not in again
+    assert " checked" not in again
+    assert "minutes_saved-errors" not in again
+    assert 'value="5000"' not in again
+    french = client.get(their_url, headers={"accept-language": "fr"}).content.decode()
+    assert "Combien de minutes" in french
+    assert " checked" not in french
+
+
 @pytest.mark.parametrize(("stage", "text"), [("paused", "is paused"), ("stopped", "is stopped")])
 def test_a_link_of_a_paused_or_stopped_pilot_says_so(client, participant, stage, text):
     feedback_round = pulse_round(stage=stage)
