@@ -37,6 +37,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from core import followups
+from core.compiled import CompiledQuery
 from core.exceptions import DomainError, PermissionRefused, ValidationFailed
 from pilots.models import ACTIVE_STAGES, ENDED_STAGES, Pilot, Stage
 
@@ -134,14 +135,30 @@ PROMPT_FIELDS = (
 )
 
 
-def prompt_for_token(token: str) -> Prompt:
-    """Return the prompt an emailed token opens (PROMPT_FIELDS read), or raise UnknownLink."""
-    prompt = (
+# The answer page's two reads, compiled once per process (core.compiled): the stand-ins are
+# values no caller passes (a token hash is 64 hex digits; ids are positive).
+_PROMPT_BY_HASH = CompiledQuery(
+    lambda token_hash: (
         Prompt.objects.select_related("round__pilot")
         .only(*PROMPT_FIELDS)
-        .filter(token_hash=tokens.hash_token(token or ""))
-        .first()
-    )
+        .filter(token_hash=token_hash)
+        .order_by("pk")[:1]
+    ),
+    "(compiled query stand-in)",
+)
+_QUESTIONS_OF_ROUND = CompiledQuery(
+    lambda questionnaire_id, pilot_id: Question.objects.filter(
+        Q(questionnaire_id=questionnaire_id) | Q(pilot_id=pilot_id)
+    ).order_by(F("pilot_id").asc(nulls_first=True), "position", "pk"),
+    -7_301,
+    -7_302,
+)
+
+
+def prompt_for_token(token: str) -> Prompt:
+    """Return the prompt an emailed token opens (PROMPT_FIELDS read), or raise UnknownLink."""
+    found = _PROMPT_BY_HASH(tokens.hash_token(token or ""))
+    prompt = found[0] if found else None
     if prompt is None:
         raise UnknownLink(
             _(
@@ -172,12 +189,7 @@ def own_prompt(prompt_id: int, *, user: AbstractBaseUser) -> Prompt:
 
 def questions_for_round(feedback_round: FeedbackRound) -> list[Question]:
     """Return the round's questionnaire questions, then the pilot's own extra questions."""
-    return list(
-        Question.objects.filter(
-            Q(questionnaire_id=feedback_round.questionnaire_id)
-            | Q(pilot_id=feedback_round.pilot_id)
-        ).order_by(F("pilot_id").asc(nulls_first=True), "position", "pk")
-    )
+    return _QUESTIONS_OF_ROUND(feedback_round.questionnaire_id, feedback_round.pilot_id)
 
 
 def refusal(
