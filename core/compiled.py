@@ -33,6 +33,7 @@ class CompiledQuery:
         self.stand_ins = stand_ins
         self._compiled: dict[str, tuple[Any, str, tuple, list[int]]] = {}
         self._lock = threading.Lock()
+        self._model: type[Model] | None = None
 
     def _compile(self, alias: str) -> tuple[Any, str, tuple, list[int]]:
         compiler = self.build(*self.stand_ins).query.get_compiler(using=alias)
@@ -62,8 +63,9 @@ class CompiledQuery:
         if len(values) != len(self.stand_ins) or any(v is None for v in values):
             # Another shape (None compiles to IS NULL): Django compiles it as usual.
             return list(self.build(*values))
-        queryset = self.build(*self.stand_ins)
-        alias = router.db_for_read(queryset.model)
+        if self._model is None:
+            self._model = self.build(*self.stand_ins).model
+        alias = router.db_for_read(self._model)
         compiler, sql, template, positions = self._compiled_for(alias)
         params = list(template)
         for position, value in zip(positions, values, strict=True):

@@ -230,7 +230,8 @@ class AnswerForm(forms.Form):
 
     Its words are the questions' in `language` (default: the active one), falling back to the
     language each question is written in; the values submitted are the same in every language.
-    The page shows its controls from the cached specs (render_control), not from the widgets.
+    The page shows its controls from the cached specs (render_control), not from the widgets;
+    the fields that validate the submitted values exist only on a bound form.
     """
 
     def __init__(
@@ -241,6 +242,9 @@ class AnswerForm(forms.Form):
         self._key, self._cached = _cached(questions, language)
         self.specs = self._cached.specs
         self.words = {s.question.key: s.words for s in self.specs}
+        if not self.is_bound:
+            # Shown, not validated: the page writes its controls from the specs.
+            return
         for spec in self.specs:
             question = spec.question
             if spec.is_group:
