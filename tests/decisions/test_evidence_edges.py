@@ -8,6 +8,7 @@ import datetime
 import math
 from decimal import Decimal
 
+import numpy as np
 import pytest
 import time_machine
 from django.utils import timezone
@@ -256,6 +257,7 @@ def test_a_decisions_history_shows_each_move_with_its_evidence_worded_with_label
     worded = row["evidence"]
     [metric] = worded["metrics"]
     assert (metric["metric"], metric["status_label"]) == ("Quality", "Met")
+    assert metric["enough_responses"] is True
     assert metric["reason"].startswith("The whole 95% interval")
     assert worded["guardrails"] == [
         {
@@ -484,3 +486,222 @@ def test_the_results_table_of_the_api_is_the_pilot_pages():
         f"guardrail-{holding.pk}": "holding",
         f"guardrail-{broken.pk}": "broken",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The pilot page: its recommendation, guardrail rows, hours, charts and round rows
+
+
+def _advice_on_the_page(pilot) -> evidence.Advice:
+    return evidence.page_context(pilot)["recommendation"]
+
+
+def _metrics_pilot(*, short: bool):
+    pilot = PilotFactory(stage="pilot")
+    SuccessMetricFactory(
+        pilot=pilot, name="Met", baseline=None, target=Decimal("2"), min_responses=5
+    )
+    SuccessMetricFactory(
+        pilot=pilot, name="Straddling", question_key="trust", target=Decimal("3.5"),
+        min_responses=5,
+    )  # fmt: skip
+    if short:
+        SuccessMetricFactory(
+            pilot=pilot, name="Short", question_key="recommend", baseline=None,
+            target=Decimal("7"), min_responses=50,
+        )  # fmt: skip
+    trust = [3, 4, 5, 3, 4, 2, 5, 4, 3, 3]  # mean 3.6, its interval straddles 3.5
+    add_round(pilot, [{"quality": 5, "trust": t, "recommend": 9} for t in trust])
+    return pilot
+
+
+def test_keep_going_names_the_metrics_short_of_answers_before_those_straddling():
+    advice = _advice_on_the_page(_metrics_pilot(short=True))
+    assert (advice.action, advice.grounds, advice.metrics) == (
+        "keep_going",
+        "too_few_answers",
+        ("Short",),
+    )
+    assert advice.reason == "Keep going: Short still lack(s) enough answers to be judged."
+
+    advice = _advice_on_the_page(_metrics_pilot(short=False))
+    assert (advice.action, advice.grounds, advice.metrics) == (
+        "keep_going",
+        "straddling",
+        ("Straddling",),
+    )
+    assert advice.reason == "Keep going: the interval of Straddling still straddles its target."
+
+
+def test_keep_going_counts_the_open_breaches_and_a_pilot_without_metrics_says_so():
+    from pilots.models import GuardrailBreach
+    from tests.factories import GuardrailFactory
+
+    quiet = PilotFactory(stage="pilot")
+    add_round(quiet, scores("quality", [4, 5, 4, 5, 4]))
+    advice = _advice_on_the_page(quiet)
+    assert (advice.action, advice.grounds, advice.label) == (
+        "keep_going",
+        "no_metrics",
+        "Keep going",
+    )
+    assert advice.reason == "Keep going: the pilot has no success metric to judge it by."
+
+    pilot = PilotFactory(stage="pilot")
+    rules = [GuardrailFactory(pilot=pilot, forbids_data_exposure=True) for _ in range(2)]
+    r = add_round(pilot, scores("quality", [4, 5, 4, 5, 4]))
+    for rule in rules:
+        GuardrailBreach.objects.create(guardrail=rule, pilot=pilot, round=r, detail="Broke.")
+    advice = _advice_on_the_page(pilot)
+    assert (advice.grounds, advice.open_breaches) == ("breaches_open", 2)
+    assert advice.reason == (
+        "Keep going: 2 open guardrail breach(es) must be resolved before any promotion."
+    )
+
+
+def test_the_guardrail_rows_say_what_the_newest_checked_round_saw_and_what_is_broken(ops):
+    from decisions import guardrails
+    from pilots.models import GuardrailBreach
+    from tests.factories import GuardrailFactory, MetricGuardrailFactory
+
+    pilot = PilotFactory(stage="pilot")
+    policy = GuardrailFactory(pilot=pilot, description="A human reviews every output.")
+    trust = MetricGuardrailFactory(pilot=pilot, action="flag")  # trust ≥ 3
+    exposure = GuardrailFactory(pilot=pilot, forbids_data_exposure=True)
+    leaked = GuardrailFactory(pilot=pilot, forbids_data_exposure=True, description="No leaks.")
+    older = add_round(pilot, scores("trust", [1, 2, 1, 2, 1]), weeks_ago=1)
+    newer = add_round(pilot, scores("trust", [4, 4, 5, 4, 3]))
+    # Evaluated newest first (the older round's evaluation ran late): the newest still decides.
+    guardrails.evaluate_round(newer.pk)
+    [breach] = guardrails.evaluate_round(older.pk)
+    guardrails.resolve_breach(breach.pk, actor=ops, note="Trust is back.")
+    GuardrailBreach.objects.create(
+        guardrail=leaked, pilot=pilot, round=newer, trigger="exposure", detail="Leaked."
+    )
+
+    rows = {r["guardrail"]: r["status"] for r in evidence.page_context(pilot)["guardrail_rows"]}
+
+    assert rows[policy] is None  # a policy rule no system checks
+    assert rows[trust] == evidence.GuardrailStatus("holding", "holding", 4.0)
+    assert rows[exposure] == evidence.GuardrailStatus("holding", "holding", None)
+    assert rows[leaked] == evidence.GuardrailStatus("broken", "broken", None)
+
+
+def test_hours_saved_over_rounds_of_the_same_people_are_as_uncertain_as_the_largest_round():
+    from feedback import stats
+    from feedback.results import summary_of
+
+    pilot = PilotFactory(stage="pilot", cadence="weekly")
+    for _ in range(3):
+        ParticipationFactory(pilot=pilot)
+    minutes = [30, 60, 45, 30, 60]
+    rounds = [add_round(pilot, scores("minutes_saved", minutes), weeks_ago=w) for w in (1, 0)]
+    hours = evidence.page_context(pilot)["hours_saved"]
+    scale = 52 / 12 * 3 / 60
+    pooled = stats.pool([summary_of(r.results, "minutes_saved") for r in rounds])
+    five = stats.interval(pooled, n_eff=5)  # the largest round, not the ten answers
+    assert five != stats.interval(pooled)
+    assert (hours.n, hours.participants, hours.periods_per_month) == (10, 3, 52 / 12)
+    assert hours.estimate == pytest.approx(np.mean(minutes) * scale)
+    assert (hours.ci_low, hours.ci_high) == (
+        pytest.approx(five.low * scale),
+        pytest.approx(five.high * scale),
+    )
+
+
+def test_hours_saved_without_minutes_answered_say_nothing_but_the_participants():
+    pilot = PilotFactory(stage="pilot", cadence="biweekly")
+    for _ in range(2):
+        ParticipationFactory(pilot=pilot)
+    add_round(pilot, scores("quality", [4, 5, 4, 5, 4]))
+    hours = evidence.page_context(pilot)["hours_saved"]
+    assert hours == evidence.HoursSaved(None, None, None, 0, 2, 26 / 12)
+
+
+def test_the_pilot_page_charts_each_metric_the_response_rate_and_each_question():
+    pilot = PilotFactory(stage="pilot")
+    metric = SuccessMetricFactory(pilot=pilot, target=Decimal("3.2"), min_responses=5)
+    rounds = [
+        add_round(pilot, scores("quality", [4, 5, 4, 5, 4]), invited=8, weeks_ago=w)
+        for w in (2, 1, 0)
+    ]
+    context = evidence.page_context(pilot, chart_rounds=2)
+    # Only the last chart_rounds rounds are charted (and tabled), newest first.
+    assert context["evidence_rounds"] == rounds[:0:-1]
+    assert [row["round"] for row in context["round_rows"]] == rounds[:0:-1]
+    assert context["evidence_pilot"] == pilot
+    [chart] = context["metric_charts"]
+    assert chart["metric"] == metric and "<svg" in chart["svg"]
+    assert "<svg" in context["response_rate_chart"]
+    charted = {c["trend"].key: c["svg"] for c in context["question_charts"]}
+    assert "<svg" in charted["quality"]
+    assert context["results_table"]["rows"][0].key == f"metric-{metric.pk}"
+
+
+def test_a_round_row_shows_its_stored_figures_in_the_readers_words():
+    from django.utils import translation
+
+    from feedback.models import Question
+
+    pilot = PilotFactory(stage="pilot")
+    answers = [
+        {"quality": q, "comment": "Fine.", "incident": True, "incident_kind": kind}
+        for q, kind in [(4, "confidential_data_exposed"), (5, "other")] * 3
+    ]
+    r = add_round(pilot, answers, invited=8)
+    Question.objects.filter(key="quality").update(translations={"fr": {"text": "Qualité ?"}})
+    Question.objects.filter(key="incident_kind").update(
+        translations={"fr": {"choices": {"confidential_data_exposed": "Données exposées"}}}
+    )
+
+    with translation.override("fr"):
+        [row] = evidence.page_context(pilot)["round_rows"]
+
+    stored = r.results
+    assert (row["round"], row["responses"], row["invited"], row["shown"]) == (r, 6, 8, True)
+    assert row["response_rate"] == stored["response_rate"] == pytest.approx(6 / 8)
+    by_key = {q["key"]: q for q in row["questions"]}
+    assert by_key["quality"]["text"] == "Qualité ?"
+    assert "comment" not in by_key  # a text question: counted, not charted
+    assert "comment" in {q["key"] for q in row["all_questions"]}
+    assert row["comments"] == stored["comments"] and stored["comments"]
+    kinds = {value: label for value, label, _count in row["incidents"]["by_kind"]}
+    assert kinds["confidential_data_exposed"] == "Données exposées"
+
+
+def test_a_round_closed_without_stored_results_shows_its_counts_and_nothing_else():
+    pilot = PilotFactory(stage="pilot")
+    r = add_round(pilot, scores("quality", [4, 5, 4, 5, 4]), invited=9, compute=False)
+    [row] = evidence.round_rows([r])
+    assert row == {
+        "round": r,
+        "responses": 5,
+        "invited": 9,
+        "response_rate": None,
+        "shown": False,
+        "questions": [],
+        "all_questions": [],
+        "incidents": None,
+        "comments": [],
+    }
+
+
+def test_a_round_withheld_under_the_threshold_adds_nothing_to_what_a_metric_lacks():
+    pilot = PilotFactory(stage="pilot")
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=20)
+    add_round(pilot, scores("quality", [4, 5, 4, 5, 4, 5]), weeks_ago=1)
+    add_round(pilot, scores("quality", [4, 5]))  # below the threshold of 5: withheld
+    [e] = evidence.metric_statuses(pilot)
+    assert (e.n, e.rounds) == (6, 2)
+    assert (e.to_decide.answers, e.to_decide.per_round) == (14, 6)
+
+
+def test_a_round_of_a_single_answer_is_one_of_the_last_three_on_the_page_as_in_a_decision(ops):
+    pilot = PilotFactory(stage="pilot")
+    SuccessMetricFactory(pilot=pilot, target=Decimal("3.5"), min_responses=5)
+    for weeks in (3, 2, 1):
+        add_round(pilot, scores("quality", [4, 5, 4, 5, 4]), weeks_ago=weeks)
+    add_round(pilot, scores("quality", [5]))  # answered, withheld
+    [on_page] = evidence.page_context(pilot)["metric_evaluations"]
+    [decided] = evidence.evidence_snapshot(pilot)["metrics"]
+    assert (on_page.n, on_page.rounds) == (decided["n"], decided["rounds"]) == (10, 3)

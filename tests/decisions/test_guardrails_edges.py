@@ -182,7 +182,10 @@ def test_a_breach_with_nobody_to_alert_is_logged_and_one_with_recipients_is_not(
     with caplog.at_level("ERROR", logger="decisions.guardrails"):
         [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
     [record] = [r for r in caplog.records if "no Ops recipient" in r.getMessage()]
-    assert record.getMessage().startswith(f"Guardrail breach {breach.pk}: no Ops recipient")
+    assert record.getMessage() == (
+        f"Guardrail breach {breach.pk}: no Ops recipient (no active Ops user with an email, no"
+        " OPS_EMAILS): nobody is emailed; it shows on the Ops home."
+    )
     assert not Delivery.objects.filter(kind=guardrails.BREACH_ALERT).exists()
 
     caplog.clear()
@@ -339,13 +342,13 @@ def test_an_incident_of_another_kind_or_about_no_pilot_breaks_no_guardrail(ops):
 def test_a_withheld_breach_is_recorded_beside_a_named_one_of_the_same_round(settings, ops):
     settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
     pilot = PilotFactory(stage="pilot")
-    named = MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)  # trust ≥ 3
-    MetricGuardrailFactory(
+    unseen = MetricGuardrailFactory(
         pilot=pilot,
         action=Guardrail.Action.FLAG,
         question_key="quality",
         description="Quality must stay at 3 or above.",
     )
+    named = MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)  # trust ≥ 3
     # Six answered trust (low); only three answered quality (low too): too few to name it.
     r = add_round(pilot, [{"trust": 1, "quality": 1}] * 3 + [{"trust": 1}] * 3)
     created = guardrails.evaluate_round(r.pk)
@@ -354,5 +357,30 @@ def test_a_withheld_breach_is_recorded_beside_a_named_one_of_the_same_round(sett
         (True, "flag"),
     ]
     assert {b.guardrail for b in created} == {named, None}
+    # The round met the threshold, so both are checked; the one on three answers shows no value.
+    checks = {c.guardrail: (c.outcome, c.observed_value) for c in GuardrailCheck.objects.all()}
+    assert checks == {unseen: ("not_evaluated", None), named: ("broken", 1)}
     pilot.refresh_from_db()
     assert pilot.stage == "pilot"  # both only flag
+
+
+def test_a_metric_breach_is_recorded_after_an_exposure_breach_of_the_same_guardrail(ops):
+    pilot = PilotFactory(stage="pilot")
+    both = MetricGuardrailFactory(
+        pilot=pilot, action=Guardrail.Action.FLAG, forbids_data_exposure=True
+    )
+    exposed = {"incident": True, "incident_kind": "confidential_data_exposed"}
+    r = add_round(pilot, [{"trust": 1, **exposed}] + [{"trust": 1}] * 5)
+    [exposure] = guardrails.record_exposure_incident(r.pk)  # reported while the round ran
+    [metric] = guardrails.evaluate_round(r.pk)  # then the round closed with trust broken
+    assert (exposure.trigger, metric.trigger) == ("exposure", "metric")
+    assert (metric.guardrail, metric.observed_value) == (both, 1)
+
+
+def test_ops_without_an_email_address_are_not_alerted(settings):
+    from tests.factories import OpsUserFactory
+
+    settings.OPS_EMAILS = ["oncall@example.com"]
+    OpsUserFactory(username="no-mail", email="")
+    OpsUserFactory(username="ops-b")
+    assert guardrails.ops_recipients() == ["oncall@example.com", "ops-b@example.com"]
