@@ -292,6 +292,11 @@ def test_a_snapshot_with_statuses_no_longer_known_shows_them_as_stored():
     worded = evidence.worded_snapshot(snapshot)
     assert [m["status_label"] for m in worded["metrics"]] == ["withdrawn", ""]
     assert [g["status_label"] for g in worded["guardrails"]] == ["suspended", ""]
+    # A known status is worded with its label, not shown as stored.
+    [unchecked] = evidence.worded_snapshot(
+        {"guardrails": [{"id": 3, "description": "Trust.", "status": "not_evaluated"}]}
+    )["guardrails"]
+    assert unchecked["status_label"] == "not evaluated"
     assert (worded["recommendation"]["label"], worded["recommendation"]["reason"]) == (
         "escalate",
         "Ask legal.",
