@@ -1,8 +1,11 @@
 """Guardrails at the shapes `make mutation` found unbuilt: two pausing guardrails broken in
-the same round, resolving a breach (its history, announcement and refusals)."""
+the same round, resolving a breach (its history, announcement and refusals), exposure reports
+(which answers and rounds count, a late task, a resolved breach among open ones), exposure
+incidents (their own pilot, their kind), a withheld breach beside a named one."""
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from core import followups
 from core.exceptions import PermissionRefused, ValidationFailed
@@ -16,7 +19,7 @@ from pilots.models import (
     StageChange,
 )
 from tests.decisions.evidence_support import add_round
-from tests.factories import MetricGuardrailFactory, PilotFactory
+from tests.factories import GuardrailFactory, MetricGuardrailFactory, PilotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +182,10 @@ def test_a_breach_with_nobody_to_alert_is_logged_and_one_with_recipients_is_not(
     with caplog.at_level("ERROR", logger="decisions.guardrails"):
         [breach] = guardrails.evaluate_round(add_round(pilot, [{"trust": 1}] * 5).pk)
     [record] = [r for r in caplog.records if "no Ops recipient" in r.getMessage()]
-    assert record.getMessage().startswith(f"Guardrail breach {breach.pk}: no Ops recipient")
+    assert record.getMessage() == (
+        f"Guardrail breach {breach.pk}: no Ops recipient (no active Ops user with an email, no"
+        " OPS_EMAILS): nobody is emailed; it shows on the Ops home."
+    )
     assert not Delivery.objects.filter(kind=guardrails.BREACH_ALERT).exists()
 
     caplog.clear()
@@ -193,3 +199,188 @@ def test_a_breach_with_nobody_to_alert_is_logged_and_one_with_recipients_is_not(
         {"breach_id": second.pk},
     )
     assert (delivery.subject_id, delivery.subject_type.model) == (str(second.pk), "guardrailbreach")
+
+
+# --- Exposure reports: which answers, which round, which incident count ---------------------
+
+
+def _exposure_round(pilot, *, weeks_ago=0, closed=False, **answers):
+    given = {"incident": True, "incident_kind": "confidential_data_exposed", **answers}
+    return add_round(pilot, [given], weeks_ago=weeks_ago, closed=closed)
+
+
+def test_an_exposure_reported_in_an_earlier_round_does_not_breach_a_later_one(ops):
+    pilot = PilotFactory(stage="pilot")
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG)
+    earlier = _exposure_round(pilot, weeks_ago=1)
+    [first] = guardrails.record_exposure_incident(earlier.pk)
+    # The later round: one more exposure reported, while the earlier breach is still open.
+    later = _exposure_round(pilot)
+    [second] = guardrails.record_exposure_incident(later.pk)
+    assert (second.round, second.exposure_reports) == (later, 1)
+    assert (first.round, first.exposure_reports) == (earlier, 1)
+    # A round where nobody reported one breaches nothing, whatever other rounds said.
+    quiet = add_round(pilot, [{"incident": False}], weeks_ago=-1, closed=False)
+    assert guardrails.record_exposure_incident(quiet.pk) == []
+
+
+def test_only_the_incident_kind_answer_reports_an_exposure_not_words_in_a_comment(ops):
+    pilot = PilotFactory(stage="pilot")
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG)
+    r = add_round(pilot, [{"incident": False, "comment": "confidential_data_exposed"}])
+    assert guardrails.record_exposure_incident(r.pk) == []
+    assert not GuardrailBreach.objects.exists()
+
+
+def test_an_exposure_breaks_a_guardrail_already_on_record_for_its_metric_in_the_round(ops):
+    pilot = PilotFactory(stage="pilot")
+    both = MetricGuardrailFactory(
+        pilot=pilot, action=Guardrail.Action.FLAG, forbids_data_exposure=True
+    )
+    exposed = {"incident": True, "incident_kind": "confidential_data_exposed"}
+    r = add_round(pilot, [{"trust": 1, **exposed}] + [{"trust": 1}] * 5)
+    [metric] = guardrails.evaluate_round(r.pk)  # trust broke
+    [exposure] = guardrails.record_exposure_incident(r.pk)  # the exposure's task ran late
+    assert (metric.guardrail, metric.trigger) == (both, "metric")
+    assert (exposure.guardrail, exposure.trigger, exposure.exposure_reports) == (
+        both,
+        "exposure",
+        1,
+    )
+
+
+def test_a_further_exposure_breaks_again_only_the_guardrails_whose_breach_was_resolved(ops):
+    from tests.decisions.test_guardrails import _report_exposure
+
+    pilot = PilotFactory(stage="pilot")
+    still_open = GuardrailFactory(
+        pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG
+    )
+    resolved = GuardrailFactory(
+        pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG,
+        description="Customer files never go into a prompt.",
+    )  # fmt: skip
+    r = _exposure_round(pilot)
+    first = {b.guardrail: b for b in guardrails.record_exposure_incident(r.pk)}
+    assert set(first) == {still_open, resolved}
+    guardrails.resolve_breach(first[resolved].pk, actor=ops, note="Purged the file.")
+    _report_exposure(r)
+    [again] = guardrails.record_exposure_incident(r.pk)
+    assert (again.guardrail, again.exposure_reports) == (resolved, 2)
+
+
+def test_an_exposure_breach_recorded_before_reports_were_counted_is_not_a_count(ops):
+    pilot = PilotFactory(stage="pilot")
+    guardrail = GuardrailFactory(
+        pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG
+    )
+    r = _exposure_round(pilot)
+    GuardrailBreach.objects.create(
+        guardrail=guardrail,
+        pilot=pilot,
+        round=r,
+        trigger="exposure",
+        exposure_reports=None,
+        detail="An exposure (recorded before counts were kept).",
+        resolved_at=timezone.now(),
+        resolved_by=ops,
+        resolution_note="Handled.",
+    )
+    # Resolved, and counting nothing: the round's report is a further exposure.
+    [breach] = guardrails.record_exposure_incident(r.pk)
+    assert breach.exposure_reports == 1
+
+
+# --- Exposure incidents reported outside a round ---------------------------------------------
+
+
+def _incident(pilot, *, kind="confidential_data_exposed"):
+    from incidents.models import Incident
+
+    return Incident.objects.create(
+        pilot=pilot, kind=kind, severity="high", description="A file went into a prompt."
+    )
+
+
+def test_an_exposure_incident_breaks_its_own_pilots_guardrails_once_as_one_report(ops):
+    other = PilotFactory(stage="pilot")
+    GuardrailFactory(pilot=other, forbids_data_exposure=True, action=Guardrail.Action.FLAG)
+    pilot = PilotFactory(stage="pilot")
+    guardrail = GuardrailFactory(
+        pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG
+    )
+    _incident(other)  # reported first, about another pilot
+    incident = _incident(pilot)
+
+    [breach] = guardrails.record_incident_exposure(incident.pk)
+
+    assert (breach.pilot, breach.guardrail, breach.exposure_reports) == (pilot, guardrail, 1)
+    assert list(incident.breaches.all()) == [breach]
+    assert not GuardrailBreach.objects.filter(pilot=other).exists()
+
+
+def test_an_incident_of_another_kind_or_about_no_pilot_breaks_no_guardrail(ops):
+    from incidents.models import Incident
+
+    pilot = PilotFactory(stage="pilot")
+    GuardrailFactory(pilot=pilot, forbids_data_exposure=True, action=Guardrail.Action.FLAG)
+    wrong_output = _incident(pilot, kind="wrong_output")
+    about_a_tool = Incident.objects.create(
+        tool=pilot.tool,
+        kind="confidential_data_exposed",
+        severity="high",
+        description="The vendor leaked a file.",
+    )
+    assert guardrails.record_incident_exposure(wrong_output.pk) == []
+    assert guardrails.record_incident_exposure(about_a_tool.pk) == []
+    assert not GuardrailBreach.objects.exists()
+
+
+# --- A round with one guardrail broken in the open and another on too few answers ------------
+
+
+def test_a_withheld_breach_is_recorded_beside_a_named_one_of_the_same_round(settings, ops):
+    settings.FEEDBACK_ANONYMITY_THRESHOLD = 5
+    pilot = PilotFactory(stage="pilot")
+    unseen = MetricGuardrailFactory(
+        pilot=pilot,
+        action=Guardrail.Action.FLAG,
+        question_key="quality",
+        description="Quality must stay at 3 or above.",
+    )
+    named = MetricGuardrailFactory(pilot=pilot, action=Guardrail.Action.FLAG)  # trust ≥ 3
+    # Six answered trust (low); only three answered quality (low too): too few to name it.
+    r = add_round(pilot, [{"trust": 1, "quality": 1}] * 3 + [{"trust": 1}] * 3)
+    created = guardrails.evaluate_round(r.pk)
+    assert sorted((b.guardrail_id is None, b.rule.get("action")) for b in created) == [
+        (False, None),
+        (True, "flag"),
+    ]
+    assert {b.guardrail for b in created} == {named, None}
+    # The round met the threshold, so both are checked; the one on three answers shows no value.
+    checks = {c.guardrail: (c.outcome, c.observed_value) for c in GuardrailCheck.objects.all()}
+    assert checks == {unseen: ("not_evaluated", None), named: ("broken", 1)}
+    pilot.refresh_from_db()
+    assert pilot.stage == "pilot"  # both only flag
+
+
+def test_a_metric_breach_is_recorded_after_an_exposure_breach_of_the_same_guardrail(ops):
+    pilot = PilotFactory(stage="pilot")
+    both = MetricGuardrailFactory(
+        pilot=pilot, action=Guardrail.Action.FLAG, forbids_data_exposure=True
+    )
+    exposed = {"incident": True, "incident_kind": "confidential_data_exposed"}
+    r = add_round(pilot, [{"trust": 1, **exposed}] + [{"trust": 1}] * 5)
+    [exposure] = guardrails.record_exposure_incident(r.pk)  # reported while the round ran
+    [metric] = guardrails.evaluate_round(r.pk)  # then the round closed with trust broken
+    assert (exposure.trigger, metric.trigger) == ("exposure", "metric")
+    assert (metric.guardrail, metric.observed_value) == (both, 1)
+
+
+def test_ops_without_an_email_address_are_not_alerted(settings):
+    from tests.factories import OpsUserFactory
+
+    settings.OPS_EMAILS = ["oncall@example.com"]
+    OpsUserFactory(username="no-mail", email="")
+    OpsUserFactory(username="ops-b")
+    assert guardrails.ops_recipients() == ["oncall@example.com", "ops-b@example.com"]
