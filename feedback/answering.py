@@ -545,6 +545,9 @@ def _claim_or_find(
     current = Prompt.objects.filter(pk=prompt.pk).values_list("token_hash", flat=True).first()
     if token is not None and current != tokens.hash_token(token):
         raise UnknownLink(_("This link was replaced by a newer one."))
+    # Answered since it was read (by a submission at the same moment, which holds or held the
+    # round's lock): its response is the one this submission replaces.
+    prompt.answered = True
     response = None if rotate else existing_response(prompt, token=token)
     if response is None:
         if rotate:

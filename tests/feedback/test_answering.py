@@ -63,6 +63,23 @@ def test_answering_again_with_the_same_token_replaces_the_answers_of_the_one_res
     assert Answer.objects.filter(response=first).count() == 6
 
 
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_a_page_read_before_another_tab_answered_replaces_that_answer(participant, anonymous):
+    """Two tabs of one link: both read the unanswered prompt, one answers, then the other."""
+    feedback_round = pulse_round(anonymous=anonymous)
+    _prompt, token = prompt_with_token(feedback_round, participant)
+    stale = answering.prompt_for_token(token)  # the second tab's page, still unanswered
+    first = answering.submit_response(token=token, answers=GOOD_ANSWERS)
+
+    second = answering.submit_response(
+        token=token, answers={**GOOD_ANSWERS, "quality": "2"}, prompt=stale
+    )
+
+    assert second.pk == first.pk
+    assert Response.objects.filter(round=feedback_round).count() == 1
+    assert answers_by_key(second)["quality"] == Decimal("2")
+
+
 def test_a_non_anonymous_response_is_edited_from_the_link_or_the_inbox_alike(participant):
     feedback_round = pulse_round(anonymous=False)
     prompt, token = prompt_with_token(feedback_round, participant)
