@@ -16,18 +16,16 @@ from core.exceptions import DomainError
 
 from . import budget
 from .choices import BudgetAction
-from .models import Stage
 
 
 def _set(modeladmin, request: HttpRequest, queryset: QuerySet, action: str) -> None:
     for pilot in queryset.order_by("pk"):
         try:
-            budget.set_action(pilot.pk, actor=request.user, action=action)
+            _pilot, paused = budget.set_action(pilot.pk, actor=request.user, action=action)
         except DomainError as e:
             modeladmin.message_user(request, f"{pilot.title}: {e.message}", messages.ERROR)
             continue
-        pilot.refresh_from_db(fields=["stage"])
-        if pilot.stage == Stage.PAUSED and action == BudgetAction.PAUSE:
+        if paused is not None:
             message = _("%(title)s: over its cap, paused now.")
         else:
             message = _("%(title)s: budget guardrail set to “%(action)s”.")

@@ -26,7 +26,7 @@ from core.exceptions import PermissionRefused, ValidationFailed
 
 from . import access, costs, lifecycle
 from .choices import BudgetAction
-from .models import ACTIVE_STAGES, Pilot, StageChange
+from .models import Pilot, StageChange
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -65,20 +65,16 @@ def enforce(pilot_id: int) -> StageChange | None:
     """
     with transaction.atomic():
         pilot = Pilot.objects.select_for_update().filter(pk=pilot_id).first()
-        if (
-            pilot is None
-            or pilot.budget_action != BudgetAction.PAUSE
-            or pilot.stage not in ACTIVE_STAGES
-            or pilot.budget_cap is None
-        ):
+        if pilot is None or pilot.budget_action != BudgetAction.PAUSE:
             return None
+        # Under the lock, the one rule of "running and over its cap" (Pilot.objects.over_budget).
         cost = (
-            Pilot.objects.filter(pk=pilot.pk)
-            .with_monthly_cost()
+            Pilot.objects.over_budget()
+            .filter(pk=pilot.pk)
             .values_list("monthly_cost", flat=True)
             .first()
         )
-        if not costs.over_budget(cost, pilot.budget_cap):
+        if cost is None:
             return None
         facts = _facts(cost, pilot.budget_cap)
         if _accepted_by_ops(pilot, facts):
@@ -113,8 +109,13 @@ def enforce_all(pilot_ids: list[int] | None = None) -> list[int]:
     return paused
 
 
-def set_action(pilot_id: int, *, actor: AbstractBaseUser, action: str) -> Pilot:
-    """Change what a pilot's budget guardrail does (Ops), recorded; pause at once if due."""
+def set_action(
+    pilot_id: int, *, actor: AbstractBaseUser, action: str
+) -> tuple[Pilot, StageChange | None]:
+    """Change what a pilot's budget guardrail does (Ops), recorded; pause at once if due.
+
+    Returns the pilot and the pause this change caused (None if it caused none).
+    """
     if not access.may_set_budget_action(actor):
         raise PermissionRefused(_("Only Ops can change a running pilot's budget guardrail."))
     if action not in BudgetAction.values:
@@ -125,7 +126,7 @@ def set_action(pilot_id: int, *, actor: AbstractBaseUser, action: str) -> Pilot:
         pilot = Pilot.objects.select_for_update().get(pk=pilot_id)
         before = pilot.budget_action
         if before == action:
-            return pilot
+            return pilot, None
         pilot.budget_action = action
         pilot.save(update_fields=["budget_action", "updated_at"])
         changelog.record(
@@ -135,5 +136,5 @@ def set_action(pilot_id: int, *, actor: AbstractBaseUser, action: str) -> Pilot:
             actor=actor,
             changes={"budget_action": [before, action]},
         )
-        enforce(pilot.pk)
-    return pilot
+        paused = enforce(pilot.pk)
+    return pilot, paused

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import IntegrityError
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -135,6 +136,23 @@ def test_ops_switch_a_running_pilot_to_pause_in_the_admin_and_it_pauses_at_once(
     record = ChangeRecord.objects.get(action="budget.action_changed")
     assert (record.actor, record.changes) == (ops, {"budget_action": ["flag", "pause"]})
     assert len(budget_pauses(pilot)) == 1
+    messages = [m.message for m in get_messages(reply.wsgi_request)]
+    assert messages == [f"{pilot.title}: over its cap, paused now."]
+
+
+def test_switching_a_pilot_already_paused_by_ops_to_pause_does_not_say_it_paused_it(client, ops):
+    pilot = running(action="flag", cap="50")
+    Pilot.objects.filter(pk=pilot.pk).update(stage="paused", paused_from="pilot")  # by Ops
+    client.force_login(ops)
+
+    reply = client.post(
+        reverse("admin:pilots_pilot_changelist"),
+        {"action": "pause_over_budget", "_selected_action": [pilot.pk]},
+    )
+
+    messages = [m.message for m in get_messages(reply.wsgi_request)]
+    assert messages == [f"{pilot.title}: budget guardrail set to “Pause the pilot”."]
+    assert budget_pauses(pilot) == []
 
 
 def test_only_ops_change_the_budget_guardrail_of_a_pilot(lead):
