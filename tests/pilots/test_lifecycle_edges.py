@@ -3,8 +3,13 @@ which moves keep an evidence snapshot (both found by mutation testing, `make mut
 
 from __future__ import annotations
 
-import pytest
+import datetime
 
+import pytest
+from django.utils import timezone
+
+from core.exceptions import DomainError, IllegalTransition, PermissionRefused, ValidationFailed
+from core.models import ChangeRecord
 from pilots import lifecycle
 from pilots.lifecycle import Action, GateStatus
 from pilots.models import Stage
@@ -24,6 +29,13 @@ RECORDING_EVIDENCE = {
     (Stage.PILOT, Action.STOP),
     (Stage.PAUSED, Action.STOP),
 }
+
+
+def refused_move(error: type[DomainError], pilot, action, **arguments) -> DomainError:
+    """`lifecycle.move` refused with `error`: the refusal, for its code, field and words."""
+    with pytest.raises(error) as refusal:
+        lifecycle.move(pilot.pk, action, **arguments)
+    return refusal.value
 
 
 def test_the_gate_to_pilot_judges_the_best_closed_round_even_when_it_is_not_the_newest(ops):
@@ -101,7 +113,6 @@ def test_each_gate_criterion_says_what_it_checks_and_why_it_stands_where_it_does
 
 
 def test_an_impossible_move_names_the_moves_allowed_from_the_stage():
-    from core.exceptions import IllegalTransition
 
     with pytest.raises(IllegalTransition) as refused:
         lifecycle.find_transition(Stage.DRAFT, Action.APPROVE)
@@ -150,7 +161,6 @@ def test_a_high_risk_pilot_needs_both_reviews_to_be_approved_into_the_sandbox_on
     ],
 )
 def test_each_refused_mover_is_told_why(who, stage, action, message, ops, outsider):
-    from core.exceptions import PermissionRefused
     from tests.factories import OpsUserFactory
 
     pilot = make_pilot(stage)
@@ -206,61 +216,45 @@ def test_an_anonymous_visitor_may_make_no_move_and_the_system_only_pauses():
     ],
 )
 def test_an_unknown_stage_or_action_is_refused_by_name(stage, action, code, message, ops):
-    from core.exceptions import ValidationFailed
 
     pilot = make_pilot(Stage.PILOT)
-    with pytest.raises(ValidationFailed) as refused:
-        lifecycle.move(pilot.pk, action, actor=ops, expected_stage=stage, rationale="Why")
-    assert (refused.value.code, refused.value.message) == (code, message)
+    refused = refused_move(
+        ValidationFailed, pilot, action, actor=ops, expected_stage=stage, rationale="Why"
+    )
+    assert (refused.code, refused.message) == (code, message)
 
 
 def test_a_dated_move_is_kept_in_order_neither_in_the_future_nor_before_the_last(
     ops, time_machine, settings
 ):
-    import datetime
-
-    from django.utils import timezone
-
-    from core.exceptions import ValidationFailed
-
     settings.TIME_ZONE = "Europe/Paris"
     time_machine.move_to("2026-06-01 12:00:00+00:00", tick=False)
     pilot = make_pilot(Stage.SANDBOX)
     last = timezone.now() - datetime.timedelta(days=10)
     type(pilot).objects.filter(pk=pilot.pk).update(stage_changed_at=last)
-    with pytest.raises(ValidationFailed) as future:
-        lifecycle.move(
-            pilot.pk,
-            Action.PAUSE,
-            actor=ops,
-            expected_stage=Stage.SANDBOX,
-            rationale="Why",
-            now=timezone.now() + datetime.timedelta(seconds=1),
-        )
-    assert (future.value.code, future.value.field, future.value.message) == (
+    pause = {"actor": ops, "expected_stage": Stage.SANDBOX, "rationale": "Why"}
+    future = refused_move(
+        ValidationFailed,
+        pilot,
+        Action.PAUSE,
+        **pause,
+        now=timezone.now() + datetime.timedelta(seconds=1),
+    )
+    assert (future.code, future.field, future.message) == (
         "move_in_future",
         "now",
         "A stage change cannot be dated in the future.",
     )
-    with pytest.raises(ValidationFailed) as before:
-        lifecycle.move(
-            pilot.pk,
-            Action.PAUSE,
-            actor=ops,
-            expected_stage=Stage.SANDBOX,
-            rationale="Why",
-            now=last - datetime.timedelta(seconds=1),
-        )
-    assert (before.value.code, before.value.field) == ("move_before_last_change", "now")
+    before = refused_move(
+        ValidationFailed, pilot, Action.PAUSE, **pause, now=last - datetime.timedelta(seconds=1)
+    )
+    assert (before.code, before.field) == ("move_before_last_change", "now")
     # In the site's time zone (TIME_ZONE, Paris: 12:00 UTC is 2 p.m. in May).
-    assert before.value.message == (
+    assert before.message == (
         "A stage change cannot be dated before the pilot's last one (05/22/2026 2 p.m.)."
     )
     # Exactly at the last change, and exactly now, are both in order.
-    pause = lifecycle.move(
-        pilot.pk, Action.PAUSE, actor=ops, expected_stage=Stage.SANDBOX, rationale="Why", now=last
-    )
-    assert pause.created_at == last
+    assert lifecycle.move(pilot.pk, Action.PAUSE, **pause, now=last).created_at == last
     resume = lifecycle.move(
         pilot.pk, Action.RESUME, actor=ops, expected_stage=Stage.PAUSED, now=timezone.now()
     )
@@ -268,27 +262,28 @@ def test_a_dated_move_is_kept_in_order_neither_in_the_future_nor_before_the_last
 
 
 def test_the_system_pauses_only_for_its_own_pilots_breach_and_people_say_why(ops):
-    from core.exceptions import PermissionRefused, ValidationFailed
 
     pilot, other = make_pilot(Stage.PILOT), make_pilot(Stage.PILOT)
-    with pytest.raises(PermissionRefused) as no_reason:
-        lifecycle.move(pilot.pk, Action.PAUSE, actor=None, expected_stage=Stage.PILOT)
-    assert no_reason.value.message == "The system moves a pilot only because a guardrail broke."
-    with pytest.raises(ValidationFailed) as elsewhere:
-        lifecycle.move(
-            pilot.pk,
-            Action.PAUSE,
-            actor=None,
-            expected_stage=Stage.PILOT,
-            breach=open_breach(other),
-        )
-    assert (elsewhere.value.code, elsewhere.value.message) == (
+    no_reason = refused_move(
+        PermissionRefused, pilot, Action.PAUSE, actor=None, expected_stage=Stage.PILOT
+    )
+    assert no_reason.message == "The system moves a pilot only because a guardrail broke."
+    elsewhere = refused_move(
+        ValidationFailed,
+        pilot,
+        Action.PAUSE,
+        actor=None,
+        expected_stage=Stage.PILOT,
+        breach=open_breach(other),
+    )
+    assert (elsewhere.code, elsewhere.message) == (
         "breach_of_another_pilot",
         "This breach belongs to another pilot.",
     )
-    with pytest.raises(ValidationFailed) as silent:
-        lifecycle.move(pilot.pk, Action.PAUSE, actor=ops, expected_stage=Stage.PILOT)
-    assert (silent.value.code, silent.value.field, silent.value.message) == (
+    silent = refused_move(
+        ValidationFailed, pilot, Action.PAUSE, actor=ops, expected_stage=Stage.PILOT
+    )
+    assert (silent.code, silent.field, silent.message) == (
         "rationale_required",
         "rationale",
         "Give a reason for this move.",
@@ -296,28 +291,31 @@ def test_the_system_pauses_only_for_its_own_pilots_breach_and_people_say_why(ops
 
 
 def test_an_override_without_its_reason_and_a_conclusion_on_a_plain_move_are_refused(ops):
-    from core.exceptions import ValidationFailed
 
     pilot = make_pilot(Stage.SANDBOX)  # no closed round: the gate to pilot is not passed
-    with pytest.raises(ValidationFailed) as silent:
-        lifecycle.move(
-            pilot.pk, Action.PROMOTE, actor=ops, expected_stage=Stage.SANDBOX, override=True
-        )
-    assert (silent.value.code, silent.value.field, silent.value.message) == (
+    silent = refused_move(
+        ValidationFailed,
+        pilot,
+        Action.PROMOTE,
+        actor=ops,
+        expected_stage=Stage.SANDBOX,
+        override=True,
+    )
+    assert (silent.code, silent.field, silent.message) == (
         "override_rationale_required",
         "rationale",
         "Overriding a failing gate needs a written rationale.",
     )
-    with pytest.raises(ValidationFailed) as unexpected:
-        lifecycle.move(
-            pilot.pk,
-            Action.PAUSE,
-            actor=ops,
-            expected_stage=Stage.SANDBOX,
-            rationale="Why",
-            conclusion=findings_for(Stage.SANDBOX, Action.STOP),
-        )
-    assert (unexpected.value.code, unexpected.value.field, unexpected.value.message) == (
+    unexpected = refused_move(
+        ValidationFailed,
+        pilot,
+        Action.PAUSE,
+        actor=ops,
+        expected_stage=Stage.SANDBOX,
+        rationale="Why",
+        conclusion=findings_for(Stage.SANDBOX, Action.STOP),
+    )
+    assert (unexpected.code, unexpected.field, unexpected.message) == (
         "conclusion_not_expected",
         "conclusion",
         "Only stopping, retiring or promoting to approved standard records a conclusion.",
@@ -325,12 +323,6 @@ def test_an_override_without_its_reason_and_a_conclusion_on_a_plain_move_are_ref
 
 
 def test_each_move_writes_its_change_record_and_an_override_says_so(ops, time_machine):
-    import datetime
-
-    from django.utils import timezone
-
-    from core.models import ChangeRecord
-
     time_machine.move_to("2026-06-01 12:00:00+00:00", tick=False)
     pilot = make_pilot(Stage.SANDBOX)  # no closed round: promoting overrides its gate
     type(pilot).objects.filter(pk=pilot.pk).update(
